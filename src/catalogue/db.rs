@@ -1,0 +1,144 @@
+//! The library database: opening, pragmas and versioned migrations.
+//!
+//! Why: the catalogue must survive a kill -9 at any moment, so SQLite runs in WAL mode with foreign
+//! keys on, and the schema only changes through numbered migrations recorded in `user_version`.
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+use crate::catalogue::builtin::BUILTIN;
+use crate::catalogue::naming::{key, slug};
+use crate::Error;
+
+/// Schema migrations, applied in order; index + 1 is the resulting `user_version`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE manufacturers (
+    id      INTEGER PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    slug    TEXT NOT NULL UNIQUE,
+    builtin INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE systems (
+    id              INTEGER PRIMARY KEY,
+    manufacturer_id INTEGER NOT NULL REFERENCES manufacturers(id),
+    name            TEXT NOT NULL,
+    slug            TEXT NOT NULL,
+    builtin         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (manufacturer_id, slug)
+);
+-- Alternative names; exactly one of manufacturer_id / system_id is set.
+CREATE TABLE aliases (
+    id              INTEGER PRIMARY KEY,
+    manufacturer_id INTEGER REFERENCES manufacturers(id),
+    system_id       INTEGER REFERENCES systems(id),
+    alias           TEXT NOT NULL,
+    key             TEXT NOT NULL,
+    CHECK ((manufacturer_id IS NULL) <> (system_id IS NULL)),
+    UNIQUE (manufacturer_id, system_id, key)
+);
+CREATE TABLE images (
+    id              INTEGER PRIMARY KEY,
+    sha256          TEXT NOT NULL UNIQUE,          -- of the original bytes
+    original_ext    TEXT NOT NULL,
+    source_name     TEXT NOT NULL,                 -- local provenance only, never shared
+    source_format   TEXT NOT NULL,
+    width           INTEGER NOT NULL,
+    height          INTEGER NOT NULL,
+    technical       TEXT NOT NULL DEFAULT '{}',    -- non-identifying JSON
+    params          TEXT NOT NULL,                 -- standardisation parameters (JSON)
+    params_version  INTEGER NOT NULL,
+    auto_crop       TEXT NOT NULL,                 -- JSON [x, y, w, h]
+    inverted        INTEGER NOT NULL,
+    standard_sha256 TEXT NOT NULL,
+    manufacturer_id INTEGER REFERENCES manufacturers(id),
+    system_id       INTEGER REFERENCES systems(id),
+    modality        TEXT CHECK (modality IN ('periapical', 'panoramic', 'photo')),
+    diameter_mm     REAL,
+    length_mm       REAL,
+    connection      TEXT,
+    notes           TEXT,
+    status          TEXT NOT NULL DEFAULT 'unlabelled'
+                    CHECK (status IN ('unlabelled', 'labelled', 'confirmed')),
+    standard_name   TEXT UNIQUE,
+    name_seq        INTEGER,
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    CHECK ((system_id IS NULL) = (status = 'unlabelled'))
+);
+CREATE INDEX images_system ON images (system_id);
+CREATE INDEX images_status ON images (status);
+CREATE INDEX images_standard_sha ON images (standard_sha256);
+"#];
+
+/// Open (creating if needed) the library database at `path` and bring its schema up to date.
+pub fn open(path: &Path) -> Result<Connection, Error> {
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn)?;
+    seed_builtin(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::Invalid(format!(
+            "this library was written by a newer raiox (schema {version}, this build knows {})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Insert the built-in manufacturers, systems and aliases that are not there yet (idempotent, so a
+/// newer build adds its new entries to an old library).
+fn seed_builtin(conn: &mut Connection) -> Result<(), Error> {
+    let tx = conn.transaction()?;
+    for m in BUILTIN {
+        tx.execute(
+            "INSERT OR IGNORE INTO manufacturers (name, slug, builtin) VALUES (?1, ?2, 1)",
+            (m.name, slug(m.name)),
+        )?;
+        let mid: i64 = tx.query_row(
+            "SELECT id FROM manufacturers WHERE slug = ?1",
+            [slug(m.name)],
+            |r| r.get(0),
+        )?;
+        for alias in m.aliases {
+            tx.execute(
+                "INSERT OR IGNORE INTO aliases (manufacturer_id, alias, key) VALUES (?1, ?2, ?3)",
+                (mid, alias, key(alias)),
+            )?;
+        }
+        for (name, aliases) in m.systems {
+            tx.execute(
+                "INSERT OR IGNORE INTO systems (manufacturer_id, name, slug, builtin) VALUES (?1, ?2, ?3, 1)",
+                (mid, name, slug(name)),
+            )?;
+            let sid: i64 = tx.query_row(
+                "SELECT id FROM systems WHERE manufacturer_id = ?1 AND slug = ?2",
+                (mid, slug(name)),
+                |r| r.get(0),
+            )?;
+            for alias in *aliases {
+                tx.execute(
+                    "INSERT OR IGNORE INTO aliases (system_id, alias, key) VALUES (?1, ?2, ?3)",
+                    (sid, alias, key(alias)),
+                )?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! Image records: what the library knows about each original, its standard image and its label.
+//!
+//! Why a module of its own: every front (CLI, GUI, later sync) reads and writes records through
+//! these functions, so the naming rule and the status rules live in one place. Writes take a
+//! transaction so the caller decides what commits together.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::naming::standard_name;
+use crate::ingest::decode::Technical;
+use crate::standardise::{Params, Rect};
+use crate::Error;
+
+/// Curation state of an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// No manufacturer/system yet.
+    Unlabelled,
+    /// Labelled (by import or a curator) but not yet checked.
+    Labelled,
+    /// Checked and confirmed by a curator.
+    Confirmed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Unlabelled => "unlabelled",
+            Status::Labelled => "labelled",
+            Status::Confirmed => "confirmed",
+        }
+    }
+
+    fn parse(s: &str) -> Status {
+        match s {
+            "labelled" => Status::Labelled,
+            "confirmed" => Status::Confirmed,
+            _ => Status::Unlabelled,
+        }
+    }
+}
+
+/// Kind of radiograph or picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    /// Intra-oral periapical film or sensor image.
+    Periapical,
+    /// Panoramic (OPG) radiograph.
+    Panoramic,
+    /// A photograph (of a film, a screen, an implant box).
+    Photo,
+}
+
+impl Modality {
+    fn as_str(self) -> &'static str {
+        match self {
+            Modality::Periapical => "periapical",
+            Modality::Panoramic => "panoramic",
+            Modality::Photo => "photo",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Modality> {
+        match s {
+            "periapical" => Some(Modality::Periapical),
+            "panoramic" => Some(Modality::Panoramic),
+            "photo" => Some(Modality::Photo),
+            _ => None,
+        }
+    }
+}
+
+/// Optional per-image facts a curator may add.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attributes {
+    /// Kind of image.
+    pub modality: Option<Modality>,
+    /// Implant diameter in mm.
+    pub diameter_mm: Option<f64>,
+    /// Implant length in mm.
+    pub length_mm: Option<f64>,
+    /// Connection type (e.g. "conical", "internal hex").
+    pub connection: Option<String>,
+    /// Free-text notes.
+    pub notes: Option<String>,
+}
+
+/// One image of the library.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageRecord {
+    /// Database id.
+    pub id: i64,
+    /// SHA-256 of the original bytes.
+    pub sha256: String,
+    /// Extension of the stored original.
+    pub original_ext: String,
+    /// Where the file came from: local provenance only, never exported or uploaded.
+    #[serde(skip)]
+    pub source_name: String,
+    /// Detected format of the original.
+    pub source_format: String,
+    /// Original width (after EXIF orientation).
+    pub width: u32,
+    /// Original height.
+    pub height: u32,
+    /// Non-identifying technical metadata.
+    pub technical: Technical,
+    /// Standardisation parameters.
+    pub params: Params,
+    /// The automatic crop guess.
+    pub auto_crop: Rect,
+    /// Whether the film was treated as inverted.
+    pub inverted: bool,
+    /// SHA-256 of the standard PNG.
+    pub standard_sha256: String,
+    /// Canonical manufacturer name.
+    pub manufacturer: Option<String>,
+    /// Canonical system name.
+    pub system: Option<String>,
+    /// System id.
+    pub system_id: Option<i64>,
+    /// Optional attributes.
+    pub attributes: Attributes,
+    /// Curation state.
+    pub status: Status,
+    /// Standard file name, set once labelled.
+    pub name: Option<String>,
+    /// Creation time (UTC, ISO 8601).
+    pub created_at: String,
+    /// Last change (UTC, ISO 8601).
+    pub updated_at: String,
+}
+
+/// Everything needed to insert a freshly imported image.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    /// SHA-256 of the original bytes.
+    pub sha256: String,
+    /// Extension of the stored original.
+    pub original_ext: String,
+    /// Local provenance (the path it was imported from).
+    pub source_name: String,
+    /// Detected format.
+    pub source_format: String,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Technical metadata.
+    pub technical: Technical,
+    /// Parameters used.
+    pub params: Params,
+    /// Automatic crop guess.
+    pub auto_crop: Rect,
+    /// Treated as inverted.
+    pub inverted: bool,
+    /// SHA-256 of the standard PNG.
+    pub standard_sha256: String,
+    /// Modality, when the source says (DICOM).
+    pub modality: Option<Modality>,
+}
+
+const SELECT: &str = "SELECT i.id, i.sha256, i.original_ext, i.source_name, i.source_format, i.width, i.height,
+    i.technical, i.params, i.auto_crop, i.inverted, i.standard_sha256, m.name, s.name, i.system_id,
+    i.modality, i.diameter_mm, i.length_mm, i.connection, i.notes, i.status, i.standard_name,
+    i.created_at, i.updated_at
+    FROM images i LEFT JOIN systems s ON s.id = i.system_id LEFT JOIN manufacturers m ON m.id = i.manufacturer_id";
+
+/// A JSON column decoded into its type.
+fn json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+}
+
+fn from_row(r: &Row) -> rusqlite::Result<ImageRecord> {
+    Ok(ImageRecord {
+        id: r.get(0)?,
+        sha256: r.get(1)?,
+        original_ext: r.get(2)?,
+        source_name: r.get(3)?,
+        source_format: r.get(4)?,
+        width: r.get(5)?,
+        height: r.get(6)?,
+        technical: json(r, 7)?,
+        params: json(r, 8)?,
+        auto_crop: json(r, 9)?,
+        inverted: r.get(10)?,
+        standard_sha256: r.get(11)?,
+        manufacturer: r.get(12)?,
+        system: r.get(13)?,
+        system_id: r.get(14)?,
+        attributes: Attributes {
+            modality: r
+                .get::<_, Option<String>>(15)?
+                .as_deref()
+                .and_then(Modality::parse),
+            diameter_mm: r.get(16)?,
+            length_mm: r.get(17)?,
+            connection: r.get(18)?,
+            notes: r.get(19)?,
+        },
+        status: Status::parse(&r.get::<_, String>(20)?),
+        name: r.get(21)?,
+        created_at: r.get(22)?,
+        updated_at: r.get(23)?,
+    })
+}
+
+/// The id of the image whose original has this SHA-256, if any.
+pub fn id_by_sha(conn: &Connection, sha256: &str) -> Result<Option<i64>, Error> {
+    Ok(conn
+        .query_row("SELECT id FROM images WHERE sha256 = ?1", [sha256], |r| r.get(0))
+        .optional()?)
+}
+
+/// Insert a new image (unlabelled) and return its id.
+pub fn insert(tx: &Transaction, img: &NewImage) -> Result<i64, Error> {
+    tx.execute(
+        "INSERT INTO images (sha256, original_ext, source_name, source_format, width, height, technical,
+            params, params_version, auto_crop, inverted, standard_sha256, modality)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            img.sha256,
+            img.original_ext,
+            img.source_name,
+            img.source_format,
+            img.width,
+            img.height,
+            serde_json::to_string(&img.technical)?,
+            serde_json::to_string(&img.params)?,
+            img.params.version,
+            serde_json::to_string(&img.auto_crop)?,
+            img.inverted,
+            img.standard_sha256,
+            img.modality.map(Modality::as_str),
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// One image by id.
+pub fn get(conn: &Connection, id: i64) -> Result<ImageRecord, Error> {
+    conn.query_row(&format!("{SELECT} WHERE i.id = ?1"), [id], from_row)
+        .optional()?
+        .ok_or(Error::NotFound(id))
+}
+
+/// All images, optionally only those with one status, in id order.
+pub fn list(conn: &Connection, status: Option<Status>) -> Result<Vec<ImageRecord>, Error> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE ?1 IS NULL OR i.status = ?1 ORDER BY i.id"
+    ))?;
+    let rows = stmt.query_map([status.map(Status::as_str)], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Change an image's label, attributes and status, and give it its standard name.
+///
+/// The name's sequence number is kept while the system stays the same (names are stable) and a new
+/// one is drawn, one past the highest in use, when the system changes.
+pub fn set_label(
+    tx: &Transaction,
+    id: i64,
+    system: Option<(i64, i64)>,
+    attributes: &Attributes,
+    status: Status,
+) -> Result<Option<String>, Error> {
+    let (old_system, old_seq): (Option<i64>, Option<u32>) = tx
+        .query_row(
+            "SELECT system_id, name_seq FROM images WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or(Error::NotFound(id))?;
+    let status = if system.is_none() {
+        Status::Unlabelled
+    } else if status == Status::Unlabelled {
+        Status::Labelled
+    } else {
+        status
+    };
+    let (name, seq) = match system {
+        None => (None, None),
+        Some((mid, sid)) => {
+            let seq = match old_seq {
+                Some(seq) if old_system == Some(sid) => seq,
+                _ => tx.query_row(
+                    "SELECT COALESCE(MAX(name_seq), 0) + 1 FROM images WHERE system_id = ?1",
+                    [sid],
+                    |r| r.get(0),
+                )?,
+            };
+            let (mslug, sslug): (String, String) = tx.query_row(
+                "SELECT m.slug, s.slug FROM systems s JOIN manufacturers m ON m.id = s.manufacturer_id WHERE s.id = ?1 AND m.id = ?2",
+                [sid, mid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            (
+                Some(standard_name(
+                    &mslug,
+                    &sslug,
+                    attributes.diameter_mm,
+                    attributes.length_mm,
+                    seq,
+                )),
+                Some(seq),
+            )
+        }
+    };
+    tx.execute(
+        "UPDATE images SET manufacturer_id = ?2, system_id = ?3, modality = ?4, diameter_mm = ?5, length_mm = ?6,
+            connection = ?7, notes = ?8, status = ?9, standard_name = ?10, name_seq = ?11,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ?1",
+        params![
+            id,
+            system.map(|s| s.0),
+            system.map(|s| s.1),
+            attributes.modality.map(Modality::as_str),
+            attributes.diameter_mm,
+            attributes.length_mm,
+            attributes.connection,
+            attributes.notes,
+            status.as_str(),
+            name,
+            seq,
+        ],
+    )?;
+    Ok(name)
+}
+
+/// Record a re-derived standard image for an image.
+pub fn set_standard(
+    tx: &Transaction,
+    id: i64,
+    params: &Params,
+    auto_crop: Rect,
+    inverted: bool,
+    standard_sha256: &str,
+) -> Result<(), Error> {
+    let n = tx.execute(
+        "UPDATE images SET params = ?2, params_version = ?3, auto_crop = ?4, inverted = ?5, standard_sha256 = ?6,
+            updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ?1",
+        params![id, serde_json::to_string(params)?, params.version, serde_json::to_string(&auto_crop)?, inverted, standard_sha256],
+    )?;
+    if n == 0 {
+        return Err(Error::NotFound(id));
+    }
+    Ok(())
+}
+
+/// How many records use this standard image (content-addressed files may be shared).
+pub fn standard_refs(conn: &Connection, standard_sha256: &str) -> Result<i64, Error> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM images WHERE standard_sha256 = ?1",
+        [standard_sha256],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,208 @@
+//! Command-line arguments (clap). Every GUI action has a subcommand here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::catalogue::images::{Modality, Status};
+
+/// Raiox Studio: build the labelled dental-implant radiograph library behind Raiox AI.
+#[derive(Debug, Parser)]
+#[command(name = "raiox", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Library folder (default: the platform data dir, e.g. ~/.local/share/raiox-studio).
+    #[arg(long, global = true, env = "RAIOX_LIBRARY", value_name = "DIR")]
+    pub library: Option<PathBuf>,
+    /// Machine-readable output: one JSON object per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import image files and folders (recursively) into the library.
+    Import(ImportArgs),
+    /// List the images in the library.
+    List {
+        /// Only images with this status.
+        #[arg(long)]
+        status: Option<Status>,
+    },
+    /// Show everything the library knows about one image.
+    Show {
+        /// Image id.
+        id: i64,
+    },
+    /// Set or change the manufacturer/system and attributes of images; confirm them.
+    Label(LabelArgs),
+    /// Change an image's crop or polarity and re-derive its standard image.
+    Crop(CropArgs),
+    /// Export the catalogue as CSV or JSON (never includes source file names).
+    Export(ExportArgs),
+    /// List or extend the catalogue of manufacturers and systems.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// Write a synthetic labelled radiograph set (OUT/<Manufacturer>/<System>/NNNN.png + labels.csv).
+    Synth(SynthArgs),
+    /// Verify the library (database integrity, every file present and intact) and remove leftovers.
+    Check,
+    /// Synthesise a small labelled set, import it into the library and list it.
+    Demo {
+        /// Images per implant system.
+        #[arg(long, default_value_t = 6)]
+        per_class: usize,
+        /// Where to write the synthetic films.
+        #[arg(long, default_value = "demo-synth")]
+        synth_dir: PathBuf,
+    },
+}
+
+/// `raiox import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Manufacturer for every imported file (with --system).
+    #[arg(long, requires = "system")]
+    pub manufacturer: Option<String>,
+    /// System for every imported file.
+    #[arg(long, conflicts_with_all = ["labels", "labels_from_dirs"])]
+    pub system: Option<String>,
+    /// CSV with header path,manufacturer,system (paths relative to the CSV).
+    #[arg(long, value_name = "CSV", conflicts_with = "labels_from_dirs")]
+    pub labels: Option<PathBuf>,
+    /// Take labels from the folder layout <Manufacturer>/<System>/<file>.
+    #[arg(long)]
+    pub labels_from_dirs: bool,
+    /// Mark labelled imports as confirmed.
+    #[arg(long)]
+    pub confirm: bool,
+}
+
+/// `raiox label`.
+#[derive(Debug, Args)]
+pub struct LabelArgs {
+    /// Image ids.
+    #[arg(required = true)]
+    pub ids: Vec<i64>,
+    /// Manufacturer (name or alias).
+    #[arg(long)]
+    pub manufacturer: Option<String>,
+    /// System (name or alias; may include the manufacturer, e.g. "Straumann BLT").
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Mark as confirmed by a curator.
+    #[arg(long)]
+    pub confirm: bool,
+    /// Remove the label.
+    #[arg(long, conflicts_with_all = ["system", "confirm"])]
+    pub unlabel: bool,
+    /// Kind of image.
+    #[arg(long)]
+    pub modality: Option<Modality>,
+    /// Implant diameter in mm.
+    #[arg(long)]
+    pub diameter: Option<f64>,
+    /// Implant length in mm.
+    #[arg(long)]
+    pub length: Option<f64>,
+    /// Connection type.
+    #[arg(long)]
+    pub connection: Option<String>,
+    /// Notes.
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+/// `raiox crop`.
+#[derive(Debug, Args)]
+pub struct CropArgs {
+    /// Image id.
+    pub id: i64,
+    /// Manual crop x,y,w,h in original pixels.
+    #[arg(long, conflicts_with = "auto")]
+    pub rect: Option<crate::standardise::Rect>,
+    /// Return to the automatic crop.
+    #[arg(long)]
+    pub auto: bool,
+    /// Film polarity: auto-detect, or force inverted / normal.
+    #[arg(long)]
+    pub invert: Option<Polarity>,
+}
+
+/// Film polarity choice.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Polarity {
+    /// Detect automatically.
+    Auto,
+    /// Treat the film as inverted.
+    Inverted,
+    /// Treat the film as normal.
+    Normal,
+}
+
+/// `raiox export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also copy labelled standard images into this folder under their standard names.
+    #[arg(long, value_name = "DIR")]
+    pub images: Option<PathBuf>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header.
+    Csv,
+    /// A JSON array.
+    Json,
+}
+
+/// `raiox catalogue ...`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// List manufacturers, systems and aliases.
+    List,
+    /// Add a manufacturer, or a system under a manufacturer, with optional aliases.
+    Add {
+        /// Manufacturer (new, or an existing name/alias when adding a system).
+        #[arg(long)]
+        manufacturer: String,
+        /// System to add under the manufacturer.
+        #[arg(long)]
+        system: Option<String>,
+        /// Extra names (repeatable).
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+    },
+}
+
+/// `raiox synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Images per implant system.
+    #[arg(long, default_value_t = 10)]
+    pub per_class: usize,
+    /// Random seed (same seed, same files).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Image side in pixels.
+    #[arg(long, default_value_t = 400)]
+    pub size: u32,
+}

@@ -1,0 +1,454 @@
+//! The `raiox` CLI: parses arguments, calls the library, prints human text or JSON lines.
+//!
+//! Why thin: every behaviour lives in the library so the GUI gets the same results; this module
+//! only gathers parameters, shows progress on stderr and chooses exit codes (0 ok, 1 failure or a
+//! refused file, 2 usage).
+
+mod args;
+mod progress_bar;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use serde::Serialize;
+
+pub use args::Cli;
+use args::{
+    CatalogueCommand, Command, CropArgs, ExportArgs, ExportFormat, ImportArgs, LabelArgs, Polarity, SynthArgs,
+};
+
+use crate::catalogue::images::{self, Attributes, ImageRecord};
+use crate::catalogue::systems::{self, Catalogue};
+use crate::curate::{self, LabelChange};
+use crate::ingest::import::{import, ImportItem, ImportOptions, ItemStatus};
+use crate::ingest::labels::LabelSource;
+use crate::library::Library;
+use crate::synth::{self, SynthOptions};
+
+/// Entry point of the `raiox` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_library(cli: &Cli) -> Result<Library> {
+    let root = match &cli.library {
+        Some(dir) => dir.clone(),
+        None => Library::default_root().context("no home folder: give --library DIR or set RAIOX_LIBRARY")?,
+    };
+    Library::open(&root).with_context(|| format!("opening the library at {}", root.display()))
+}
+
+/// Print one value as a JSON line.
+fn json_line<T: Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Import(args) => cmd_import(&cli, args),
+        Command::List { status } => {
+            let lib = open_library(&cli)?;
+            for rec in images::list(lib.conn(), *status)? {
+                if cli.json {
+                    json_line(&rec)?;
+                } else {
+                    println!("{}", summary_line(&rec));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id } => {
+            let lib = open_library(&cli)?;
+            let rec = images::get(lib.conn(), *id)?;
+            print_record(&lib, &rec, cli.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Label(args) => cmd_label(&cli, args),
+        Command::Crop(args) => cmd_crop(&cli, args),
+        Command::Export(args) => cmd_export(&cli, args),
+        Command::Catalogue(c) => cmd_catalogue(&cli, c),
+        Command::Synth(args) => cmd_synth(&cli, args),
+        Command::Check => {
+            let lib = open_library(&cli)?;
+            let report = lib.check()?;
+            if cli.json {
+                json_line(&report)?;
+            } else {
+                println!("database integrity: {}", report.integrity);
+                println!("records checked: {}", report.records);
+                report.damaged.iter().for_each(|d| println!("damaged: {d}"));
+                println!(
+                    "leftovers removed: {} temporary, {} unreferenced",
+                    report.swept.temp_files, report.swept.orphans
+                );
+            }
+            let ok = report.integrity == "ok" && report.damaged.is_empty();
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Demo { per_class, synth_dir } => {
+            let synth_args = SynthArgs {
+                out: synth_dir.clone(),
+                per_class: *per_class,
+                seed: 7,
+                size: 400,
+            };
+            cmd_synth(&cli, &synth_args)?;
+            let import_args = ImportArgs {
+                paths: vec![synth_dir.clone()],
+                manufacturer: None,
+                system: None,
+                labels: Some(synth_dir.join("labels.csv")),
+                labels_from_dirs: false,
+                confirm: false,
+            };
+            let code = cmd_import(&cli, &import_args)?;
+            let lib = open_library(&cli)?;
+            if !cli.json {
+                println!("\nLibrary at {}:", lib.root().display());
+                for rec in images::list(lib.conn(), None)? {
+                    println!("{}", summary_line(&rec));
+                }
+            }
+            Ok(code)
+        }
+    }
+}
+
+fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
+    let mut lib = open_library(cli)?;
+    let labels = if let Some(system) = &args.system {
+        LabelSource::Fixed {
+            manufacturer: args.manufacturer.clone(),
+            system: system.clone(),
+        }
+    } else if let Some(csv) = &args.labels {
+        LabelSource::Csv(csv.clone())
+    } else if args.labels_from_dirs {
+        LabelSource::FromDirs
+    } else {
+        LabelSource::None
+    };
+    let opts = ImportOptions {
+        labels,
+        confirm: args.confirm,
+        ..ImportOptions::default()
+    };
+    let json = cli.json;
+    let summary = progress_bar::run_with_bar("importing", |ctl, bar| {
+        import(&mut lib, &args.paths, &opts, ctl, &mut |item: &ImportItem| {
+            let line = if json {
+                serde_json::to_string(item).unwrap_or_default()
+            } else {
+                item_line(item)
+            };
+            bar.suspend(|| println!("{line}"));
+        })
+    })?;
+    if !json {
+        eprintln!(
+            "{} imported, {} duplicate, {} refused{}",
+            summary.imported,
+            summary.duplicates,
+            summary.refused,
+            if summary.outcome == crate::progress::Outcome::Cancelled {
+                " (cancelled)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(if summary.refused > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn item_line(item: &ImportItem) -> String {
+    match item.status {
+        ItemStatus::Refused => format!(
+            "refused    {}: {}",
+            item.path,
+            item.error.as_deref().unwrap_or("")
+        ),
+        status => {
+            let word = if status == ItemStatus::Imported {
+                "imported "
+            } else {
+                "duplicate"
+            };
+            let label = match (&item.manufacturer, &item.system) {
+                (Some(m), Some(s)) => format!("  [{m} / {s}]"),
+                _ => String::new(),
+            };
+            format!(
+                "{word}  #{:<6} {}{label}  <- {}",
+                item.id.unwrap_or_default(),
+                item.name.as_deref().unwrap_or("(unlabelled)"),
+                item.path
+            )
+        }
+    }
+}
+
+fn summary_line(rec: &ImageRecord) -> String {
+    let label = match (&rec.manufacturer, &rec.system) {
+        (Some(m), Some(s)) => format!("{m} / {s}"),
+        _ => "-".into(),
+    };
+    format!(
+        "#{:<6} {:<10} {:<48} {:<36} {}x{} {}",
+        rec.id,
+        format!("{:?}", rec.status).to_lowercase(),
+        rec.name.as_deref().unwrap_or("(unlabelled)"),
+        label,
+        rec.width,
+        rec.height,
+        rec.source_format
+    )
+}
+
+fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
+    let original = lib.original_path(&rec.sha256, &rec.original_ext);
+    let standard = lib.standard_path(&rec.standard_sha256);
+    if json {
+        let mut value = serde_json::to_value(rec)?;
+        value["source_name"] = rec.source_name.clone().into();
+        value["original_path"] = original.display().to_string().into();
+        value["standard_path"] = standard.display().to_string().into();
+        return json_line(&value);
+    }
+    println!("{}", summary_line(rec));
+    println!("  source (local only): {}", rec.source_name);
+    println!("  original:  {}", original.display());
+    println!("  standard:  {}", standard.display());
+    println!("  technical: {}", serde_json::to_string(&rec.technical)?);
+    let crop = rec.params.crop.map_or("automatic".to_string(), |c| {
+        format!("{},{},{},{}", c.x, c.y, c.w, c.h)
+    });
+    let a = rec.auto_crop;
+    println!(
+        "  crop: {crop} (automatic guess {},{},{},{}); inverted: {}",
+        a.x, a.y, a.w, a.h, rec.inverted
+    );
+    println!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
+    println!("  added {}, changed {}", rec.created_at, rec.updated_at);
+    Ok(())
+}
+
+fn cmd_label(cli: &Cli, args: &LabelArgs) -> Result<ExitCode> {
+    let mut lib = open_library(cli)?;
+    let change = LabelChange {
+        manufacturer: args.manufacturer.clone(),
+        system: args.system.clone(),
+        unlabel: args.unlabel,
+        confirm: args.confirm,
+        attributes: Attributes {
+            modality: args.modality,
+            diameter_mm: args.diameter,
+            length_mm: args.length,
+            connection: args.connection.clone(),
+            notes: args.notes.clone(),
+        },
+    };
+    for rec in curate::label(&mut lib, &args.ids, &change)? {
+        if cli.json {
+            json_line(&rec)?;
+        } else {
+            println!("{}", summary_line(&rec));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
+    let mut lib = open_library(cli)?;
+    let crop = match (args.rect, args.auto) {
+        (Some(r), _) => Some(Some(r)),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    let invert = args.invert.map(|p| match p {
+        Polarity::Auto => None,
+        Polarity::Inverted => Some(true),
+        Polarity::Normal => Some(false),
+    });
+    if crop.is_none() && invert.is_none() {
+        anyhow::bail!("nothing to change: give --rect x,y,w,h, --auto or --invert");
+    }
+    let rec = curate::recrop(&mut lib, args.id, crop, invert)?;
+    print_record(&lib, &rec, cli.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One exported row: shareable fields only (no source path).
+#[derive(Serialize)]
+struct ExportRow<'a> {
+    id: i64,
+    name: Option<&'a str>,
+    manufacturer: Option<&'a str>,
+    system: Option<&'a str>,
+    status: String,
+    modality: Option<String>,
+    diameter_mm: Option<f64>,
+    length_mm: Option<f64>,
+    connection: Option<&'a str>,
+    width: u32,
+    height: u32,
+    sha256: &'a str,
+    standard_sha256: &'a str,
+}
+
+fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
+    let lib = open_library(cli)?;
+    let records = images::list(lib.conn(), None)?;
+    let rows: Vec<ExportRow> = records
+        .iter()
+        .map(|r| ExportRow {
+            id: r.id,
+            name: r.name.as_deref(),
+            manufacturer: r.manufacturer.as_deref(),
+            system: r.system.as_deref(),
+            status: format!("{:?}", r.status).to_lowercase(),
+            modality: r.attributes.modality.map(|m| format!("{m:?}").to_lowercase()),
+            diameter_mm: r.attributes.diameter_mm,
+            length_mm: r.attributes.length_mm,
+            connection: r.attributes.connection.as_deref(),
+            width: r.width,
+            height: r.height,
+            sha256: &r.sha256,
+            standard_sha256: &r.standard_sha256,
+        })
+        .collect();
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => {
+            Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match args.format {
+        ExportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &rows)?;
+            writeln!(out)?;
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            rows.iter().try_for_each(|r| w.serialize(r))?;
+            w.flush()?;
+        }
+    }
+    if let Some(dir) = &args.images {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for r in records.iter().filter(|r| r.name.is_some()) {
+            let to: PathBuf = dir.join(r.name.as_deref().unwrap_or_default());
+            std::fs::copy(lib.standard_path(&r.standard_sha256), &to)
+                .with_context(|| format!("writing {}", to.display()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_catalogue(cli: &Cli, command: &CatalogueCommand) -> Result<ExitCode> {
+    let mut lib = open_library(cli)?;
+    match command {
+        CatalogueCommand::List => {
+            let cat = Catalogue::load(lib.conn())?;
+            if cli.json {
+                return json_line(&cat).map(|_| ExitCode::SUCCESS);
+            }
+            for m in &cat.manufacturers {
+                println!("{}  [{}]{}", m.name, m.slug, aliases(&m.aliases));
+                for s in cat.systems.iter().filter(|s| s.manufacturer_id == m.id) {
+                    println!("    {}  [{}]{}", s.name, s.slug, aliases(&s.aliases));
+                }
+            }
+        }
+        CatalogueCommand::Add {
+            manufacturer,
+            system,
+            aliases: extra,
+        } => {
+            let cat = Catalogue::load(lib.conn())?;
+            let (mid, sid) = match system {
+                None => (
+                    systems::add_manufacturer(lib.conn_mut(), manufacturer, extra)?,
+                    None,
+                ),
+                Some(system) => {
+                    let mid = match cat.resolve_manufacturer(manufacturer) {
+                        Ok(m) => m.id,
+                        Err(_) => systems::add_manufacturer(lib.conn_mut(), manufacturer, &[])?,
+                    };
+                    (
+                        mid,
+                        Some(systems::add_system(lib.conn_mut(), mid, system, extra)?),
+                    )
+                }
+            };
+            let cat = Catalogue::load(lib.conn())?;
+            let m = cat.manufacturer(mid).context("manufacturer just added")?;
+            let s = sid.and_then(|id| cat.system(id));
+            if cli.json {
+                json_line(&serde_json::json!({"manufacturer": m, "system": s}))?;
+            } else {
+                println!(
+                    "{}{}",
+                    m.name,
+                    s.map(|s| format!(" / {}", s.name)).unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn aliases(list: &[String]) -> String {
+    if list.is_empty() {
+        String::new()
+    } else {
+        format!("  aka {}", list.join(", "))
+    }
+}
+
+fn cmd_synth(cli: &Cli, args: &SynthArgs) -> Result<ExitCode> {
+    let opts = SynthOptions {
+        per_class: args.per_class,
+        seed: args.seed,
+        size: args.size,
+    };
+    let report = progress_bar::run_with_bar("synthesising", |ctl, _| synth::generate(&args.out, &opts, ctl))?;
+    if cli.json {
+        json_line(&report)?;
+    } else {
+        eprintln!(
+            "wrote {} films of {} implant systems to {} (labels: {})",
+            report.written,
+            report.classes,
+            args.out.display(),
+            report.labels_csv.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,115 @@
+//! Curator actions on existing records: relabel, confirm, re-crop.
+//!
+//! Why here and not in a front: the GUI and the CLI must behave identically (same name rules, same
+//! re-derivation), so both call these functions.
+
+use crate::catalogue::images::{self, Attributes, ImageRecord, Status};
+use crate::catalogue::systems::Catalogue;
+use crate::ingest::decode::{decode, DecodeLimits};
+use crate::library::{sha256_hex, write_atomic, Library};
+use crate::standardise::{standardise, Params, Rect};
+use crate::Error;
+
+/// A label change requested by a curator; `None` fields keep what the image has.
+#[derive(Debug, Clone, Default)]
+pub struct LabelChange {
+    /// New manufacturer text (name or alias).
+    pub manufacturer: Option<String>,
+    /// New system text (name or alias).
+    pub system: Option<String>,
+    /// Remove the label altogether.
+    pub unlabel: bool,
+    /// Mark as confirmed.
+    pub confirm: bool,
+    /// New attributes; each `Some` replaces the stored value.
+    pub attributes: Attributes,
+}
+
+/// Apply one label change to several images in one transaction; returns the updated records.
+pub fn label(lib: &mut Library, ids: &[i64], change: &LabelChange) -> Result<Vec<ImageRecord>, Error> {
+    let catalogue = Catalogue::load(lib.conn())?;
+    let target = match &change.system {
+        Some(system) => {
+            let (m, s) = catalogue.resolve_system(change.manufacturer.as_deref(), system)?;
+            Some((m.id, s.id))
+        }
+        None if change.manufacturer.is_some() => {
+            return Err(Error::Invalid(
+                "give --system too: a manufacturer alone is not a label".into(),
+            ))
+        }
+        None => None,
+    };
+    let tx = lib.conn_mut().transaction()?;
+    for &id in ids {
+        let current = images::get(&tx, id)?;
+        let system = if change.unlabel {
+            None
+        } else {
+            target.or(current
+                .system_id
+                .map(|sid| (manufacturer_of(&catalogue, sid), sid)))
+        };
+        if change.confirm && system.is_none() {
+            return Err(Error::Invalid(format!(
+                "image {id} has no label to confirm: give --system"
+            )));
+        }
+        let status = match (change.confirm, target.is_some()) {
+            (true, _) => Status::Confirmed,
+            (false, true) => Status::Labelled,
+            (false, false) => current.status,
+        };
+        let a = &change.attributes;
+        let old = current.attributes;
+        let attributes = Attributes {
+            modality: a.modality.or(old.modality),
+            diameter_mm: a.diameter_mm.or(old.diameter_mm),
+            length_mm: a.length_mm.or(old.length_mm),
+            connection: a.connection.clone().or(old.connection),
+            notes: a.notes.clone().or(old.notes),
+        };
+        images::set_label(&tx, id, system, &attributes, status)?;
+    }
+    tx.commit()?;
+    ids.iter().map(|&id| images::get(lib.conn(), id)).collect()
+}
+
+fn manufacturer_of(catalogue: &Catalogue, system_id: i64) -> i64 {
+    catalogue.system(system_id).map_or(0, |s| s.manufacturer_id)
+}
+
+/// Re-derive one image's standard image with a new crop and/or polarity (others are untouched).
+///
+/// `crop: Some(None)` returns to the automatic crop; `invert: Some(None)` to automatic detection.
+pub fn recrop(
+    lib: &mut Library,
+    id: i64,
+    crop: Option<Option<Rect>>,
+    invert: Option<Option<bool>>,
+) -> Result<ImageRecord, Error> {
+    let rec = images::get(lib.conn(), id)?;
+    let mut params: Params = rec.params.clone();
+    if let Some(c) = crop {
+        params.crop = c;
+    }
+    if let Some(i) = invert {
+        params.invert = i;
+    }
+    params.version = crate::standardise::PIPELINE_VERSION;
+    let original = lib.original_path(&rec.sha256, &rec.original_ext);
+    let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
+    let decoded = decode(&bytes, &DecodeLimits::default())
+        .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))?;
+    let std = standardise(&decoded, &params)?;
+    let std_sha = sha256_hex(&std.png);
+    write_atomic(&lib.standard_path(&std_sha), &std.png)?;
+    let tx = lib.conn_mut().transaction()?;
+    images::set_standard(&tx, id, &params, std.auto_crop, std.inverted, &std_sha)?;
+    tx.commit()?;
+    if rec.standard_sha256 != std_sha && images::standard_refs(lib.conn(), &rec.standard_sha256)? == 0 {
+        let old = lib.standard_path(&rec.standard_sha256);
+        std::fs::remove_file(&old).map_err(|e| Error::io(&old, e))?;
+    }
+    images::get(lib.conn(), id)
+}

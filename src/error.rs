@@ -1,0 +1,44 @@
+//! The core's error type.
+//!
+//! Why: fronts need to tell a usage mistake (unknown system, bad id) from an I/O or database fault,
+//! and every message must name what it is about (the file, the id) without leaking secrets.
+
+use std::path::PathBuf;
+
+/// Errors from library operations (per-file import refusals are reported separately, not as errors).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The catalogue database failed.
+    #[error("catalogue database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A request that cannot be satisfied as asked (unknown system, bad crop, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// No image has this id.
+    #[error("no image with id {0} in this library")]
+    NotFound(i64),
+}
+
+impl Error {
+    /// Wrap an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Invalid(format!("malformed JSON in the catalogue: {e}"))
+    }
+}

@@ -1,0 +1,179 @@
+//! Decoding originals into a gray raster, with guards against hostile or broken files.
+//!
+//! Why: every later stage works on one gray buffer whatever the source format. Decoding is where a
+//! file is refused (empty, truncated, not an image, a decompression bomb, too small, a sliver), so
+//! the reasons live here, typed, and the caller adds the file name.
+
+use image::{GrayImage, ImageBuffer, Luma};
+use serde::{Deserialize, Serialize};
+
+/// 16-bit gray raster (16-bit TIFF/PNG, 12/16-bit DICOM without a window).
+pub type Gray16Image = ImageBuffer<Luma<u16>, Vec<u16>>;
+
+/// A decoded gray raster at the source's bit depth; contrast stretching happens in `standardise`.
+#[derive(Debug, Clone)]
+pub enum Gray {
+    /// 8-bit samples (most raster files; DICOM after its VOI window).
+    U8(GrayImage),
+    /// 16-bit samples, not yet windowed.
+    U16(Gray16Image),
+}
+
+impl Gray {
+    /// Width and height in pixels.
+    pub fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Gray::U8(g) => g.dimensions(),
+            Gray::U16(g) => g.dimensions(),
+        }
+    }
+}
+
+/// Non-identifying technical facts about an original, the only source metadata the catalogue keeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Technical {
+    /// DICOM modality (IO = intra-oral, PX = panoramic, DX, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modality: Option<String>,
+    /// Pixel spacing in millimetres (row, column), when the file states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_spacing_mm: Option<[f64; 2]>,
+    /// Bits allocated per sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits_allocated: Option<u16>,
+    /// Bits actually stored per sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bits_stored: Option<u16>,
+    /// DICOM photometric interpretation (MONOCHROME1/MONOCHROME2/RGB...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photometric: Option<String>,
+    /// DICOM transfer syntax UID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_syntax: Option<String>,
+}
+
+/// A decoded original ready for standardisation.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The gray raster, EXIF orientation already applied.
+    pub gray: Gray,
+    /// Source format name ("png", "jpeg", "dicom", ...).
+    pub format: &'static str,
+    /// True when the source says low values are white (DICOM MONOCHROME1): invert before use.
+    pub monochrome1: bool,
+    /// Technical, non-identifying metadata.
+    pub technical: Technical,
+}
+
+/// Limits that keep a hostile file from exhausting memory.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Largest accepted width or height.
+    pub max_side: u32,
+    /// Largest accepted width × height.
+    pub max_pixels: u64,
+    /// Largest allocation a decoder may make, in bytes.
+    pub max_alloc: u64,
+    /// Smallest accepted width or height.
+    pub min_side: u32,
+    /// Largest accepted long-side / short-side ratio.
+    pub max_aspect: f64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_side: 16_384,
+            max_pixels: 120_000_000,
+            max_alloc: 1 << 30,
+            min_side: 32,
+            max_aspect: 8.0,
+        }
+    }
+}
+
+/// Why an original was refused; the ingest layer prefixes the file name.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum RefuseReason {
+    /// Zero-byte file.
+    #[error("the file is empty")]
+    Empty,
+    /// Content matches no supported image format (whatever the extension says).
+    #[error("not a supported image or DICOM file ({0})")]
+    UnknownFormat(String),
+    /// The decoder failed part-way: truncated data, bad checksum, broken structure.
+    #[error("corrupt or truncated {format} data: {detail}")]
+    Corrupt {
+        /// Format being decoded.
+        format: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// Declared size beyond the limits: a decompression bomb or an absurd scan.
+    #[error("declared size {width}×{height} is beyond the decode limits (max {max_side} px a side, {max_pixels} pixels): refused as a possible decompression bomb")]
+    TooLarge {
+        /// Declared width.
+        width: u64,
+        /// Declared height.
+        height: u64,
+        /// Configured side limit.
+        max_side: u32,
+        /// Configured pixel limit.
+        max_pixels: u64,
+    },
+    /// Too small to show an implant.
+    #[error("image is {width}×{height}, smaller than the {min_side} px minimum side")]
+    TooSmall {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Configured minimum.
+        min_side: u32,
+    },
+    /// A sliver, not a radiograph.
+    #[error("image is {width}×{height}: aspect ratio beyond {max_aspect}:1")]
+    ExtremeAspect {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Configured maximum ratio.
+        max_aspect: f64,
+    },
+    /// A DICOM object without a Pixel Data element (a report, a structured document...).
+    #[error("DICOM file has no pixel data")]
+    NoPixelData,
+    /// A DICOM the decoder cannot handle (unknown transfer syntax, colour model...).
+    #[error("unsupported DICOM: {0}")]
+    UnsupportedDicom(String),
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(String),
+}
+
+/// Decode any supported original (DICOM or raster, told apart by content) and apply the size guards.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, RefuseReason> {
+    if bytes.is_empty() {
+        return Err(RefuseReason::Empty);
+    }
+    // WIRE-DICOM: dispatch to super::dicom once it lands.
+    let decoded = super::raster::decode_raster(bytes, limits)?;
+    let (width, height) = decoded.gray.dimensions();
+    if width < limits.min_side || height < limits.min_side {
+        return Err(RefuseReason::TooSmall {
+            width,
+            height,
+            min_side: limits.min_side,
+        });
+    }
+    let (long, short) = (width.max(height) as f64, width.min(height) as f64);
+    if long / short > limits.max_aspect {
+        return Err(RefuseReason::ExtremeAspect {
+            width,
+            height,
+            max_aspect: limits.max_aspect,
+        });
+    }
+    Ok(decoded)
+}

@@ -1,0 +1,10 @@
+//! Bringing originals into a library: decoding with guards, de-identification, labels, the import job.
+//!
+//! De-identification happens by construction: only pixels and the whitelisted [`decode::Technical`]
+//! fields leave the decoders, standard images are written without metadata, and the source path is
+//! kept only as local provenance (never used in names, exports or uploads).
+pub mod decode;
+pub mod dicom;
+pub mod import;
+pub mod labels;
+pub mod raster;

@@ -1,0 +1,16 @@
+//! Raiox Studio core: import, de-identify, standardise, label and catalogue dental-implant radiographs.
+//!
+//! The library has no GUI dependency; the `raiox` CLI (and later the GUI) are thin fronts that call
+//! these functions. Long operations take a [`progress::JobControl`] for progress and cancellation.
+
+pub mod catalogue;
+pub mod curate;
+pub mod error;
+pub mod ingest;
+pub mod library;
+pub mod progress;
+pub mod standardise;
+pub mod synth;
+
+pub use error::Error;
+pub mod cli;

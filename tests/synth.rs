@@ -1,0 +1,242 @@
+//! Integration tests for the synthetic radiograph generator (`raiox::synth`).
+
+use raiox::progress::{JobControl, Outcome};
+use raiox::synth::{generate, render, systems, SynthOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn opts(per_class: usize, seed: u64, size: u32) -> SynthOptions {
+    SynthOptions {
+        per_class,
+        seed,
+        size,
+    }
+}
+
+fn read_labels(dir: &Path) -> Vec<Vec<String>> {
+    let mut rdr = csv::Reader::from_path(dir.join("labels.csv")).unwrap();
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["path", "manufacturer", "system"]
+    );
+    rdr.records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn catalogue_has_eight_systems_from_four_manufacturers() {
+    let names: Vec<(&str, &str)> = systems().iter().map(|s| (s.manufacturer, s.system)).collect();
+    assert_eq!(
+        names,
+        [
+            ("Nobel Biocare", "NobelActive"),
+            ("Nobel Biocare", "NobelReplace"),
+            ("Straumann", "Bone Level Tapered"),
+            ("Straumann", "Tissue Level"),
+            ("Neodent", "Helix GM"),
+            ("Neodent", "Titamax CM"),
+            ("Zimmer Biomet", "Tapered Screw-Vent"),
+            ("Zimmer Biomet", "T3"),
+        ]
+    );
+}
+
+#[test]
+fn render_is_deterministic_and_sample_dependent() {
+    for s in systems() {
+        let a = render(s, 3, 42, 128);
+        assert_eq!(a, render(s, 3, 42, 128), "{}", s.system);
+        assert_eq!(a.dimensions(), (128, 128));
+        assert_ne!(a, render(s, 4, 42, 128), "{}", s.system);
+        assert_ne!(a, render(s, 3, 43, 128), "{}", s.system);
+    }
+}
+
+fn mean_abs_diff(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn distinct_classes_differ() {
+    let films: Vec<_> = systems().iter().map(|s| render(s, 0, 5, 160)).collect();
+    for i in 0..films.len() {
+        for j in i + 1..films.len() {
+            let d = mean_abs_diff(&films[i], &films[j]);
+            assert!(d > 10.0, "classes {i} and {j} differ by only {d:.1}");
+        }
+    }
+}
+
+/// Spread (standard deviation of x and y, as a fraction of the side) of the pixels selected.
+fn spread(img: &image::GrayImage, pick: impl Fn(u8) -> bool) -> f64 {
+    let (mut n, mut sx, mut sy, mut sxx, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (x, y, p) in img.enumerate_pixels() {
+        if pick(p.0[0]) {
+            let (x, y) = (f64::from(x), f64::from(y));
+            n += 1.0;
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            syy += y * y;
+        }
+    }
+    let var = (sxx / n - (sx / n).powi(2)).max(syy / n - (sy / n).powi(2));
+    var.sqrt() / f64::from(img.width())
+}
+
+/// Value at quantile `q` of the film's pixels.
+fn quantile(img: &image::GrayImage, q: f64) -> u8 {
+    let mut v = img.as_raw().clone();
+    v.sort_unstable();
+    v[((v.len() - 1) as f64 * q) as usize]
+}
+
+#[test]
+fn implant_is_the_compact_brightest_region_of_normal_films() {
+    // Uniformly scattered pixels have a spread of 0.29; the implant is a compact object.
+    let (mut normal, mut total) = (0, 0);
+    for s in systems() {
+        for sample in 0..10 {
+            let img = render(s, sample, 9, 200);
+            let hi = quantile(&img, 0.99);
+            let lo = quantile(&img, 0.01);
+            let bright = spread(&img, |p| p >= hi);
+            let dark = spread(&img, |p| p <= lo);
+            total += 1;
+            if bright < 0.15 {
+                normal += 1;
+            } else {
+                assert!(dark < 0.15, "{} #{sample}: no compact implant", s.system);
+            }
+        }
+    }
+    // About 10 % of films are inverted (implant darkest); the rest must be normal.
+    assert!(normal * 100 >= total * 75, "only {normal}/{total} normal films");
+    assert!(normal < total, "no inverted film among {total}");
+}
+
+#[test]
+fn generate_is_deterministic_complete_and_gray() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let o = opts(3, 7, 96);
+    let ra = generate(a.path(), &o, &JobControl::new()).unwrap();
+    let rb = generate(b.path(), &o, &JobControl::new()).unwrap();
+    assert_eq!((ra.written, ra.classes, ra.outcome), (24, 8, Outcome::Finished));
+    assert_eq!(rb.written, 24);
+    assert_eq!(ra.labels_csv, a.path().join("labels.csv"));
+
+    let labels = std::fs::read(a.path().join("labels.csv")).unwrap();
+    assert_eq!(labels, std::fs::read(b.path().join("labels.csv")).unwrap());
+    let rows = read_labels(a.path());
+    assert_eq!(rows.len(), 24);
+    assert_eq!(rows[0][0], "Nobel Biocare/NobelActive/0000.png");
+    let mut per_class: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for row in &rows {
+        *per_class.entry((row[1].clone(), row[2].clone())).or_default() += 1;
+        assert_eq!(
+            row[0],
+            format!("{}/{}/{}", row[1], row[2], &row[0][row[0].len() - 8..])
+        );
+        let img = image::open(a.path().join(&row[0])).unwrap();
+        assert_eq!(img.color(), image::ColorType::L8, "{}", row[0]);
+        assert_eq!((img.width(), img.height()), (96, 96));
+    }
+    for s in systems() {
+        let key = (s.manufacturer.to_owned(), s.system.to_owned());
+        assert_eq!(per_class.get(&key), Some(&3), "{key:?}");
+    }
+    for row in rows.iter().step_by(5) {
+        let (fa, fb) = (a.path().join(&row[0]), b.path().join(&row[0]));
+        assert_eq!(
+            std::fs::read(fa).unwrap(),
+            std::fs::read(fb).unwrap(),
+            "{}",
+            row[0]
+        );
+    }
+    // The written file is the rendered film.
+    let first = image::open(a.path().join(&rows[0][0])).unwrap().into_luma8();
+    assert_eq!(first, render(&systems()[0], 0, 7, 96));
+    let leftovers = walk(a.path()).into_iter().filter(|p| p.ends_with(".tmp")).count();
+    assert_eq!(leftovers, 0);
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn cancel_before_start_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctl = JobControl::new();
+    ctl.cancel();
+    let report = generate(dir.path(), &opts(5, 1, 64), &ctl).unwrap();
+    assert_eq!(report.outcome, Outcome::Cancelled);
+    assert_eq!(report.written, 0);
+    assert!(read_labels(dir.path()).is_empty());
+    assert!(walk(dir.path()).iter().all(|p| p.ends_with("labels.csv")));
+}
+
+#[test]
+fn progress_is_reported_per_film() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let report = generate(dir.path(), &opts(2, 1, 48), &JobControl::with_progress(tx)).unwrap();
+    assert_eq!(report.written, 16);
+    let reports: Vec<_> = rx.try_iter().collect();
+    assert_eq!(reports.len(), 16);
+    assert!(reports.iter().all(|p| p.stage == "synth" && p.total == 16));
+    assert_eq!(reports.iter().map(|p| p.done).max(), Some(16));
+}
+
+#[test]
+fn errors_name_the_failing_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = generate(&blocker, &opts(1, 1, 48), &JobControl::new()).unwrap_err();
+    assert!(format!("{err:#}").contains("not-a-dir"), "{err:#}");
+}
+
+/// Not a check: writes /tmp/synth_sheet.png (one film per class) and prints throughput.
+/// Run with `cargo test --release --test synth -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn contact_sheet_and_throughput() {
+    let tile = 400u32;
+    let mut sheet = image::GrayImage::new(tile * 4, tile * 2);
+    for (i, s) in systems().iter().enumerate() {
+        let film = render(s, 0, 2024, tile);
+        let (x, y) = ((i as u32 % 4) * tile, (i as u32 / 4) * tile);
+        image::imageops::replace(&mut sheet, &film, i64::from(x), i64::from(y));
+    }
+    sheet.save("/tmp/synth_sheet.png").unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts(50, 1, 400);
+    let start = std::time::Instant::now();
+    let report = generate(dir.path(), &o, &JobControl::new()).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "generate: {} films of 400 px in {secs:.2} s = {:.0} images/s on {} threads",
+        report.written,
+        report.written as f64 / secs,
+        rayon::current_num_threads()
+    );
+}
