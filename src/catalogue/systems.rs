@@ -116,7 +116,9 @@ impl Catalogue {
     pub fn resolve_manufacturer(&self, query: &str) -> Result<&Manufacturer, Error> {
         let names = |m: &Manufacturer| names_of(&m.name, &m.aliases);
         let all: Vec<&Manufacturer> = self.manufacturers.iter().collect();
-        pick(&all, query, names, "manufacturer", |m| m.name.clone())
+        pick(&all, &key(query), query, names, "manufacturer", |m| {
+            m.name.clone()
+        })
     }
 
     /// Find a system, optionally within a manufacturer. The system text may itself start with the
@@ -150,6 +152,7 @@ impl Catalogue {
             match pick(
                 &candidates,
                 q,
+                system,
                 |s| names_of(&s.name, &s.aliases),
                 "system",
                 |s| self.label(s),
@@ -160,7 +163,9 @@ impl Catalogue {
                         .expect("system's manufacturer is loaded");
                     return Ok((m, s));
                 }
-                Err(e) => last_err = Some(e),
+                Err(e) => {
+                    last_err.get_or_insert(e);
+                }
             }
         }
         Err(last_err.expect("at least one query was tried"))
@@ -183,9 +188,11 @@ fn names_of(name: &str, aliases: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Exact key match first, then a unique prefix match; otherwise a message listing what was close.
+/// Find the item whose name or alias has key `q` (`query` is the curator's text, for messages):
+/// exact key match first, then a unique prefix match; otherwise a message listing what was close.
 fn pick<'a, T>(
     items: &[&'a T],
+    q: &str,
     query: &str,
     names: impl Fn(&T) -> Vec<String>,
     what: &str,
@@ -194,7 +201,7 @@ fn pick<'a, T>(
 where
     T: ?Sized,
 {
-    let q = key(query);
+    let q = q.to_string();
     if q.is_empty() {
         return Err(Error::Invalid(format!("empty {what} name")));
     }

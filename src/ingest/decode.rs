@@ -157,22 +157,25 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, RefuseReas
     if bytes.is_empty() {
         return Err(RefuseReason::Empty);
     }
-    // WIRE-DICOM: dispatch to super::dicom once it lands.
-    let decoded = super::raster::decode_raster(bytes, limits)?;
+    let decoded = if super::dicom::looks_like_dicom(bytes) {
+        super::dicom::decode_dicom(bytes, limits)?
+    } else {
+        super::raster::decode_raster(bytes, limits)?
+    };
     let (width, height) = decoded.gray.dimensions();
-    if width < limits.min_side || height < limits.min_side {
-        return Err(RefuseReason::TooSmall {
-            width,
-            height,
-            min_side: limits.min_side,
-        });
-    }
-    let (long, short) = (width.max(height) as f64, width.min(height) as f64);
+    let (long, short) = (width.max(height) as f64, width.min(height).max(1) as f64);
     if long / short > limits.max_aspect {
         return Err(RefuseReason::ExtremeAspect {
             width,
             height,
             max_aspect: limits.max_aspect,
+        });
+    }
+    if width < limits.min_side || height < limits.min_side {
+        return Err(RefuseReason::TooSmall {
+            width,
+            height,
+            min_side: limits.min_side,
         });
     }
     Ok(decoded)

@@ -99,7 +99,7 @@ pub(crate) struct Geometry {
 }
 
 /// Attenuation of solid titanium along a full diameter, in film units (saturates the film).
-const TITANIUM: f32 = 4.2;
+const TITANIUM: f32 = 3.3;
 
 /// One implant instance: a system's geometry scaled to this film's length and diameter.
 pub(crate) struct Implant {
@@ -212,7 +212,7 @@ impl Implant {
         if v >= 0.0 && v < g.socket_depth {
             let socket = g.socket_r * self.core_top * (1.0 - g.socket_taper * v / g.socket_depth);
             if au < socket {
-                density *= 0.42;
+                density *= 0.25;
             }
         }
         match g.vent {

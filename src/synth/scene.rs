@@ -5,7 +5,7 @@
 
 use super::geometry::Implant;
 use super::rng::Rng;
-use super::texture::Noise;
+use super::texture::{Noise, TileView};
 use super::SynthSystem;
 
 /// A natural tooth next to the implant: crown above the crest, tapering root with a canal.
@@ -21,7 +21,7 @@ struct Tooth {
 
 /// Crown half-width at fraction `s` of its height (0 cervical, 1 occlusal): bulge, rounded top.
 fn crown_half_width(half_w: f32, s: f32) -> f32 {
-    let top = ((s - 0.8) / 0.2).max(0.0);
+    let top = ((s - 0.7) / 0.3).max(0.0);
     half_w * (1.0 + 0.4 * s * (2.0 - s)) * (1.0 - top * top).max(0.0).sqrt()
 }
 
@@ -47,15 +47,11 @@ impl Tooth {
 
     /// (tooth attenuation, factor on the bone term) at scene point (x, y).
     fn sample(&self, x: f32, y: f32, ppm: f32) -> (f32, f32) {
-        let reach = 1.5 * self.half_w + 1.0;
-        if (x - self.x).abs() > reach + 0.3 * self.root_len
-            || y < self.cej - self.crown_h - 1.0
-            || y > self.cej + self.root_len + 1.0
-        {
-            return (0.0, 1.0);
-        }
         let (dx, dy) = (x - self.x, y - self.cej);
         let (a, b) = (dx * self.cos + dy * self.sin, dy * self.cos - dx * self.sin);
+        if a.abs() > 1.45 * self.half_w || b < -self.crown_h || b > self.root_len + 0.6 {
+            return (0.0, 1.0);
+        }
         let aa = a.abs();
         if b < 0.0 {
             let s = -b / self.crown_h;
@@ -65,7 +61,11 @@ impl Tooth {
             let w = crown_half_width(self.half_w, s);
             let edge = (w - aa).min(self.crown_h + b);
             let c = cover(edge, ppm);
-            let enamel = if s > 0.12 && edge < 1.1 { 0.9 } else { 0.0 };
+            let enamel = if edge < 1.3 * (s / 0.35).min(1.0) {
+                0.8
+            } else {
+                0.0
+            };
             let pulp = if aa < 0.3 * self.half_w && s < 0.45 {
                 -0.3
             } else {
@@ -82,8 +82,8 @@ impl Tooth {
             let q = aa / w;
             let thick = (1.0 - q * q).sqrt();
             let canal_w = self.half_w * 0.12 * (1.0 - 0.7 * t);
-            let canal = if aa < canal_w && t < 0.97 { 0.35 } else { 0.0 };
-            (cover(edge, ppm) * (0.2 + 0.5 * thick - canal), 1.0)
+            let canal = if aa < canal_w && t < 0.97 { 0.3 } else { 0.0 };
+            (cover(edge, ppm) * (0.15 + 0.45 * thick - canal), 1.0)
         } else {
             // Periodontal ligament (dark) then lamina dura (bright) around the root.
             let d = if t > 1.0 {
@@ -92,8 +92,8 @@ impl Tooth {
                 -edge
             };
             let bone = match d {
-                d if d < 0.22 => 0.45,
-                d if d < 0.45 => 1.35,
+                d if d < 0.18 => 0.6,
+                d if d < 0.4 => 1.25,
                 _ => 1.0,
             };
             (0.0, bone)
@@ -155,6 +155,9 @@ impl Restoration {
     }
 }
 
+/// Depth band (mm) around the mean crest where the crest line's waves and dip can reach.
+const CREST_RANGE: f32 = 3.0;
+
 /// Everything placed on one film, in scene coordinates, plus the film pose.
 pub(crate) struct Scene {
     implant: Implant,
@@ -167,7 +170,7 @@ pub(crate) struct Scene {
     dip: f32,
     occlusal: f32,
     bone: f32,
-    trabecula: f32,
+    trabecula: TileView,
     teeth: Vec<Tooth>,
     restoration: Option<Restoration>,
     noise: Noise,
@@ -218,7 +221,10 @@ impl Scene {
             dip: rng.range(0.0, 1.2),
             occlusal: crest - rng.range(9.0, 12.0),
             bone: rng.range(0.75, 1.05),
-            trabecula: rng.range(1.3, 2.0),
+            trabecula: {
+                let cell_px = ppm * rng.range(0.8, 1.3);
+                TileView::random(rng, cell_px)
+            },
             teeth,
             restoration,
             noise: Noise::new(rng),
@@ -227,26 +233,24 @@ impl Scene {
         }
     }
 
-    /// Attenuation at scene point (x, y) in film units (0 = air, ~4 = solid titanium).
+    /// Attenuation at scene point (x, y) in film units (0 = air, ~4 = solid titanium), given the
+    /// bone texture `tex` in [0, 1] at that pixel.
     #[inline]
-    fn attenuation(&self, x: f32, y: f32) -> f32 {
-        let n = &self.noise;
-        let o = &self.offsets;
-        let near = ((x.abs() - self.implant.half_width).max(0.0) / 2.5 - 1.0).min(0.0);
-        let crest =
-            self.crest + self.crest_amp * (n.value(x * 0.25 + o[0], o[1]) - 0.5) + self.dip * near * near;
-        let mask = ((y - crest) * 2.0 + 0.5).clamp(0.0, 1.0);
+    fn attenuation(&self, x: f32, y: f32, tex: f32) -> f32 {
         let mut bone = 0.0;
-        if mask > 0.0 {
-            let f = self.trabecula;
-            let tex = 0.45 * n.ridge(x * f + o[0], y * f + o[1])
-                + 0.3 * n.ridge(x * 2.1 * f + o[2], y * 2.1 * f + o[3])
-                + 0.25 * n.value(x * 0.3 + o[3], y * 0.3 + o[2]);
-            let cortex = (1.0 - (y - crest - 0.4).abs() * 3.0).max(0.0);
+        if y > self.crest - CREST_RANGE {
+            let (mask, cortex) = if y < self.crest + CREST_RANGE {
+                let near = ((x.abs() - self.implant.half_width).max(0.0) / 2.5 - 1.0).min(0.0);
+                let wave = self.noise.value1(x * 0.25 + self.offsets[0]) - 0.5;
+                let crest = self.crest + self.crest_amp * wave + self.dip * near * near;
+                let mask = ((y - crest) * 2.0 + 0.5).clamp(0.0, 1.0);
+                (mask, (1.0 - (y - crest - 0.4).abs() * 3.0).max(0.0))
+            } else {
+                (1.0, 0.0)
+            };
             bone = mask * self.bone * (0.55 + 0.9 * tex + 0.35 * cortex);
         }
-        let soft = 0.12 + 0.2 * ((y - self.occlusal) * 0.5).clamp(0.0, 1.0);
-        let mut a = soft;
+        let mut a = 0.12 + 0.2 * ((y - self.occlusal) * 0.5).clamp(0.0, 1.0);
         for tooth in &self.teeth {
             let (add, factor) = tooth.sample(x, y, self.ppm);
             a += add;
@@ -263,18 +267,28 @@ impl Scene {
     }
 
     /// Attenuation for every pixel of a `size`×`size` film, row-major.
+    ///
+    /// The bone texture lives in film coordinates so it can be filled a row at a time.
     pub(crate) fn rasterise(&self, size: u32) -> Vec<f32> {
         let n = size as usize;
-        let mut out = Vec::with_capacity(n * n);
+        let mut out = vec![0.0; n * n];
         let step = 1.0 / self.ppm;
         let (dx_col, dy_col) = (self.cos * step, -self.sin * step);
-        for j in 0..n {
-            let py = j as f32 + 0.5 - self.origin.1;
+        let (freq, o) = (0.3 * step, &self.offsets);
+        let mut rows = [vec![0.0; n], vec![0.0; n]];
+        let mut cols = Vec::new();
+        for (j, line) in out.chunks_exact_mut(n).enumerate() {
+            let jc = j as f32 + 0.5;
+            self.trabecula.fill_row(j, &mut rows[0]);
+            self.noise
+                .fill_row(jc * freq + o[1], 0.5 * freq + o[2], freq, &mut rows[1], &mut cols);
+            let py = jc - self.origin.1;
             let px = 0.5 - self.origin.0;
             let mut x = (px * self.cos + py * self.sin) * step;
             let mut y = (py * self.cos - px * self.sin) * step;
-            for _ in 0..n {
-                out.push(self.attenuation(x, y));
+            for (i, a) in line.iter_mut().enumerate() {
+                let tex = 0.75 * rows[0][i] + 0.25 * rows[1][i];
+                *a = self.attenuation(x, y, tex);
                 x += dx_col;
                 y += dy_col;
             }

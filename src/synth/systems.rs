@@ -55,7 +55,7 @@ pub(crate) static SYSTEMS: [SynthSystem; 8] = [
             core_top: 1.85,
             taper_from: 0.25,
             pitch: 0.75,
-            depth: 0.22,
+            depth: 0.3,
             collar_h: 1.5,
             collar_delta: 0.08,
             apex: Apex::Flat,

@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests: temporary libraries, synthetic films, the CLI binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use raiox::library::Library;
+use raiox::progress::JobControl;
+use raiox::synth::{generate, SynthOptions};
+
+/// A fresh library in a temporary folder (kept alive by the returned guard).
+pub fn temp_library() -> (tempfile::TempDir, Library) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = Library::open(dir.path().join("lib")).expect("open library");
+    (dir, lib)
+}
+
+/// Write `per_class` synthetic films per system under `dir/synth` and return that folder.
+pub fn synth_set(dir: &Path, per_class: usize, seed: u64, size: u32) -> PathBuf {
+    let out = dir.join("synth");
+    generate(
+        &out,
+        &SynthOptions {
+            per_class,
+            seed,
+            size,
+        },
+        &JobControl::new(),
+    )
+    .expect("synth");
+    out
+}
+
+/// Run the `raiox` binary with the given library and arguments.
+pub fn raiox(library: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raiox"))
+        .arg("--library")
+        .arg(library)
+        .args(args)
+        .env_remove("RAIOX_LIBRARY")
+        .output()
+        .expect("run raiox")
+}
+
+/// The JSON lines a command printed on stdout.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// The fixture folder.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
