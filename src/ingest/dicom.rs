@@ -24,7 +24,7 @@ use dicom_pixeldata::{
     DecodedPixelData, PhotometricInterpretation, PixelDecoder, PixelRepresentation, PlanarConfiguration,
     VoiLutFunction, WindowLevelTransform,
 };
-use image::{GrayImage, ImageBuffer};
+use image::GrayImage;
 
 use super::decode::{DecodeLimits, Decoded, Gray, Gray16Image, RefuseReason, Technical};
 
@@ -32,14 +32,14 @@ const FORMAT: &str = "dicom";
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
-/// Transfer syntaxes this build decodes (dicom-pixeldata with `native` + `openjp2`).
+/// Transfer syntaxes this build decodes (dicom-pixeldata with `native` + `openjp2`). The two deflated
+/// ones (1.2.840.10008.1.2.1.99 data set, 1.2.840.10008.1.2.8.1 frames) are left out on purpose:
+/// dicom-rs inflates them without a bound, so a small file could expand to gigabytes.
 const SUPPORTED_TS: &[&str] = &[
     IMPLICIT_LE,
     EXPLICIT_LE,
     EXPLICIT_BE,
-    "1.2.840.10008.1.2.1.99",  // deflated explicit VR little endian
     "1.2.840.10008.1.2.1.98",  // encapsulated uncompressed
-    "1.2.840.10008.1.2.8.1",   // deflated image frame compression
     "1.2.840.10008.1.2.5",     // RLE lossless
     "1.2.840.10008.1.2.4.50",  // JPEG baseline
     "1.2.840.10008.1.2.4.51",  // JPEG extended
@@ -93,10 +93,12 @@ pub fn decode_dicom(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Refu
         .ok_or_else(|| corrupt("BitsAllocated is missing"))?;
     let photometric = technical.photometric.clone().unwrap_or_default();
     let (w, h) = (u64::from(cols), u64::from(rows));
-    let frame_bytes = w * h * u64::from(spp) * u64::from(bits.div_ceil(8));
+    let frame_bytes = (w.saturating_mul(h))
+        .saturating_mul(u64::from(spp))
+        .saturating_mul(u64::from(bits.div_ceil(8)));
     if w > u64::from(limits.max_side)
         || h > u64::from(limits.max_side)
-        || w * h > limits.max_pixels
+        || w.saturating_mul(h) > limits.max_pixels
         || frame_bytes > limits.max_alloc
     {
         return Err(RefuseReason::TooLarge {
@@ -228,10 +230,7 @@ fn parse(bytes: &[u8]) -> Result<DefaultDicomObject, RefuseReason> {
     if !SUPPORTED_TS.contains(&ts) {
         return Err(unsupported(format!("transfer syntax {ts}")));
     }
-    if !ts.ends_with(".99") && !ts.ends_with(".8.1") {
-        // deflated data sets cannot be walked before inflating
-        walk(body, meta_end, ts != IMPLICIT_LE, ts == EXPLICIT_BE, false).map_err(corrupt)?;
-    }
+    walk(body, meta_end, ts != IMPLICIT_LE, ts == EXPLICIT_BE, false).map_err(corrupt)?;
     read(body)
 }
 
@@ -383,11 +382,7 @@ fn jpeg_size(d: &[u8]) -> Option<(u32, u32, u32)> {
 
 /// Width, height and components from a JPEG 2000 SIZ marker (raw codestream or inside a JP2 box).
 fn j2k_size(d: &[u8]) -> Option<(u32, u32, u32)> {
-    let at = d
-        .windows(4)
-        .take(4096)
-        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?
-        + 4;
+    let at = d.windows(4).position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])? + 4;
     let s = d.get(at..at + 38)?;
     let be = |i: usize| u32::from_be_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
     let w = be(4).checked_sub(be(12))?;
@@ -403,6 +398,12 @@ fn sample(data: &[u8], index: usize, bytes: usize) -> u32 {
         2 => u32::from(u16::from_ne_bytes([data[at], data[at + 1]])),
         _ => u32::from_ne_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]),
     }
+}
+
+fn gray8(cols: u32, rows: u32, samples: Vec<u8>) -> Result<Gray, RefuseReason> {
+    GrayImage::from_raw(cols, rows, samples)
+        .map(Gray::U8)
+        .ok_or_else(|| corrupt("frame size mismatch"))
 }
 
 fn decoded_len_ok(px: &DecodedPixelData<'_>, need: usize) -> Result<(), RefuseReason> {
@@ -424,9 +425,7 @@ fn monochrome(px: &DecodedPixelData<'_>, cols: u32, rows: u32) -> Result<Gray, R
     let data = px.data();
     if allocated == 1 {
         // dicom-pixeldata expands 1-bit samples to 0 / 255 bytes
-        return GrayImage::from_raw(cols, rows, data[..n].to_vec())
-            .map(Gray::U8)
-            .ok_or_else(|| corrupt("bitmap size mismatch"));
+        return gray8(cols, rows, data[..n].to_vec());
     }
     let stored = px.bits_stored().clamp(1, allocated);
     let shift = px
@@ -471,15 +470,14 @@ fn monochrome(px: &DecodedPixelData<'_>, cols: u32, rows: u32) -> Result<Gray, R
         let last = lut.data.len() - 1;
         let out = (0..n)
             .map(|i| {
-                let idx = (value(i).round() as i64 - i64::from(lut.min_pixel_value)).clamp(0, last as i64);
+                let idx = (value(i).round() as i64).saturating_sub(lut.min_pixel_value.into());
+                let idx = idx.clamp(0, last as i64);
                 (f64::from(lut.data[idx as usize]) * scale)
                     .round()
                     .clamp(0.0, 255.0) as u8
             })
             .collect();
-        return Ok(Gray::U8(
-            GrayImage::from_raw(cols, rows, out).expect("n = cols × rows"),
-        ));
+        return gray8(cols, rows, out);
     }
     let window = px.window().ok().flatten().and_then(|w| w.first().copied());
     if let Some(window) = window.filter(|w| w.center.is_finite() && w.width.is_finite() && w.width > 0.0) {
@@ -493,15 +491,11 @@ fn monochrome(px: &DecodedPixelData<'_>, cols: u32, rows: u32) -> Result<Gray, R
         let out = (0..n)
             .map(|i| transform.apply(value(i), 255.0).round().clamp(0.0, 255.0) as u8)
             .collect();
-        return Ok(Gray::U8(
-            GrayImage::from_raw(cols, rows, out).expect("n = cols × rows"),
-        ));
+        return gray8(cols, rows, out);
     }
     if stored <= 8 && !signed && (slope, intercept) == (1.0, 0.0) {
         let out = (0..n).map(|i| value(i) as u8).collect();
-        return Ok(Gray::U8(
-            GrayImage::from_raw(cols, rows, out).expect("n = cols × rows"),
-        ));
+        return gray8(cols, rows, out);
     }
     let (lo, hi) = (0..n)
         .map(value)
@@ -515,9 +509,9 @@ fn monochrome(px: &DecodedPixelData<'_>, cols: u32, rows: u32) -> Result<Gray, R
     let out = (0..n)
         .map(|i| ((value(i) - base) * scale).round().clamp(0.0, 65535.0) as u16)
         .collect();
-    Ok(Gray::U16(
-        Gray16Image::from_raw(cols, rows, out).expect("n = cols × rows"),
-    ))
+    Gray16Image::from_raw(cols, rows, out)
+        .map(Gray::U16)
+        .ok_or_else(|| corrupt("frame size mismatch"))
 }
 
 /// Colour frame (RGB after codec decoding, or uncompressed RGB / YBR_FULL) → 8-bit luma.
@@ -541,9 +535,7 @@ fn luma(px: &DecodedPixelData<'_>, cols: u32, rows: u32) -> Result<Gray, RefuseR
             (y * to8).round().clamp(0.0, 255.0) as u8
         })
         .collect();
-    Ok(Gray::U8(
-        ImageBuffer::from_raw(cols, rows, out).expect("n = cols × rows"),
-    ))
+    gray8(cols, rows, out)
 }
 
 /// The non-identifying technical fields; nothing else is read out of the data set.
@@ -845,7 +837,7 @@ mod tests {
             "bare_dataset_implicit.dcm",
         ] {
             let original = fixture(&format!("awkward/dicom/{name}"));
-            for round in 0..600 {
+            for round in 0..40 {
                 let mut bytes = original.clone();
                 if round % 2 == 0 {
                     bytes.truncate(next() as usize % bytes.len());
@@ -859,27 +851,82 @@ mod tests {
             }
         }
     }
-}
-#[cfg(test)]
-mod tmp_dump {
-    #[test]
-    fn dump() {
-        let dir = format!("{}/tests/fixtures/awkward/dicom", env!("CARGO_MANIFEST_DIR"));
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let d = super::decode_dicom(&std::fs::read(&p).unwrap(), &Default::default()).unwrap();
-            let name = p.file_stem().unwrap().to_str().unwrap().to_string();
-            match d.gray {
-                super::Gray::U8(g) => std::fs::write(format!("/tmp/dump_{name}.u8"), g.into_raw()).unwrap(),
-                super::Gray::U16(g) => std::fs::write(
-                    format!("/tmp/dump_{name}.u16"),
-                    g.into_raw()
-                        .iter()
-                        .flat_map(|v| v.to_le_bytes())
-                        .collect::<Vec<u8>>(),
-                )
-                .unwrap(),
-            }
+
+    /// A 4×2 signed 12-bit (in 16) MONOCHROME2 file, intercept +1000, with `extra` elements.
+    fn synthetic(photometric: &str, extra: Vec<dicom_object::mem::InMemElement>) -> Vec<u8> {
+        use dicom_core::{dicom_value, DataElement, PrimitiveValue};
+        let stored: [i16; 8] = [-2048, -1, 0, 2047, -1000, -872, -745, 3];
+        let pixels: Vec<u8> = stored.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut elements = vec![
+            DataElement::new(tags::MODALITY, VR::CS, "CT"),
+            DataElement::new(tags::PATIENT_NAME, VR::PN, "DOE^JANE^SECRET"),
+            DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, dicom_value!(U16, [1])),
+            DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, photometric),
+            DataElement::new(tags::ROWS, VR::US, dicom_value!(U16, [2])),
+            DataElement::new(tags::COLUMNS, VR::US, dicom_value!(U16, [4])),
+            DataElement::new(tags::BITS_ALLOCATED, VR::US, dicom_value!(U16, [16])),
+            DataElement::new(tags::BITS_STORED, VR::US, dicom_value!(U16, [12])),
+            DataElement::new(tags::HIGH_BIT, VR::US, dicom_value!(U16, [11])),
+            DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, dicom_value!(U16, [1])),
+            DataElement::new(tags::RESCALE_INTERCEPT, VR::DS, "1000"),
+            DataElement::new(tags::RESCALE_SLOPE, VR::DS, "1"),
+            DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::from(pixels)),
+        ];
+        elements.extend(extra);
+        let obj = dicom_object::InMemDicomObject::from_element_iter(elements)
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .transfer_syntax(EXPLICIT_LE)
+                    .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+                    .media_storage_sop_instance_uid("2.25.1"),
+            )
+            .unwrap();
+        let mut out = Vec::new();
+        obj.write_all(&mut out).unwrap();
+        out
+    }
+
+    fn pixels(gray: &Gray) -> Vec<u32> {
+        match gray {
+            Gray::U8(g) => g.pixels().map(|p| u32::from(p[0])).collect(),
+            Gray::U16(g) => g.pixels().map(|p| u32::from(p[0])).collect(),
         }
+    }
+
+    #[test]
+    fn signed_samples_rescale_and_voi_lut() {
+        use dicom_core::value::DataSetSequence;
+        use dicom_core::{dicom_value, DataElement, PrimitiveValue};
+        // no window: rescaled values (-1048 … 3047) shifted so the minimum is 0
+        let d = decode_dicom(&synthetic("MONOCHROME2", vec![]), &DecodeLimits::default()).unwrap();
+        assert!(matches!(d.gray, Gray::U16(_)));
+        assert_eq!(pixels(&d.gray), [0, 2047, 2048, 4095, 1048, 1176, 1303, 2051]);
+        // VOI LUT (256 entries from rescaled value 0, 8 bits, identity ramp) wins over a window
+        let item = dicom_object::InMemDicomObject::from_element_iter([
+            DataElement::new(tags::LUT_DESCRIPTOR, VR::US, dicom_value!(U16, [256, 0, 8])),
+            DataElement::new(tags::LUT_DATA, VR::US, PrimitiveValue::U16((0..256u16).collect())),
+        ]);
+        let extra = vec![
+            DataElement::new(tags::VOILUT_SEQUENCE, VR::SQ, DataSetSequence::from(vec![item])),
+            DataElement::new(tags::WINDOW_CENTER, VR::DS, "40"),
+            DataElement::new(tags::WINDOW_WIDTH, VR::DS, "400"),
+        ];
+        let d = decode_dicom(&synthetic("MONOCHROME2", extra), &DecodeLimits::default()).unwrap();
+        assert!(matches!(d.gray, Gray::U8(_)));
+        assert_eq!(pixels(&d.gray), [0, 255, 255, 255, 0, 128, 255, 255]);
+        // window only: rescaled 995.5 … 1003.5 spread over 0 … 255
+        let extra = vec![
+            DataElement::new(tags::WINDOW_CENTER, VR::DS, "1000"),
+            DataElement::new(tags::WINDOW_WIDTH, VR::DS, "9"),
+        ];
+        let d = decode_dicom(&synthetic("MONOCHROME2", extra), &DecodeLimits::default()).unwrap();
+        assert_eq!(pixels(&d.gray), [0, 112, 143, 255, 0, 0, 0, 239]);
+        assert_eq!(d.technical.modality.as_deref(), Some("CT"));
+    }
+
+    #[test]
+    fn palette_colour_is_unsupported() {
+        let err = decode_dicom(&synthetic("PALETTE COLOR", vec![]), &DecodeLimits::default()).unwrap_err();
+        assert!(matches!(err, RefuseReason::UnsupportedDicom(_)), "{err}");
     }
 }
