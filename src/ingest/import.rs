@@ -21,6 +21,9 @@ use crate::progress::{JobControl, Outcome};
 use crate::standardise::{standardise, Params};
 use crate::Error;
 
+/// A file's bytes and their SHA-256.
+type Loaded = (Vec<u8>, String);
+
 /// Files handled per transaction.
 const CHUNK: usize = 32;
 
@@ -132,7 +135,7 @@ pub fn import(
             break;
         }
         // Read and hash in parallel.
-        let read: Vec<(&PathBuf, Result<(Vec<u8>, String), String>)> = chunk
+        let read: Vec<(&PathBuf, Result<Loaded, String>)> = chunk
             .par_iter()
             .map(|p| {
                 (
