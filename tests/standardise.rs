@@ -1,0 +1,173 @@
+//! Standardisation as a curator relies on it: deterministic 224×224 inputs without metadata, film
+//! polarity handled, and a crop change that re-derives only the image it concerns.
+
+mod common;
+
+use std::io::Cursor;
+
+use common::{fixtures, json_lines, raiox};
+use raiox::ingest::decode::{decode, DecodeLimits, Decoded, Gray};
+use raiox::standardise::{encode_png, standardise, Params};
+use raiox::synth::{render, systems};
+
+fn decoded(img: image::GrayImage) -> Decoded {
+    let png = encode_png(&img).unwrap();
+    decode(&png, &DecodeLimits::default()).unwrap()
+}
+
+/// PNG chunk types in order.
+fn chunks(png: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 8;
+    while i + 8 <= png.len() {
+        let len = u32::from_be_bytes(png[i..i + 4].try_into().unwrap()) as usize;
+        out.push(String::from_utf8_lossy(&png[i + 4..i + 8]).into_owned());
+        i += 12 + len;
+    }
+    out
+}
+
+#[test]
+fn output_is_a_bare_224_gray_png_and_deterministic() {
+    let film = decoded(render(&systems()[0], 3, 42, 400));
+    let a = standardise(&film, &Params::default()).unwrap();
+    let b = standardise(&film, &Params::default()).unwrap();
+    assert_eq!(a.png, b.png, "same input and parameters give the same bytes");
+    let img = image::load(Cursor::new(&a.png), image::ImageFormat::Png).unwrap();
+    assert_eq!(
+        (img.width(), img.height(), img.color()),
+        (224, 224, image::ColorType::L8)
+    );
+    assert_eq!(chunks(&a.png), ["IHDR", "IDAT", "IEND"], "no metadata chunks");
+}
+
+#[test]
+fn an_inverted_film_is_detected_and_gives_the_same_model_input() {
+    let mut differences = Vec::new();
+    for (i, system) in systems().iter().enumerate() {
+        let film = render(system, i, 7, 320);
+        let mut negative = film.clone();
+        image::imageops::invert(&mut negative);
+        let normal = standardise(&decoded(film), &Params::default()).unwrap();
+        let inverted = standardise(&decoded(negative), &Params::default()).unwrap();
+        assert!(
+            !normal.inverted,
+            "{}: normal film taken as inverted",
+            system.system
+        );
+        assert!(inverted.inverted, "{}: negative film not detected", system.system);
+        let diff: f64 = normal
+            .image
+            .iter()
+            .zip(inverted.image.iter())
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .sum::<f64>()
+            / normal.image.len() as f64;
+        differences.push(diff);
+    }
+    assert!(
+        differences.iter().all(|d| *d < 12.0),
+        "mean abs differences {differences:?}"
+    );
+}
+
+#[test]
+fn dicom_monochrome1_comes_out_with_metal_bright() {
+    // A MONOCHROME1 raster stores metal as low values: after standardisation it must be bright.
+    let film = render(&systems()[2], 1, 3, 256);
+    let stored = image::ImageBuffer::from_fn(256, 256, |x, y| {
+        image::Luma([(255 - film.get_pixel(x, y).0[0]) as u16 * 16])
+    });
+    let mono1 = Decoded {
+        gray: Gray::U16(stored),
+        format: "dicom",
+        monochrome1: true,
+        technical: Default::default(),
+    };
+    let direct = standardise(&decoded(film), &Params::default()).unwrap();
+    let out = standardise(&mono1, &Params::default()).unwrap();
+    assert!(
+        !out.inverted,
+        "the photometric interpretation already fixed the polarity"
+    );
+    let diff: f64 = direct
+        .image
+        .iter()
+        .zip(out.image.iter())
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .sum::<f64>()
+        / 50176.0;
+    assert!(diff < 12.0, "mean abs difference {diff}");
+}
+
+#[test]
+fn exif_orientation_and_16_bit_tiff_are_honoured() {
+    let bytes = std::fs::read(fixtures().join("awkward/exif_orientation_6.jpg")).unwrap();
+    let raw = image::load_from_memory(&bytes).unwrap();
+    let d = decode(&bytes, &DecodeLimits::default()).unwrap();
+    assert_eq!(
+        d.gray.dimensions(),
+        (raw.height(), raw.width()),
+        "orientation 6 turns the stored image"
+    );
+    let bytes = std::fs::read(fixtures().join("awkward/gray16.tif")).unwrap();
+    assert!(matches!(
+        decode(&bytes, &DecodeLimits::default()).unwrap().gray,
+        Gray::U16(_)
+    ));
+}
+
+#[test]
+fn changing_one_crop_rederives_only_that_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    let synth = common::synth_set(dir.path(), 1, 2, 300);
+    assert!(raiox(&lib, &["import", synth.to_str().unwrap()]).status.success());
+    let before = json_lines(&raiox(&lib, &["list", "--json"]));
+    let out = raiox(&lib, &["crop", "3", "--rect", "20,30,200,240", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = json_lines(&raiox(&lib, &["list", "--json"]));
+    for (b, a) in before.iter().zip(&after) {
+        if a["id"] == 3 {
+            assert_ne!(a["standard_sha256"], b["standard_sha256"]);
+            assert_eq!(
+                a["params"]["crop"],
+                serde_json::json!({"x": 20, "y": 30, "w": 200, "h": 240})
+            );
+            assert_eq!(a["auto_crop"], b["auto_crop"]);
+        } else {
+            assert_eq!(
+                a["standard_sha256"], b["standard_sha256"],
+                "image {} untouched",
+                a["id"]
+            );
+            assert_eq!(a["updated_at"], b["updated_at"]);
+        }
+    }
+    // Back to the automatic crop gives the original bytes again; the stale file is gone.
+    assert!(raiox(&lib, &["crop", "3", "--auto"]).status.success());
+    let back = json_lines(&raiox(&lib, &["show", "3", "--json"]));
+    assert_eq!(back[0]["standard_sha256"], before[2]["standard_sha256"]);
+    let check = json_lines(&raiox(&lib, &["check", "--json"]));
+    assert_eq!(check[0]["damaged"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        check[0]["swept"]["orphans"], 0,
+        "the old standard image was removed, not left behind"
+    );
+    // A crop outside the image is refused with a reason.
+    let out = raiox(&lib, &["crop", "3", "--rect", "5000,5000,10,10"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside"));
+}
+
+#[test]
+fn the_same_file_gives_the_same_standard_image_in_any_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixtures().join("awkward/scan_3000x4000.png");
+    let sha = |lib: &str| {
+        let lib = dir.path().join(lib);
+        assert!(raiox(&lib, &["import", file.to_str().unwrap()]).status.success());
+        json_lines(&raiox(&lib, &["list", "--json"]))[0]["standard_sha256"].clone()
+    };
+    assert_eq!(sha("a"), sha("b"));
+}
