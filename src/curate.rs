@@ -1,4 +1,4 @@
-//! Curator actions on existing records: relabel, confirm, re-crop.
+//! Curator actions on existing records: relabel, confirm, re-crop, re-derive after a pipeline change.
 //!
 //! Why here and not in a front: the GUI and the CLI must behave identically (same name rules, same
 //! re-derivation), so both call these functions.
@@ -7,6 +7,7 @@ use crate::catalogue::images::{self, Attributes, ImageRecord, Status};
 use crate::catalogue::systems::Catalogue;
 use crate::ingest::decode::{decode, DecodeLimits};
 use crate::library::{sha256_hex, write_atomic, Library};
+use crate::progress::{JobControl, Outcome};
 use crate::standardise::{standardise, Params, Rect};
 use crate::Error;
 
@@ -112,4 +113,27 @@ pub fn recrop(
         std::fs::remove_file(&old).map_err(|e| Error::io(&old, e))?;
     }
     images::get(lib.conn(), id)
+}
+
+/// Re-derive the standard images written by an older pipeline version (or all with `all`), one
+/// image per transaction so an interruption keeps what was done; returns how many were re-derived.
+pub fn restandardise(lib: &mut Library, all: bool, ctl: &JobControl) -> Result<(usize, Outcome), Error> {
+    let ids: Vec<i64> = {
+        let mut stmt = lib
+            .conn()
+            .prepare("SELECT id FROM images WHERE ?1 OR params_version < ?2 ORDER BY id")?;
+        let rows = stmt.query_map(
+            rusqlite::params![all, crate::standardise::PIPELINE_VERSION],
+            |r| r.get(0),
+        )?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (n, &id) in ids.iter().enumerate() {
+        if ctl.is_cancelled() {
+            return Ok((n, Outcome::Cancelled));
+        }
+        recrop(lib, id, None, None)?;
+        ctl.report("restandardise", n as u64 + 1, ids.len() as u64);
+    }
+    Ok((ids.len(), Outcome::Finished))
 }

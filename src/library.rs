@@ -70,7 +70,7 @@ pub struct CheckReport {
 }
 
 impl Library {
-    /// The platform's default library folder (e.g. `~/.local/share/raiox-studio` on Linux).
+    /// The platform's default library folder (e.g. `~/.local/share/raioxstudio` on Linux).
     pub fn default_root() -> Option<PathBuf> {
         directories::ProjectDirs::from("ai", "Raiox", "Raiox Studio").map(|d| d.data_dir().to_path_buf())
     }

@@ -10,7 +10,7 @@ use crate::catalogue::images::{Modality, Status};
 #[derive(Debug, Parser)]
 #[command(name = "raiox", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Library folder (default: the platform data dir, e.g. ~/.local/share/raiox-studio).
+    /// Library folder (default: the platform data dir, e.g. ~/.local/share/raioxstudio).
     #[arg(long, global = true, env = "RAIOX_LIBRARY", value_name = "DIR")]
     pub library: Option<PathBuf>,
     /// Machine-readable output: one JSON object per line.
@@ -44,6 +44,12 @@ pub enum Command {
     Label(LabelArgs),
     /// Change an image's crop or polarity and re-derive its standard image.
     Crop(CropArgs),
+    /// Re-derive standard images made by an older pipeline version (or every image with --all).
+    Restandardise {
+        /// Re-derive every image, not only stale ones.
+        #[arg(long)]
+        all: bool,
+    },
     /// Export the catalogue as CSV or JSON (never includes source file names).
     Export(ExportArgs),
     /// List or extend the catalogue of manufacturers and systems.

@@ -88,6 +88,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Label(args) => cmd_label(&cli, args),
         Command::Crop(args) => cmd_crop(&cli, args),
         Command::Export(args) => cmd_export(&cli, args),
+        Command::Restandardise { all } => {
+            let mut lib = open_library(&cli)?;
+            let (n, outcome) = progress_bar::run_with_bar("re-deriving", |ctl, _| {
+                curate::restandardise(&mut lib, *all, ctl)
+            })?;
+            if cli.json {
+                json_line(&serde_json::json!({"restandardised": n, "outcome": outcome}))?;
+            } else {
+                println!("{n} standard images re-derived");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Catalogue(c) => cmd_catalogue(&cli, c),
         Command::Synth(args) => cmd_synth(&cli, args),
         Command::Check => {

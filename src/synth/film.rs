@@ -23,10 +23,10 @@ impl Film {
     pub(crate) fn random(rng: &mut Rng) -> Self {
         Film {
             blur_passes: (rng.unit() * 3.0) as u32,
-            exposure: rng.range(0.85, 1.15),
+            exposure: rng.range(0.75, 1.0),
             lo: rng.range(0.05, 0.2),
-            hi: rng.range(0.9, 0.96),
-            gamma: rng.range(0.7, 1.4),
+            hi: rng.range(0.93, 0.97),
+            gamma: rng.range(0.75, 1.35),
             noise: rng.range(2.0, 9.0),
             invert: rng.chance(0.1),
         }
@@ -47,19 +47,18 @@ impl Film {
             })
             .collect();
         let scale = (LUT_LEN - 1) as f32 / A_MAX;
-        let pixels = atten
-            .iter()
-            .map(|&a| {
+        // Film grain: a per-film table of Gaussian-ish values, indexed by 10 random bits per pixel.
+        let grain: Vec<f32> = (0..1024).map(|_| self.noise * rng.gaussish()).collect();
+        let mut pixels = vec![0u8; atten.len()];
+        for (src, dst) in atten.chunks(6).zip(pixels.chunks_mut(6)) {
+            let mut bits = rng.next_u64();
+            for (&a, d) in src.iter().zip(dst) {
                 let idx = ((a * scale) as usize).min(LUT_LEN - 1);
-                let v = (lut[idx] + self.noise * rng.gaussish()).clamp(0.0, 255.0) + 0.5;
-                let v = v as u8;
-                if self.invert {
-                    255 - v
-                } else {
-                    v
-                }
-            })
-            .collect();
+                let v = ((lut[idx] + grain[(bits & 1023) as usize]).clamp(0.0, 255.0) + 0.5) as u8;
+                *d = if self.invert { 255 - v } else { v };
+                bits >>= 10;
+            }
+        }
         GrayImage::from_raw(size, size, pixels).expect("buffer is size × size")
     }
 }

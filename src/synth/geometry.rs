@@ -61,7 +61,8 @@ pub(crate) enum Vent {
     None,
     /// Through-hole (oval window) centred at `at` × length, half-sizes in mm.
     Hole { at: f32, half_w: f32, half_h: f32 },
-    /// Open cutting chamber from the tip upwards: off-axis groove, partial density.
+    /// Open cutting chamber from the tip upwards (partial density), `offset` off the axis as a
+    /// fraction of the apex core radius.
     Chamber { offset: f32, half_w: f32, height: f32 },
 }
 
@@ -96,6 +97,18 @@ pub(crate) struct Geometry {
     pub socket_depth: f32,
     pub socket_r: f32,
     pub socket_taper: f32,
+}
+
+impl Geometry {
+    /// Depth below the platform where the bone crest sits: the foot of a transmucosal (flared)
+    /// collar for tissue-level systems, just below the platform for bone-level ones.
+    pub(crate) fn bone_level(&self) -> f32 {
+        if self.collar == CollarShape::Flared {
+            self.collar_h
+        } else {
+            0.3
+        }
+    }
 }
 
 /// Attenuation of solid titanium along a full diameter, in film units (saturates the film).

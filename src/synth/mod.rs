@@ -8,9 +8,11 @@
 //! dataset writer ([`generate`]: one PNG per film plus `labels.csv`). Every film is a pure function
 //! of (system, sample, seed, size), so output is byte-identical whatever the thread count.
 //!
-//! Files: `systems` (catalogue data), `geometry` (implant shape), `scene` (anatomy and pose),
-//! `texture` (value noise), `film` (processing), `rng` (SplitMix64), `write` (dataset on disk).
+//! Files: `systems` (catalogue data), `geometry` (implant shape), `anatomy` (teeth, restoration),
+//! `scene` (pose, bone, rasterising), `texture` (noise, trabecular tile), `film` (processing),
+//! `rng` (SplitMix64), `write` (dataset on disk).
 
+mod anatomy;
 mod film;
 mod geometry;
 mod rng;

@@ -56,7 +56,7 @@ impl Rng {
     pub(crate) fn gaussish(&mut self) -> f32 {
         let r = self.next_u64();
         let sum = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48);
-        // Mean 2 * 65535, variance 4 / 12 in units of 65536.
+        // Mean 2, variance 4 / 12 in units of 65536.
         (sum as f32 * (1.0 / 65536.0) - 2.0) * 1.732_050_8
     }
 }

@@ -1,158 +1,35 @@
-//! One film's anatomy: pose, bone, neighbouring teeth and restoration, rasterised to attenuation.
+//! One film's scene: pose, bone and crest, plus the teeth, implant and restoration placed on it,
+//! rasterised row by row to attenuation.
 //!
 //! Scene coordinates are millimetres in the implant frame (x across, y towards the apex, platform
 //! centre at the origin); the film is that frame rotated, scaled and shifted.
 
+use super::anatomy::{Restoration, Tooth};
 use super::geometry::Implant;
 use super::rng::Rng;
 use super::texture::{Noise, TileView};
 use super::SynthSystem;
+use std::ops::Range;
 
-/// A natural tooth next to the implant: crown above the crest, tapering root with a canal.
-struct Tooth {
-    x: f32,
-    cej: f32,
-    cos: f32,
-    sin: f32,
-    half_w: f32,
-    root_len: f32,
-    crown_h: f32,
-}
-
-/// Crown half-width at fraction `s` of its height (0 cervical, 1 occlusal): bulge, rounded top.
-fn crown_half_width(half_w: f32, s: f32) -> f32 {
-    let top = ((s - 0.7) / 0.3).max(0.0);
-    half_w * (1.0 + 0.4 * s * (2.0 - s)) * (1.0 - top * top).max(0.0).sqrt()
-}
-
-/// Soft-edged inside test: 1 well inside, 0 outside, linear over one pixel.
-fn cover(edge_mm: f32, px_per_mm: f32) -> f32 {
-    (edge_mm * px_per_mm + 0.5).clamp(0.0, 1.0)
-}
-
-impl Tooth {
-    fn random(rng: &mut Rng, side: f32, implant_half_w: f32, crest: f32) -> Self {
-        let half_w = rng.range(2.3, 3.1);
-        let tilt = rng.range(-0.14, 0.14);
-        Tooth {
-            x: side * (implant_half_w + rng.range(1.2, 3.0) + half_w),
-            cej: crest - rng.range(1.0, 2.0),
-            cos: tilt.cos(),
-            sin: tilt.sin(),
-            half_w,
-            root_len: rng.range(11.0, 16.0),
-            crown_h: rng.range(7.0, 9.0),
-        }
-    }
-
-    /// (tooth attenuation, factor on the bone term) at scene point (x, y).
-    fn sample(&self, x: f32, y: f32, ppm: f32) -> (f32, f32) {
-        let (dx, dy) = (x - self.x, y - self.cej);
-        let (a, b) = (dx * self.cos + dy * self.sin, dy * self.cos - dx * self.sin);
-        if a.abs() > 1.45 * self.half_w || b < -self.crown_h || b > self.root_len + 0.6 {
-            return (0.0, 1.0);
-        }
-        let aa = a.abs();
-        if b < 0.0 {
-            let s = -b / self.crown_h;
-            if s > 1.0 {
-                return (0.0, 1.0);
+/// Columns `i < n` of a row whose points `start + i * step` (in an object's frame) can fall inside
+/// the box `lo..hi`, widened by a pixel: where on this row that object needs evaluating.
+fn span(start: (f32, f32), step: (f32, f32), lo: (f32, f32), hi: (f32, f32), n: usize) -> Range<usize> {
+    let (mut from, mut to) = (0.0f32, n as f32);
+    for (s, d, l, h) in [(start.0, step.0, lo.0, hi.0), (start.1, step.1, lo.1, hi.1)] {
+        if d.abs() < 1e-9 {
+            if s < l || s > h {
+                return 0..0;
             }
-            let w = crown_half_width(self.half_w, s);
-            let edge = (w - aa).min(self.crown_h + b);
-            let c = cover(edge, ppm);
-            let enamel = if edge < 1.3 * (s / 0.35).min(1.0) {
-                0.8
-            } else {
-                0.0
-            };
-            let pulp = if aa < 0.3 * self.half_w && s < 0.45 {
-                -0.3
-            } else {
-                0.0
-            };
-            let q = aa / w.max(1e-3);
-            let thick = (1.0 - q * q).max(0.0).sqrt();
-            return (c * (0.35 + 0.45 * thick + enamel + pulp), 1.0);
-        }
-        let t = b / self.root_len;
-        let w = self.half_w * (1.0 - 0.5 * t) * (1.0 - (t * t) * (t * t) * t.min(1.0)).max(0.0).sqrt();
-        let edge = w - aa;
-        if edge > 0.0 {
-            let q = aa / w;
-            let thick = (1.0 - q * q).sqrt();
-            let canal_w = self.half_w * 0.12 * (1.0 - 0.7 * t);
-            let canal = if aa < canal_w && t < 0.97 { 0.3 } else { 0.0 };
-            (cover(edge, ppm) * (0.15 + 0.45 * thick - canal), 1.0)
         } else {
-            // Periodontal ligament (dark) then lamina dura (bright) around the root.
-            let d = if t > 1.0 {
-                aa.hypot(b - self.root_len)
-            } else {
-                -edge
-            };
-            let bone = match d {
-                d if d < 0.18 => 0.6,
-                d if d < 0.4 => 1.25,
-                _ => 1.0,
-            };
-            (0.0, bone)
+            let (a, b) = ((l - s) / d, (h - s) / d);
+            from = from.max(a.min(b));
+            to = to.min(a.max(b));
         }
     }
-}
-
-/// Abutment and crown (or a healing cap) on the implant.
-struct Restoration {
-    abut_top: f32,
-    abut_w: f32,
-    crown: Option<(f32, f32, f32)>, // (cervical y, height, density)
-    crown_w: f32,
-}
-
-impl Restoration {
-    fn random(rng: &mut Rng, implant: &Implant) -> Option<Self> {
-        let r = implant.platform_radius();
-        if rng.chance(0.5) {
-            let cervical = implant.top - rng.range(0.4, 1.4);
-            Some(Restoration {
-                abut_top: cervical - rng.range(2.5, 4.0),
-                abut_w: r * 0.8,
-                crown: Some((cervical, rng.range(6.5, 8.5), rng.range(0.8, 1.5))),
-                crown_w: rng.range(2.6, 3.3),
-            })
-        } else if rng.chance(0.5) {
-            Some(Restoration {
-                abut_top: implant.top - rng.range(2.0, 4.0),
-                abut_w: r * rng.range(0.85, 1.05),
-                crown: None,
-                crown_w: 0.0,
-            })
-        } else {
-            None
-        }
+    if to < from {
+        return 0..0;
     }
-
-    fn sample(&self, x: f32, y: f32, top: f32, ppm: f32) -> f32 {
-        let ax = x.abs();
-        let mut a = 0.0;
-        if y > self.abut_top && y < top + 0.05 {
-            let s = (top - y) / (top - self.abut_top);
-            let w = self.abut_w * (1.0 - 0.3 * s);
-            let c = cover((w - ax).min(y - self.abut_top), ppm);
-            let q = ax / w;
-            a += c * 2.4 * (0.6 + 0.4 * (1.0 - q * q).max(0.0).sqrt());
-        }
-        if let Some((cervical, height, density)) = self.crown {
-            let s = (cervical - y) / height;
-            if (0.0..=1.0).contains(&s) {
-                let w = crown_half_width(self.crown_w, s);
-                let q = ax / w.max(1e-3);
-                let thick = (1.0 - q * q).max(0.0).sqrt();
-                a += cover((w - ax).min(height * (1.0 - s)), ppm) * density * (0.6 + 0.4 * thick);
-            }
-        }
-        a
-    }
+    (from.floor().max(0.0) as usize)..((to.ceil() + 1.0).min(n as f32) as usize)
 }
 
 /// Depth band (mm) around the mean crest where the crest line's waves and dip can reach.
@@ -174,7 +51,7 @@ pub(crate) struct Scene {
     teeth: Vec<Tooth>,
     restoration: Option<Restoration>,
     noise: Noise,
-    offsets: [f32; 4],
+    offsets: [f32; 3],
 }
 
 impl Scene {
@@ -199,8 +76,7 @@ impl Scene {
         let centre = (0.5 * size + shift(rng, ex), 0.5 * size + shift(rng, ey));
         let origin = (centre.0 + mid * sin * ppm, centre.1 - mid * cos * ppm);
 
-        let bone_level = if g.collar_delta > 0.3 { g.collar_h } else { 0.3 };
-        let crest = bone_level + rng.range(-0.4, 0.6);
+        let crest = g.bone_level() + rng.range(-0.4, 0.6);
         let mut teeth = Vec::with_capacity(2);
         let sides: &[f32] = match rng.unit() {
             u if u < 0.25 => &[-1.0],
@@ -228,69 +104,98 @@ impl Scene {
             teeth,
             restoration,
             noise: Noise::new(rng),
-            offsets: [0.0; 4].map(|_| rng.range(0.0, 128.0)),
+            offsets: [0.0; 3].map(|_| rng.range(0.0, 128.0)),
             implant,
         }
     }
 
-    /// Attenuation at scene point (x, y) in film units (0 = air, ~4 = solid titanium), given the
-    /// bone texture `tex` in [0, 1] at that pixel.
+    /// Bone attenuation at scene point (x, y) inside the crest band, given the texture `tex` in
+    /// [0, 1] there: zero above a wavy crest that dips towards the implant, a cortical band below.
+    /// Outside the band bone is simply full (below) or absent (above).
     #[inline]
-    fn attenuation(&self, x: f32, y: f32, tex: f32) -> f32 {
-        let mut bone = 0.0;
-        if y > self.crest - CREST_RANGE {
-            let (mask, cortex) = if y < self.crest + CREST_RANGE {
-                let near = ((x.abs() - self.implant.half_width).max(0.0) / 2.5 - 1.0).min(0.0);
-                let wave = self.noise.value1(x * 0.25 + self.offsets[0]) - 0.5;
-                let crest = self.crest + self.crest_amp * wave + self.dip * near * near;
-                let mask = ((y - crest) * 2.0 + 0.5).clamp(0.0, 1.0);
-                (mask, (1.0 - (y - crest - 0.4).abs() * 3.0).max(0.0))
-            } else {
-                (1.0, 0.0)
-            };
-            bone = mask * self.bone * (0.55 + 0.9 * tex + 0.35 * cortex);
-        }
-        let mut a = 0.12 + 0.2 * ((y - self.occlusal) * 0.5).clamp(0.0, 1.0);
-        for tooth in &self.teeth {
-            let (add, factor) = tooth.sample(x, y, self.ppm);
-            a += add;
-            bone *= factor;
-        }
-        a += bone;
-        if x.abs() < self.implant.half_width {
-            a += self.implant.attenuation(x, y, self.ppm);
-        }
-        if let Some(r) = &self.restoration {
-            a += r.sample(x, y, self.implant.top, self.ppm);
-        }
-        a
+    fn crestal_bone(&self, x: f32, y: f32, tex: f32) -> f32 {
+        let near = ((x.abs() - self.implant.half_width).max(0.0) / 2.5 - 1.0).min(0.0);
+        let wave = self.noise.value1(x * 0.25 + self.offsets[0]) - 0.5;
+        let crest = self.crest + self.crest_amp * wave + self.dip * near * near;
+        let mask = ((y - crest) * 2.0 + 0.5).clamp(0.0, 1.0);
+        let cortex = (1.0 - (y - crest - 0.4).abs() * 3.0).max(0.0);
+        mask * self.bone * (0.45 + 0.7 * tex + 0.35 * cortex)
     }
 
-    /// Attenuation for every pixel of a `size`×`size` film, row-major.
-    ///
-    /// The bone texture lives in film coordinates so it can be filled a row at a time.
+    /// Attenuation for every pixel of a `size`×`size` film, row-major, in film units (0 = air,
+    /// ~3 = solid titanium). The bone texture lives in film coordinates so it can be filled a row
+    /// at a time; each object is evaluated only on its span of the row.
     pub(crate) fn rasterise(&self, size: u32) -> Vec<f32> {
         let n = size as usize;
         let mut out = vec![0.0; n * n];
+        if n == 0 {
+            return out;
+        }
         let step = 1.0 / self.ppm;
-        let (dx_col, dy_col) = (self.cos * step, -self.sin * step);
+        let d = (self.cos * step, -self.sin * step);
         let (freq, o) = (0.3 * step, &self.offsets);
         let mut rows = [vec![0.0; n], vec![0.0; n]];
+        let mut bone = vec![0.0; n];
         let mut cols = Vec::new();
+        let implant_box = (
+            (-self.implant.half_width, self.implant.top),
+            (self.implant.half_width, self.implant.length()),
+        );
+        let restoration_box = self.restoration.as_ref().map(Restoration::bounds);
+        let crest_band = (
+            (f32::MIN, self.crest - CREST_RANGE),
+            (f32::MAX, self.crest + CREST_RANGE),
+        );
         for (j, line) in out.chunks_exact_mut(n).enumerate() {
             let jc = j as f32 + 0.5;
-            self.trabecula.fill_row(j, &mut rows[0]);
+            self.trabecula.fill_row(j, &mut rows[0], &mut cols);
             self.noise
                 .fill_row(jc * freq + o[1], 0.5 * freq + o[2], freq, &mut rows[1], &mut cols);
-            let py = jc - self.origin.1;
-            let px = 0.5 - self.origin.0;
-            let mut x = (px * self.cos + py * self.sin) * step;
-            let mut y = (py * self.cos - px * self.sin) * step;
-            for (i, a) in line.iter_mut().enumerate() {
-                let tex = 0.75 * rows[0][i] + 0.25 * rows[1][i];
-                *a = self.attenuation(x, y, tex);
-                x += dx_col;
-                y += dy_col;
+            let (px, py) = (0.5 - self.origin.0, jc - self.origin.1);
+            let start = (
+                (px * self.cos + py * self.sin) * step,
+                (py * self.cos - px * self.sin) * step,
+            );
+            let at = |i: usize| (start.0 + i as f32 * d.0, start.1 + i as f32 * d.1);
+            let tex = |i: usize| 0.75 * rows[0][i] + 0.25 * rows[1][i];
+            // Bulk pass (vectorisable): soft tissue everywhere, full bone below the crest band.
+            for (i, (a, b)) in line.iter_mut().zip(bone.iter_mut()).enumerate() {
+                let y = start.1 + i as f32 * d.1;
+                let below = if y > self.crest { self.bone } else { 0.0 };
+                *b = below * (0.45 + 0.7 * tex(i));
+                *a = 0.12 + 0.2 * ((y - self.occlusal) * 0.5).clamp(0.0, 1.0) + *b;
+            }
+            for i in span(start, d, crest_band.0, crest_band.1, n) {
+                let (x, y) = at(i);
+                let b = self.crestal_bone(x, y, tex(i));
+                line[i] += b - bone[i];
+                bone[i] = b;
+            }
+            for tooth in &self.teeth {
+                let f = tooth.frame;
+                let (local, step) = (f.local(start), f.rotate(d));
+                let [crown, root] = tooth.boxes().map(|(lo, hi)| span(local, step, lo, hi, n));
+                let row = if crown.is_empty() {
+                    root
+                } else if root.is_empty() {
+                    crown
+                } else {
+                    crown.start.min(root.start)..crown.end.max(root.end)
+                };
+                for i in row {
+                    let (add, factor) = tooth.sample(f.local(at(i)), self.ppm);
+                    // The ligament and lamina dura modulate the bone only.
+                    line[i] += add + bone[i] * (factor - 1.0);
+                }
+            }
+            for i in span(start, d, implant_box.0, implant_box.1, n) {
+                let (x, y) = at(i);
+                line[i] += self.implant.attenuation(x, y, self.ppm);
+            }
+            if let (Some(r), Some((lo, hi))) = (&self.restoration, restoration_box) {
+                for i in span(start, d, lo, hi, n) {
+                    line[i] += r.sample(at(i), self.ppm);
+                }
             }
         }
         out

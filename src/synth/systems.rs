@@ -47,17 +47,18 @@ pub(crate) static SYSTEMS: [SynthSystem; 8] = [
             ..BASE
         },
     },
-    // Mild taper, shallow fine threads, tall machined collar, flat apex with an apical groove.
+    // Tapered from the top, shallow fine threads, tall flared machined collar, flat apex with an
+    // apical groove.
     SynthSystem {
         manufacturer: "Nobel Biocare",
         system: "NobelReplace",
         geometry: Geometry {
             core_top: 1.85,
-            taper_from: 0.25,
+            core_apex: 1.15,
             pitch: 0.75,
             depth: 0.3,
             collar_h: 1.5,
-            collar_delta: 0.08,
+            collar_delta: 0.12,
             apex: Apex::Flat,
             apex_len: 0.8,
             vent: Vent::Chamber {
@@ -69,16 +70,17 @@ pub(crate) static SYSTEMS: [SynthSystem; 8] = [
             ..BASE
         },
     },
-    // Parallel coronal half, tapered apical half, threads up to a small bevel, dome apex.
+    // Parallel coronal half, strongly tapered apical half, deep threads up to a small bevel,
+    // narrow dome apex.
     SynthSystem {
         manufacturer: "Straumann",
         system: "Bone Level Tapered",
         geometry: Geometry {
             length: 10.0,
             core_top: 1.7,
-            core_apex: 1.05,
-            taper_from: 0.45,
-            depth: 0.35,
+            core_apex: 0.9,
+            taper_from: 0.55,
+            depth: 0.45,
             collar_h: 0.35,
             collar_delta: -0.3,
             collar: CollarShape::Tapered,
@@ -146,7 +148,7 @@ pub(crate) static SYSTEMS: [SynthSystem; 8] = [
             core_apex: 1.7,
             taper_from: 0.9,
             pitch: 0.6,
-            depth: 0.28,
+            depth: 0.33,
             thread: Thread::Square,
             apex: Apex::Flat,
             apex_len: 0.6,

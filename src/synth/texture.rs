@@ -1,5 +1,5 @@
 //! Procedural textures: lattice value noise (crest lines, bone density) and a shared trabecular
-//! tile sampled through random affine views (bone texture).
+//! tile sampled through random scaled, shifted views (bone texture).
 
 use super::rng::Rng;
 use std::sync::OnceLock;
@@ -36,11 +36,12 @@ impl Noise {
         a + (b - a) * f * f * (3.0 - 2.0 * f)
     }
 
-    /// One row of [`Noise::value`] at lattice y `y` and x = `x0 + i * dx`, i < `out.len()`.
+    /// One row of smooth 2-D value noise at lattice y `y` and x = `x0 + i * dx` (`dx` ≪ 1).
     ///
-    /// Interpolates down the lattice once per column, then along the row per pixel: the cheap,
-    /// separable way to fill a whole texture (`dx` < 1: several pixels per cell).
+    /// Interpolates down the lattice once per column, sub-samples the smoothstep curve four
+    /// times per cell, then interpolates linearly per pixel: separable and cheap.
     pub(crate) fn fill_row(&self, y: f32, x0: f32, dx: f32, out: &mut [f32], cols: &mut Vec<f32>) {
+        const SUB: usize = 4;
         let y = y + OFFSET;
         let iy = y as i32;
         let fy = y - iy as f32;
@@ -48,20 +49,34 @@ impl Noise {
         let (r0, r1) = ((iy & MASK) as usize * SIDE, ((iy + 1) & MASK) as usize * SIDE);
         let x0 = x0 + OFFSET;
         let first = x0 as i32;
-        let count = (out.len() as f32 * dx) as usize + 3;
-        cols.clear();
-        cols.extend((0..count as i32).map(|c| {
+        let lattice = |c: i32| {
             let x = ((first + c) & MASK) as usize;
             self.table[r0 + x] + (self.table[r1 + x] - self.table[r0 + x]) * sy
-        }));
-        let start = x0 - first as f32;
-        for (i, o) in out.iter_mut().enumerate() {
-            let x = start + i as f32 * dx;
-            let c = x as usize;
-            let f = x - c as f32;
-            let (a, b) = (cols[c], cols[c + 1]);
-            *o = a + (b - a) * f * f * (3.0 - 2.0 * f);
+        };
+        let cells = (out.len() as f32 * dx) as i32 + 2;
+        cols.clear();
+        for c in 0..cells {
+            let (a, b) = (lattice(c), lattice(c + 1));
+            cols.extend((0..SUB).map(|k| {
+                let f = k as f32 / SUB as f32;
+                a + (b - a) * f * f * (3.0 - 2.0 * f)
+            }));
         }
+        cols.push(lattice(cells));
+        resample(cols, (x0 - first as f32) * SUB as f32, dx * SUB as f32, out);
+    }
+}
+
+/// `out[i]` = `cols` linearly interpolated at `start + i * step` (non-negative, in range).
+/// Walks in 16.16 fixed point: no float-to-int conversion per pixel.
+fn resample(cols: &[f32], start: f32, step: f32, out: &mut [f32]) {
+    const ONE: f32 = 65536.0;
+    let (mut u, du) = ((start * ONE) as u64, (step * ONE) as u64);
+    for o in out.iter_mut() {
+        let c = (u >> 16) as usize;
+        let (a, b) = (cols[c], cols[c + 1]);
+        *o = a + (b - a) * ((u & 0xFFFF) as f32 * (1.0 / ONE));
+        u += du;
     }
 }
 
@@ -97,8 +112,8 @@ fn worley_struts(tile: &mut Tile, cells: usize, weight: f32) {
             [
                 (cx + rng.range(0.1, 0.9)) * cell,
                 (cy + rng.range(0.1, 0.9)) * cell,
-                rng.range(0.09, 0.25) * cell,
-                rng.range(0.3, 0.55) * cell,
+                rng.range(0.08, 0.3) * cell,
+                rng.range(0.2, 0.6) * cell,
             ]
         })
         .collect();
@@ -125,45 +140,37 @@ fn worley_struts(tile: &mut Tile, cells: usize, weight: f32) {
     }
 }
 
-/// An affine view (scale, rotation, offset) of the trabecular tile, evaluated a row at a time.
+/// A scaled, shifted view of the trabecular tile, evaluated a row at a time. The pattern is
+/// isotropic, so no rotation is needed; rows then walk tile rows, which keeps the cache warm.
 pub(crate) struct TileView {
     tile: &'static Tile,
-    /// Texel steps per pixel along a row (di) and down a column (dj), and the texel at pixel 0.
-    di: (f32, f32),
-    dj: (f32, f32),
+    /// Texels per pixel across and down, and the texel under pixel (0, 0).
+    scale: (f32, f32),
     at: (f32, f32),
 }
 
 impl TileView {
-    /// A random view whose coarse marrow cells are `cell_px` pixels across.
+    /// A random view whose coarse marrow cells are about `cell_px` pixels across.
     pub(crate) fn random(rng: &mut Rng, cell_px: f32) -> Self {
         let scale = CELL as f32 / cell_px;
-        let (sin, cos) = rng.range(0.0, std::f32::consts::TAU).sin_cos();
         TileView {
             tile: trabecular_tile(),
-            di: (cos * scale, sin * scale),
-            dj: (-sin * scale, cos * scale),
+            scale: (scale * rng.range(0.85, 1.15), scale * rng.range(0.85, 1.15)),
             at: (rng.range(0.0, TILE as f32), rng.range(0.0, TILE as f32)),
         }
     }
 
-    /// Bilinear samples of row `j` into `out` (one per pixel).
-    pub(crate) fn fill_row(&self, j: usize, out: &mut [f32]) {
-        let jf = j as f32;
-        // Start each row inside the first tile period to keep the offset trick exact.
-        let u0 = (self.at.0 + jf * self.dj.0).rem_euclid(TILE as f32) + OFFSET;
-        let v0 = (self.at.1 + jf * self.dj.1).rem_euclid(TILE as f32) + OFFSET;
-        const M: i32 = TILE as i32 - 1;
-        let t = self.tile;
-        for (i, o) in out.iter_mut().enumerate() {
-            let (u, v) = (u0 + i as f32 * self.di.0, v0 + i as f32 * self.di.1);
-            let (iu, iv) = (u as i32, v as i32);
-            let (fu, fv) = (u - iu as f32, v - iv as f32);
-            let (x0, x1) = ((iu & M) as usize, ((iu + 1) & M) as usize);
-            let (r0, r1) = ((iv & M) as usize * TILE, ((iv + 1) & M) as usize * TILE);
-            let top = t[r0 + x0] + (t[r0 + x1] - t[r0 + x0]) * fu;
-            let bottom = t[r1 + x0] + (t[r1 + x1] - t[r1 + x0]) * fu;
-            *o = top + (bottom - top) * fv;
-        }
+    /// Bilinear samples of row `j` into `out` (one per pixel); `cols` is scratch space.
+    pub(crate) fn fill_row(&self, j: usize, out: &mut [f32], cols: &mut Vec<f32>) {
+        const M: usize = TILE - 1;
+        let v = (self.at.1 + j as f32 * self.scale.1) % TILE as f32;
+        let fv = v.fract();
+        let r0 = &self.tile[(v as usize & M) * TILE..][..TILE];
+        let r1 = &self.tile[((v as usize + 1) & M) * TILE..][..TILE];
+        let first = self.at.0 as usize;
+        let count = (out.len() as f32 * self.scale.0) as usize + 3;
+        cols.clear();
+        cols.extend((first..first + count).map(|u| r0[u & M] + (r1[u & M] - r0[u & M]) * fv));
+        resample(cols, self.at.0.fract(), self.scale.0, out);
     }
 }
