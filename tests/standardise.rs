@@ -50,12 +50,13 @@ fn an_inverted_film_is_detected_and_gives_the_same_model_input() {
         image::imageops::invert(&mut negative);
         let normal = standardise(&decoded(film), &Params::default()).unwrap();
         let inverted = standardise(&decoded(negative), &Params::default()).unwrap();
-        assert!(
-            !normal.inverted,
-            "{}: normal film taken as inverted",
+        // The generator makes some films inverted itself: whichever way a film comes, its negative
+        // must be judged the other way round and give the same model input.
+        assert_ne!(
+            normal.inverted, inverted.inverted,
+            "{}: polarity of film vs negative",
             system.system
         );
-        assert!(inverted.inverted, "{}: negative film not detected", system.system);
         let diff: f64 = normal
             .image
             .iter()

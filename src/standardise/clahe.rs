@@ -82,16 +82,29 @@ mod tests {
 
     #[test]
     fn stretches_low_contrast_and_is_deterministic() {
-        let img = GrayImage::from_fn(64, 64, |x, y| {
-            image::Luma([100 + ((x / 8 + y / 8) % 3) as u8 * 5])
-        });
-        let mut a = img.clone();
-        clahe(&mut a, 8, 2.0);
-        let mut b = img.clone();
-        clahe(&mut b, 8, 2.0);
-        assert_eq!(a, b);
+        // Low-contrast texture: 11 gray levels around 100.
+        let img = GrayImage::from_fn(64, 64, |x, y| image::Luma([100 + ((x * 3 + y * 5) % 11) as u8]));
         let spread = |i: &GrayImage| i.as_raw().iter().max().unwrap() - i.as_raw().iter().min().unwrap();
-        assert!(spread(&a) > 3 * spread(&img), "CLAHE should raise local contrast");
+        let mut a = img.clone();
+        clahe(&mut a, 4, 40.0);
+        let mut b = img.clone();
+        clahe(&mut b, 4, 40.0);
+        assert_eq!(a, b);
+        assert!(
+            spread(&a) > 10 * spread(&img),
+            "a high clip limit equalises fully: {}",
+            spread(&a)
+        );
+        // The clip limit bounds the gain: clip 2 raises contrast, but far less than clip 40.
+        let mut limited = img.clone();
+        clahe(&mut limited, 4, 2.0);
+        assert!(
+            spread(&limited) < spread(&a),
+            "{} vs {}",
+            spread(&limited),
+            spread(&a)
+        );
+        assert!(spread(&limited) >= spread(&img));
     }
 
     #[test]
