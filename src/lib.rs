@@ -5,10 +5,12 @@
 
 pub mod catalogue;
 pub mod curate;
+pub mod embed;
 pub mod error;
 pub mod ingest;
 pub mod library;
 pub mod progress;
+pub mod search;
 pub mod standardise;
 pub mod synth;
 

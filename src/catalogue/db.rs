@@ -11,7 +11,8 @@ use crate::catalogue::naming::{key, slug};
 use crate::Error;
 
 /// Schema migrations, applied in order; index + 1 is the resulting `user_version`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE manufacturers (
     id      INTEGER PRIMARY KEY,
     name    TEXT NOT NULL UNIQUE,
@@ -68,10 +69,31 @@ CREATE TABLE images (
 CREATE INDEX images_system ON images (system_id);
 CREATE INDEX images_status ON images (status);
 CREATE INDEX images_standard_sha ON images (standard_sha256);
-"#];
+"#,
+    r#"
+-- Which model made each stored vector; the vectors themselves live in one sqlite-vec `vec0` table
+-- per encoder (see search::store), keyed by image id.
+CREATE TABLE embeddings (
+    image_id           INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    encoder_id         TEXT NOT NULL,
+    weights_sha256     TEXT NOT NULL,
+    preprocess_version INTEGER NOT NULL,
+    standard_sha256    TEXT NOT NULL,      -- the standard image that was embedded
+    dim                INTEGER NOT NULL,
+    created_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (image_id, encoder_id)
+);
+-- Small library-wide settings (e.g. the active encoder).
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.
 pub fn open(path: &Path) -> Result<Connection, Error> {
+    register_sqlite_vec();
     let flags =
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)?;
@@ -82,6 +104,25 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
     migrate(&mut conn)?;
     seed_builtin(&mut conn)?;
     Ok(conn)
+}
+
+/// Make the sqlite-vec extension (`vec0` tables, `vec_*` functions) available to every connection
+/// this process opens; it is compiled into the binary, so nothing is loaded from disk.
+fn register_sqlite_vec() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        type Init = unsafe extern "C" fn(
+            *mut rusqlite::ffi::sqlite3,
+            *mut *mut std::os::raw::c_char,
+            *const rusqlite::ffi::sqlite3_api_routines,
+        ) -> std::os::raw::c_int;
+        // SAFETY: sqlite3_vec_init has exactly the extension entry-point signature SQLite expects;
+        // sqlite-vec declares it without parameters, so it is cast to that signature here.
+        unsafe {
+            let init: Init = std::mem::transmute(sqlite_vec::sqlite3_vec_init as *const ());
+            rusqlite::ffi::sqlite3_auto_extension(Some(init));
+        }
+    });
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), Error> {

@@ -1,0 +1,417 @@
+//! "Which implant is this?": a similarity-weighted vote of the nearest labelled images, an honest
+//! "unknown" when the evidence is weak or split, and leave-one-out evaluation of the whole library.
+//!
+//! Why calibrated on the library: what counts as "similar enough" depends on the encoder and on how
+//! many systems and images the library holds. The thresholds are therefore chosen by leave-one-out
+//! over the labelled images themselves (target: 95 % precision on answered queries) and cached until
+//! the library changes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::images::{self, Status};
+use crate::embed::Encoder;
+use crate::library::Library;
+use crate::search::index::Index;
+use crate::search::store::{self, ModelStamp};
+use crate::Error;
+
+/// Precision the verdict threshold aims for on leave-one-out queries.
+const TARGET_PRECISION: f64 = 0.95;
+/// Softness of the similarity weighting: neighbours this much less similar weigh e times less.
+const VOTE_TEMPERATURE: f32 = 0.02;
+/// Labelled images used at most for calibration (a deterministic spread over the library).
+const CALIBRATION_SAMPLE: usize = 2000;
+
+/// One neighbouring library image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Neighbour {
+    /// Image id.
+    pub id: i64,
+    /// Standard name, when labelled.
+    pub name: Option<String>,
+    /// Manufacturer, when labelled.
+    pub manufacturer: Option<String>,
+    /// System, when labelled.
+    pub system: Option<String>,
+    /// Cosine similarity to the query.
+    pub similarity: f32,
+}
+
+/// A system the vote points to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    /// Manufacturer.
+    pub manufacturer: String,
+    /// System.
+    pub system: String,
+    /// Share of the similarity-weighted vote (0..1).
+    pub score: f32,
+}
+
+/// A confident answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Manufacturer.
+    pub manufacturer: String,
+    /// System.
+    pub system: String,
+    /// Share of the vote behind it.
+    pub confidence: f32,
+}
+
+/// The answer for one query image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identification {
+    /// `None` means "unknown — not confidently in the catalogue".
+    pub verdict: Option<Verdict>,
+    /// Ranked systems.
+    pub candidates: Vec<Candidate>,
+    /// The labelled images the vote was taken over.
+    pub neighbours: Vec<Neighbour>,
+}
+
+/// Thresholds learnt from the library by leave-one-out.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Calibration {
+    /// Smallest vote share that gives a verdict.
+    pub min_confidence: f32,
+    /// Smallest similarity of the nearest labelled image that gives a verdict.
+    pub min_similarity: f32,
+    /// Leave-one-out precision of verdicts at these thresholds.
+    pub precision: f32,
+    /// Share of leave-one-out queries that got a verdict.
+    pub coverage: f32,
+    /// Labelled images the calibration was made on.
+    pub samples: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Label {
+    manufacturer: String,
+    system: String,
+}
+
+/// A library's labelled vectors of one encoder, ready for similarity queries.
+pub struct Searcher {
+    /// The vectors.
+    pub index: Index,
+    stamp: ModelStamp,
+    labels: HashMap<i64, Label>,
+    names: HashMap<i64, Option<String>>,
+    fingerprint: String,
+}
+
+impl Searcher {
+    /// Load the current vectors of `encoder` and the labels of the library.
+    pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
+        let stamp = stamp_of(encoder);
+        let vectors = store::load_all(lib.conn(), &stamp)?;
+        let index = Index::build(vectors, stamp.dim);
+        let mut labels = HashMap::new();
+        let mut names = HashMap::new();
+        let mut latest = String::new();
+        for rec in images::list(lib.conn(), None)? {
+            latest = latest.max(rec.updated_at.clone());
+            names.insert(rec.id, rec.name.clone());
+            if rec.status != Status::Unlabelled {
+                if let (Some(manufacturer), Some(system)) = (rec.manufacturer, rec.system) {
+                    labels.insert(rec.id, Label { manufacturer, system });
+                }
+            }
+        }
+        let fingerprint = format!(
+            "{}|{}|{}|{}",
+            stamp.weights_sha256,
+            index.len(),
+            labels.len(),
+            latest
+        );
+        Ok(Searcher {
+            index,
+            stamp,
+            labels,
+            names,
+            fingerprint,
+        })
+    }
+
+    /// The `k` most similar library images (any status), excluding `exclude`.
+    pub fn similar(&self, query: &[f32], k: usize, exclude: Option<i64>) -> Vec<Neighbour> {
+        self.index
+            .search(query, k, &|id| Some(id) != exclude)
+            .into_iter()
+            .map(|(id, similarity)| self.neighbour(id, similarity))
+            .collect()
+    }
+
+    fn neighbour(&self, id: i64, similarity: f32) -> Neighbour {
+        let label = self.labels.get(&id);
+        Neighbour {
+            id,
+            name: self.names.get(&id).cloned().flatten(),
+            manufacturer: label.map(|l| l.manufacturer.clone()),
+            system: label.map(|l| l.system.clone()),
+            similarity,
+        }
+    }
+
+    /// Vote among the `k` nearest labelled images (excluding `exclude`, for leave-one-out).
+    fn vote(&self, query: &[f32], k: usize, exclude: Option<i64>) -> (Vec<Candidate>, Vec<Neighbour>) {
+        let found = self.index.search(query, k, &|id| {
+            Some(id) != exclude && self.labels.contains_key(&id)
+        });
+        let best = found.first().map_or(0.0, |f| f.1);
+        let mut tally: BTreeMap<(String, String), f32> = BTreeMap::new();
+        let mut total = 0.0;
+        for (id, sim) in &found {
+            let label = &self.labels[id];
+            let w = ((sim - best) / VOTE_TEMPERATURE).exp();
+            *tally
+                .entry((label.manufacturer.clone(), label.system.clone()))
+                .or_default() += w;
+            total += w;
+        }
+        let mut candidates: Vec<Candidate> = tally
+            .into_iter()
+            .map(|((manufacturer, system), w)| Candidate {
+                manufacturer,
+                system,
+                score: w / total,
+            })
+            .collect();
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let neighbours = found.into_iter().map(|(id, s)| self.neighbour(id, s)).collect();
+        (candidates, neighbours)
+    }
+
+    /// Identify a query vector with calibrated thresholds (`None`: the library cannot calibrate yet).
+    pub fn identify(&self, query: &[f32], k: usize, calibration: Option<&Calibration>) -> Identification {
+        let (candidates, neighbours) = self.vote(query, k, None);
+        let verdict = match (calibration, candidates.first(), neighbours.first()) {
+            (Some(c), Some(top), Some(nearest))
+                if top.score >= c.min_confidence && nearest.similarity >= c.min_similarity =>
+            {
+                Some(Verdict {
+                    manufacturer: top.manufacturer.clone(),
+                    system: top.system.clone(),
+                    confidence: top.score,
+                })
+            }
+            _ => None,
+        };
+        Identification {
+            verdict,
+            candidates,
+            neighbours,
+        }
+    }
+
+    /// Leave-one-out outcomes for labelled images: (true label, candidates, nearest similarity).
+    fn leave_one_out(&self, k: usize, limit: usize) -> Vec<(Label, Vec<Candidate>, f32, Vec<Neighbour>)> {
+        let mut ids: Vec<i64> = self
+            .labels
+            .keys()
+            .copied()
+            .filter(|id| self.index.vector(*id).is_some())
+            .collect();
+        ids.sort_unstable();
+        let step = (ids.len() / limit.max(1)).max(1);
+        ids.iter()
+            .step_by(step)
+            .map(|&id| {
+                let q = self.index.vector(id).expect("filtered above").to_vec();
+                let (candidates, neighbours) = self.vote(&q, k, Some(id));
+                let nearest = neighbours.first().map_or(-1.0, |n| n.similarity);
+                (self.labels[&id].clone(), candidates, nearest, neighbours)
+            })
+            .collect()
+    }
+
+    /// The library's thresholds, from the cache when the library has not changed since.
+    pub fn calibration(&self, lib: &Library, k: usize) -> Result<Option<Calibration>, Error> {
+        let key = format!("calibration:{}:{k}", self.stamp.encoder_id);
+        if let Some(cached) = store::setting(lib.conn(), &key)? {
+            if let Ok((fp, c)) = serde_json::from_str::<(String, Option<Calibration>)>(&cached) {
+                if fp == self.fingerprint {
+                    return Ok(c);
+                }
+            }
+        }
+        let c = self.calibrate(k);
+        store::set_setting(lib.conn(), &key, &serde_json::to_string(&(&self.fingerprint, c))?)?;
+        Ok(c)
+    }
+
+    /// Choose thresholds by leave-one-out; `None` with fewer than 10 labelled images or one system.
+    pub fn calibrate(&self, k: usize) -> Option<Calibration> {
+        let runs = self.leave_one_out(k, CALIBRATION_SAMPLE);
+        let systems: std::collections::HashSet<_> =
+            runs.iter().map(|r| (&r.0.manufacturer, &r.0.system)).collect();
+        if runs.len() < 10 || systems.len() < 2 {
+            return None;
+        }
+        // Nearest-neighbour similarity: 2nd percentile over correctly answered queries, so genuine
+        // in-catalogue images pass while far-away (out-of-catalogue) images do not.
+        let correct = |r: &(Label, Vec<Candidate>, f32, Vec<Neighbour>)| {
+            r.1.first()
+                .is_some_and(|c| c.manufacturer == r.0.manufacturer && c.system == r.0.system)
+        };
+        let mut sims: Vec<f32> = runs.iter().filter(|r| correct(r)).map(|r| r.2).collect();
+        sims.sort_by(f32::total_cmp);
+        let min_similarity = sims.get(sims.len() / 50).copied().unwrap_or(1.0);
+        // Vote share: the lowest threshold (at least a majority) whose answered queries reach the
+        // target precision; if none does, the most precise one.
+        let mut scored: Vec<(f32, bool)> = runs
+            .iter()
+            .filter(|r| r.2 >= min_similarity)
+            .map(|r| (r.1.first().map_or(0.0, |c| c.score), correct(r)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut best: Option<(f32, f64, usize)> = None;
+        let mut right = 0usize;
+        for (i, (score, ok)) in scored.iter().enumerate() {
+            right += usize::from(*ok);
+            let answered = i + 1;
+            let precision = right as f64 / answered as f64;
+            let last_of_tie = scored.get(i + 1).is_none_or(|n| n.0 < *score);
+            if !last_of_tie || *score < 0.5 {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((_, p, _)) => precision >= TARGET_PRECISION || precision > p,
+            };
+            if better && (precision >= TARGET_PRECISION || best.is_none_or(|b| b.1 < TARGET_PRECISION)) {
+                best = Some((*score, precision, answered));
+            }
+        }
+        let (min_confidence, precision, answered) = best.unwrap_or((1.01, 0.0, 0));
+        Some(Calibration {
+            min_confidence,
+            min_similarity,
+            precision: precision as f32,
+            coverage: answered as f32 / runs.len() as f32,
+            samples: runs.len(),
+        })
+    }
+
+    /// Leave-one-out evaluation over every labelled image.
+    pub fn evaluate(&self, k: usize, calibration: Option<&Calibration>) -> EvalReport {
+        let runs = self.leave_one_out(k, usize::MAX);
+        let mut report = EvalReport {
+            images: runs.len(),
+            k,
+            calibration: calibration.copied(),
+            ..EvalReport::default()
+        };
+        let mut per_system: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let (mut top1, mut top5, mut m1, mut m5, mut prec, mut unknown, mut answered_right) =
+            (0, 0, 0, 0, 0.0, 0, 0);
+        for (truth, candidates, nearest, neighbours) in &runs {
+            let name = format!("{} / {}", truth.manufacturer, truth.system);
+            let hit = |c: &Candidate| c.manufacturer == truth.manufacturer && c.system == truth.system;
+            let rank = candidates.iter().position(hit);
+            top1 += usize::from(rank == Some(0));
+            top5 += usize::from(rank.is_some_and(|r| r < 5));
+            let mut makers: Vec<(&str, f32)> = Vec::new();
+            for c in candidates {
+                match makers.iter_mut().find(|m| m.0 == c.manufacturer) {
+                    Some(m) => m.1 += c.score,
+                    None => makers.push((&c.manufacturer, c.score)),
+                }
+            }
+            makers.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mrank = makers.iter().position(|m| m.0 == truth.manufacturer);
+            m1 += usize::from(mrank == Some(0));
+            m5 += usize::from(mrank.is_some_and(|r| r < 5));
+            let same = neighbours
+                .iter()
+                .filter(|n| {
+                    n.manufacturer.as_deref() == Some(&truth.manufacturer)
+                        && n.system.as_deref() == Some(&truth.system)
+                })
+                .count();
+            prec += same as f64 / k.max(1) as f64;
+            let predicted = candidates.first().map_or("(none)".to_string(), |c| {
+                format!("{} / {}", c.manufacturer, c.system)
+            });
+            *report
+                .confusion
+                .entry(name.clone())
+                .or_default()
+                .entry(predicted)
+                .or_default() += 1;
+            let e = per_system.entry(name).or_default();
+            e.0 += 1;
+            e.1 += usize::from(rank == Some(0));
+            let says = calibration.is_some_and(|c| {
+                candidates.first().is_some_and(|t| t.score >= c.min_confidence)
+                    && *nearest >= c.min_similarity
+            });
+            if says {
+                answered_right += usize::from(rank == Some(0));
+            } else {
+                unknown += 1;
+            }
+        }
+        let n = runs.len().max(1) as f64;
+        report.system_top1 = top1 as f64 / n;
+        report.system_top5 = top5 as f64 / n;
+        report.manufacturer_top1 = m1 as f64 / n;
+        report.manufacturer_top5 = m5 as f64 / n;
+        report.precision_at_k = prec / n;
+        report.unknown_rate = unknown as f64 / n;
+        let answered = runs.len() - unknown;
+        report.verdict_precision = if answered > 0 {
+            answered_right as f64 / answered as f64
+        } else {
+            0.0
+        };
+        report.per_system_recall = per_system
+            .into_iter()
+            .map(|(k, (n, ok))| (k, ok as f64 / n as f64))
+            .collect();
+        report
+    }
+}
+
+/// Leave-one-out quality of a library.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvalReport {
+    /// Labelled images evaluated.
+    pub images: usize,
+    /// Neighbours per vote.
+    pub k: usize,
+    /// Top-1 accuracy of the system.
+    pub system_top1: f64,
+    /// Top-5 accuracy of the system.
+    pub system_top5: f64,
+    /// Top-1 accuracy of the manufacturer.
+    pub manufacturer_top1: f64,
+    /// Top-5 accuracy of the manufacturer.
+    pub manufacturer_top5: f64,
+    /// Mean share of the k neighbours with the true system.
+    pub precision_at_k: f64,
+    /// Share of queries answered "unknown" at the calibrated thresholds.
+    pub unknown_rate: f64,
+    /// Precision of the verdicts given.
+    pub verdict_precision: f64,
+    /// Top-1 recall per system.
+    pub per_system_recall: BTreeMap<String, f64>,
+    /// true system → predicted top-1 system → count.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Thresholds used.
+    pub calibration: Option<Calibration>,
+}
+
+/// The provenance stamp of an encoder's vectors.
+pub fn stamp_of(encoder: &dyn Encoder) -> ModelStamp {
+    ModelStamp {
+        encoder_id: encoder.id().to_string(),
+        weights_sha256: encoder.weights_sha256().to_string(),
+        preprocess_version: encoder.preprocess_version(),
+        dim: encoder.dim(),
+    }
+}
