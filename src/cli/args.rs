@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::catalogue::images::{Modality, Status};
+use crate::embed::select::EncoderChoice;
 
 /// Raiox Studio: build the labelled dental-implant radiograph library behind Raiox AI.
 #[derive(Debug, Parser)]
@@ -57,6 +58,44 @@ pub enum Command {
     Catalogue(CatalogueCommand),
     /// Write a synthetic labelled radiograph set (OUT/<Manufacturer>/<System>/NNNN.png + labels.csv).
     Synth(SynthArgs),
+    /// Compute or refresh image embeddings (does nothing when every vector is current).
+    Embed {
+        /// Encoder: clip (needs weights) or lite0 (bundled). Default: the library's active one.
+        #[arg(long)]
+        encoder: Option<EncoderChoice>,
+    },
+    /// The library images most similar to an image id or to an image file.
+    Similar {
+        /// Image id, or a path to an image (standardised and embedded on the fly).
+        target: String,
+        /// Neighbours to show.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Encoder (default: the library's active one).
+        #[arg(long)]
+        encoder: Option<EncoderChoice>,
+    },
+    /// Which implant is in this X-ray? Ranked systems, evidence, or an honest "unknown".
+    Identify {
+        /// Image files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Labelled neighbours that vote.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Encoder (default: the library's active one).
+        #[arg(long)]
+        encoder: Option<EncoderChoice>,
+    },
+    /// Leave-one-out identification quality over the labelled images.
+    Eval {
+        /// Labelled neighbours that vote.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Encoder (default: the library's active one).
+        #[arg(long)]
+        encoder: Option<EncoderChoice>,
+    },
     /// Verify the library (database integrity, every file present and intact) and remove leftovers.
     Check,
     /// Synthesise a small labelled set, import it into the library and list it.
@@ -91,6 +130,9 @@ pub struct ImportArgs {
     /// Mark labelled imports as confirmed.
     #[arg(long)]
     pub confirm: bool,
+    /// Do not embed new images (and so skip the near-duplicate check); run `raiox embed` later.
+    #[arg(long)]
+    pub no_embed: bool,
 }
 
 /// `raiox label`.

@@ -6,6 +6,7 @@
 
 mod args;
 mod progress_bar;
+mod search;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -102,6 +103,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Catalogue(c) => cmd_catalogue(&cli, c),
         Command::Synth(args) => cmd_synth(&cli, args),
+        Command::Embed { encoder } => search::cmd_embed(&cli, *encoder),
+        Command::Similar { target, k, encoder } => search::cmd_similar(&cli, target, *k, *encoder),
+        Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
+        Command::Eval { k, encoder } => search::cmd_eval(&cli, *k, *encoder),
         Command::Check => {
             let lib = open_library(&cli)?;
             let report = lib.check()?;
@@ -134,6 +139,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 labels: Some(synth_dir.join("labels.csv")),
                 labels_from_dirs: false,
                 confirm: false,
+                no_embed: false,
             };
             let code = cmd_import(&cli, &import_args)?;
             let lib = open_library(&cli)?;
@@ -162,9 +168,21 @@ fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
     } else {
         LabelSource::None
     };
+    let encoder = if args.no_embed {
+        None
+    } else {
+        match crate::embed::select::choose(&lib, None) {
+            Ok(e) => Some(std::sync::Arc::from(e)),
+            Err(e) => {
+                eprintln!("warning: images will not be embedded now ({e}); run `raiox embed` later");
+                None
+            }
+        }
+    };
     let opts = ImportOptions {
         labels,
         confirm: args.confirm,
+        encoder,
         ..ImportOptions::default()
     };
     let json = cli.json;
@@ -215,8 +233,17 @@ fn item_line(item: &ImportItem) -> String {
                 (Some(m), Some(s)) => format!("  [{m} / {s}]"),
                 _ => String::new(),
             };
+            let warning = match &item.near_duplicate {
+                Some(d) => format!(
+                    "\n  warning: looks like a {}copy of #{} (similarity {:.3})",
+                    if d.mirrored { "mirrored " } else { "" },
+                    d.of,
+                    d.similarity
+                ),
+                None => String::new(),
+            };
             format!(
-                "{word}  #{:<6} {}{label}  <- {}",
+                "{word}  #{:<6} {}{label}  <- {}{warning}",
                 item.id.unwrap_or_default(),
                 item.name.as_deref().unwrap_or("(unlabelled)"),
                 item.path

@@ -12,9 +12,9 @@
 //!   *before* the model is built, because Candle silently replaces a missing `class_embedding` by
 //!   random numbers;
 //! * preprocessing (OpenAI CLIP, as `CLIPImageProcessor`): gray replicated to 3 channels, resized
-//!   (shortest edge, bicubic, then centre crop) only if the image is not already `image_size` square —
-//!   standardised 224×224 images are not resized — scaled by 1/255 and normalised with the OpenAI
-//!   mean/std (not the [-1, 1] scaling of Candle's example);
+//!   (shortest edge with Pillow's bicubic, reproduced exactly, then centre crop) only if the image is
+//!   not already `image_size` square — standardised 224×224 images are not resized — scaled by 1/255
+//!   and normalised with the OpenAI mean/std (not the [-1, 1] scaling of Candle's example);
 //! * output: `visual_projection(post_layernorm(CLS token))`, L2-normalised.
 //!
 //! Getting the weights needs the network once (`raiox models fetch clip`, or a copy of a Hugging Face
@@ -59,7 +59,7 @@ const CANDLE_LAYER_NORM_EPS: f64 = 1e-5;
 /// How to obtain the weights; appended to every "missing or unusable weights" error.
 fn how_to_get() -> String {
     format!(
-        "get them with `raiox models fetch clip`, or copy a Hugging Face `{HF_REPO}` snapshot \
+        "get the weights with `raiox models fetch clip`, or copy a Hugging Face `{HF_REPO}` snapshot \
          ({WEIGHTS_FILE} and {CONFIG_FILE}) into models/{MODEL_DIR_NAME}/"
     )
 }
@@ -373,8 +373,8 @@ impl ClipImageEncoder {
     ///
     /// Why exposed: it is the part most easily got wrong (OpenAI mean/std, not [-1, 1]); tests and
     /// tools can check it on its own. Images already `image_size` square are used as they are;
-    /// others are resized like `CLIPImageProcessor` (shortest edge to `image_size`, bicubic, centre
-    /// crop), which matches transformers' PIL processor closely but not bit for bit.
+    /// others are resized like transformers' `CLIPImageProcessor` with its PIL backend (shortest edge
+    /// to `image_size` with Pillow's bicubic, reproduced bit for bit, then centre crop).
     pub fn preprocess(&self, images: &[GrayImage]) -> Result<Tensor, Error> {
         let s = self.config.image_size;
         let plane = s * s;
@@ -442,33 +442,128 @@ impl Encoder for ClipImageEncoder {
     }
 }
 
-/// Resize so the shortest edge is `size` (bicubic, Catmull-Rom like PIL's BICUBIC), then centre crop
-/// `size`×`size`, as transformers' `CLIPImageProcessor` does.
+/// Resize so the shortest edge is `size` (Pillow's bicubic), then centre crop `size`×`size`, as
+/// transformers' `CLIPImageProcessor` (PIL backend) does.
 fn resize_and_crop(image: &GrayImage, size: u32) -> Result<GrayImage, Error> {
-    use fast_image_resize::images::{Image, ImageRef};
-    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-
     let (w, h) = (image.width(), image.height());
     if w == 0 || h == 0 {
         return Err(Error::Invalid("CLIP preprocessing: empty image".to_string()));
     }
     // transformers: new_short = size, new_long = int(size * long / short).
     let (rw, rh) = if w <= h {
-        (size, ((size as u64 * h as u64) / w as u64) as u32)
+        (size, ((u64::from(size) * u64::from(h)) / u64::from(w)) as u32)
     } else {
-        (((size as u64 * w as u64) / h as u64) as u32, size)
+        (((u64::from(size) * u64::from(w)) / u64::from(h)) as u32, size)
     };
-    let resize_err = |e: String| Error::Invalid(format!("CLIP preprocessing resize: {e}"));
-    let view = ImageRef::new(w, h, image.as_raw(), PixelType::U8).map_err(|e| resize_err(e.to_string()))?;
-    let mut dst = Image::new(rw, rh, PixelType::U8);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
-    Resizer::new()
-        .resize(&view, &mut dst, &options)
-        .map_err(|e| resize_err(e.to_string()))?;
-    let resized = GrayImage::from_raw(rw, rh, dst.into_vec()).expect("buffer matches size");
+    let resized = pil_bicubic_resize(image, rw, rh);
     // transformers' center_crop: top = (height - crop) // 2, left = (width - crop) // 2.
     let (left, top) = ((rw - size) / 2, (rh - size) / 2);
     Ok(image::imageops::crop_imm(&resized, left, top, size, size).to_image())
+}
+
+/// Pillow's `Image.resize(..., BICUBIC)` of an 8-bit image, reproduced exactly (libImaging/Resample.c:
+/// separable passes, horizontal first, 22-bit fixed-point weights, intermediate rounded to 8 bits).
+///
+/// Why not a generic bicubic: transformers' CLIP processor resizes with Pillow, and a ±1 gray-level
+/// difference on a quarter of the pixels is visible in the vectors; this is bit-exact.
+fn pil_bicubic_resize(src: &GrayImage, out_w: u32, out_h: u32) -> GrayImage {
+    const PRECISION_BITS: u32 = 32 - 8 - 2;
+    let (in_w, in_h) = (src.width() as usize, src.height() as usize);
+    let (out_w, out_h) = (out_w as usize, out_h as usize);
+    let clip8 = |acc: i64| -> u8 {
+        if acc >= (1i64 << PRECISION_BITS << 8) {
+            255
+        } else if acc <= 0 {
+            0
+        } else {
+            (acc >> PRECISION_BITS) as u8
+        }
+    };
+    let mut pixels = src.as_raw().clone();
+    let mut width = in_w;
+    if out_w != in_w {
+        let (ksize, bounds, k) = pil_coefficients(in_w, out_w, PRECISION_BITS);
+        let mut out = vec![0u8; out_w * in_h];
+        for y in 0..in_h {
+            let row = &pixels[y * width..(y + 1) * width];
+            for (xx, &(xmin, n)) in bounds.iter().enumerate() {
+                let weights = &k[xx * ksize..xx * ksize + n];
+                let acc = row[xmin..xmin + n]
+                    .iter()
+                    .zip(weights)
+                    .fold(1i64 << (PRECISION_BITS - 1), |a, (&p, &w)| a + i64::from(p) * w);
+                out[y * out_w + xx] = clip8(acc);
+            }
+        }
+        pixels = out;
+        width = out_w;
+    }
+    if out_h != in_h {
+        let (ksize, bounds, k) = pil_coefficients(in_h, out_h, PRECISION_BITS);
+        let mut out = vec![0u8; width * out_h];
+        for (yy, &(ymin, n)) in bounds.iter().enumerate() {
+            let weights = &k[yy * ksize..yy * ksize + n];
+            for x in 0..width {
+                let acc = weights
+                    .iter()
+                    .enumerate()
+                    .fold(1i64 << (PRECISION_BITS - 1), |a, (j, &w)| {
+                        a + i64::from(pixels[(ymin + j) * width + x]) * w
+                    });
+                out[yy * width + x] = clip8(acc);
+            }
+        }
+        pixels = out;
+    }
+    GrayImage::from_raw(out_w as u32, out_h as u32, pixels).expect("buffer matches size")
+}
+
+/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for the bicubic filter (a = -0.5):
+/// per output pixel the first input index and tap count, and `ksize` fixed-point weights.
+fn pil_coefficients(
+    in_size: usize,
+    out_size: usize,
+    precision_bits: u32,
+) -> (usize, Vec<(usize, usize)>, Vec<i64>) {
+    fn bicubic(x: f64) -> f64 {
+        const A: f64 = -0.5;
+        let x = x.abs();
+        if x < 1.0 {
+            ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+        } else if x < 2.0 {
+            (((x - 5.0) * x + 8.0) * x - 4.0) * A
+        } else {
+            0.0
+        }
+    }
+    let scale = in_size as f64 / out_size as f64;
+    let filterscale = scale.max(1.0);
+    let support = 2.0 * filterscale;
+    let ss = 1.0 / filterscale;
+    let ksize = support.ceil() as usize * 2 + 1;
+    let one = f64::from(1u32 << precision_bits);
+    let mut bounds = Vec::with_capacity(out_size);
+    let mut k = vec![0i64; out_size * ksize];
+    for xx in 0..out_size {
+        let center = (xx as f64 + 0.5) * scale;
+        // C casts truncate toward zero; then clamp to the image.
+        let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+        let xmax = ((center + support + 0.5) as i64).min(in_size as i64) as usize - xmin;
+        let w: Vec<f64> = (0..xmax)
+            .map(|x| bicubic(((x + xmin) as f64 - center + 0.5) * ss))
+            .collect();
+        let total: f64 = w.iter().sum();
+        for (x, &v) in w.iter().enumerate() {
+            let v = if total != 0.0 { v / total } else { v };
+            k[xx * ksize + x] = if v < 0.0 {
+                (-0.5 + v * one) as i64
+            } else {
+                (0.5 + v * one) as i64
+            };
+        }
+        bounds.push((xmin, xmax));
+    }
+    (ksize, bounds, k)
 }
 
 /// Load a CLIP image tower from a Hugging Face layout folder (`model.safetensors` + `config.json`).

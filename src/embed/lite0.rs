@@ -125,7 +125,13 @@ fn block_specs(cfg: &Config) -> Vec<BlockSpec> {
     for st in &cfg.stages {
         for r in 0..st.repeats {
             let stride = if r == 0 { st.stride } else { 1 };
-            out.push(BlockSpec { cin, mid: cin * st.expand, cout: st.out_channels, kernel: st.kernel, stride });
+            out.push(BlockSpec {
+                cin,
+                mid: cin * st.expand,
+                cout: st.out_channels,
+                kernel: st.kernel,
+                stride,
+            });
             cin = st.out_channels;
         }
     }
@@ -147,10 +153,22 @@ pub fn expected_tensors(cfg: &Config) -> Vec<(String, Vec<usize>)> {
     for (i, b) in block_specs(cfg).iter().enumerate() {
         let p = format!("_blocks.{i}");
         if b.mid != b.cin {
-            conv_bn(&format!("{p}._expand_conv"), &format!("{p}._bn0"), [b.mid, b.cin, 1, 1]);
+            conv_bn(
+                &format!("{p}._expand_conv"),
+                &format!("{p}._bn0"),
+                [b.mid, b.cin, 1, 1],
+            );
         }
-        conv_bn(&format!("{p}._depthwise_conv"), &format!("{p}._bn1"), [b.mid, 1, b.kernel, b.kernel]);
-        conv_bn(&format!("{p}._project_conv"), &format!("{p}._bn2"), [b.cout, b.mid, 1, 1]);
+        conv_bn(
+            &format!("{p}._depthwise_conv"),
+            &format!("{p}._bn1"),
+            [b.mid, 1, b.kernel, b.kernel],
+        );
+        conv_bn(
+            &format!("{p}._project_conv"),
+            &format!("{p}._bn2"),
+            [b.cout, b.mid, 1, 1],
+        );
     }
     let last = cfg.stages.last().map_or(cfg.stem_channels, |s| s.out_channels);
     conv_bn("_conv_head", "_bn1", [cfg.head_channels, last, 1, 1]);
@@ -158,9 +176,15 @@ pub fn expected_tensors(cfg: &Config) -> Vec<(String, Vec<usize>)> {
 }
 
 /// Load a convolution and its BatchNorm, folded: returns (weight × scale, shift), per output channel.
-fn load_folded(vb: &VarBuilder, conv: &str, bn: &str, shape: [usize; 4], eps: f64) -> candle_core::Result<(Tensor, Tensor)> {
+fn load_folded(
+    vb: &VarBuilder,
+    conv: &str,
+    bn: &str,
+    shape: [usize; 4],
+    eps: f64,
+) -> candle_core::Result<(Tensor, Tensor)> {
     let c = shape[0];
-    let w = vb.get(shape, &format!("{conv}.weight"))?;
+    let w = vb.get(shape.to_vec(), &format!("{conv}.weight"))?;
     let gamma = vb.get(c, &format!("{bn}.weight"))?;
     let beta = vb.get(c, &format!("{bn}.bias"))?;
     let mean = vb.get(c, &format!("{bn}.running_mean"))?;
@@ -175,11 +199,11 @@ fn relu6(x: &Tensor) -> candle_core::Result<Tensor> {
     x.clamp(0f32, 6f32)
 }
 
-/// TF "SAME" padding: (output size, padding before); the rest of the padding goes after.
-fn same_pad(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
+/// TF "SAME" padding: (output size, padding before, padding after); the odd pixel goes after.
+fn same_pad(size: usize, kernel: usize, stride: usize) -> (usize, usize, usize) {
     let out = size.div_ceil(stride);
     let total = ((out - 1) * stride + kernel).saturating_sub(size);
-    (out, total / 2)
+    (out, total / 2, total - total / 2)
 }
 
 /// A folded 1×1 convolution on NHWC activations: one matrix product.
@@ -192,12 +216,19 @@ struct Pointwise {
 impl Pointwise {
     fn new((w, bias): (Tensor, Tensor), relu6: bool) -> candle_core::Result<Self> {
         let (cout, cin, _, _) = w.dims4()?;
-        Ok(Pointwise { w_t: w.reshape((cout, cin))?.t()?.contiguous()?, bias, relu6 })
+        Ok(Pointwise {
+            w_t: w.reshape((cout, cin))?.t()?.contiguous()?,
+            bias,
+            relu6,
+        })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (n, h, w, c) = x.dims4()?;
-        let y = x.reshape((n * h * w, c))?.matmul(&self.w_t)?.broadcast_add(&self.bias)?;
+        let y = x
+            .reshape((n * h * w, c))?
+            .matmul(&self.w_t)?
+            .broadcast_add(&self.bias)?;
         let y = if self.relu6 { relu6(&y)? } else { y };
         y.reshape((n, h, w, self.w_t.dim(1)?))
     }
@@ -216,8 +247,17 @@ impl Depthwise {
     fn new((w, bias): (Tensor, Tensor), stride: usize) -> candle_core::Result<Self> {
         let (_, _, k, _) = w.dims4()?;
         // (C, 1, k, k) -> (k, k, C)
-        let weight = w.squeeze(1)?.permute((1, 2, 0))?.flatten_all()?.to_vec1::<f32>()?;
-        Ok(Depthwise { weight, bias: bias.to_vec1::<f32>()?, kernel: k, stride })
+        let weight = w
+            .squeeze(1)?
+            .permute((1, 2, 0))?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        Ok(Depthwise {
+            weight,
+            bias: bias.to_vec1::<f32>()?,
+            kernel: k,
+            stride,
+        })
     }
 }
 
@@ -232,20 +272,27 @@ impl candle_core::CustomOp1 for Depthwise {
             candle_core::bail!("depthwise convolution needs a contiguous input")
         };
         if c != self.bias.len() {
-            candle_core::bail!("depthwise convolution: {c} channels in, {} expected", self.bias.len())
+            candle_core::bail!(
+                "depthwise convolution: {c} channels in, {} expected",
+                self.bias.len()
+            )
         }
         let x = &storage.as_slice::<f32>()?[start..end];
         let (k, s) = (self.kernel, self.stride);
-        let ((oh, pt), (ow, pl)) = (same_pad(h, k, s), same_pad(w, k, s));
+        let ((oh, pt, _), (ow, pl, _)) = (same_pad(h, k, s), same_pad(w, k, s));
         let mut out = vec![0f32; n * oh * ow * c];
         out.par_chunks_mut(ow * c).enumerate().for_each(|(row, orow)| {
             let (b, oy) = (row / oh, row % oh);
             for (ox, acc) in orow.chunks_exact_mut(c).enumerate() {
                 acc.copy_from_slice(&self.bias);
                 for ky in 0..k {
-                    let Some(iy) = (oy * s + ky).checked_sub(pt).filter(|&y| y < h) else { continue };
+                    let Some(iy) = (oy * s + ky).checked_sub(pt).filter(|&y| y < h) else {
+                        continue;
+                    };
                     for kx in 0..k {
-                        let Some(ix) = (ox * s + kx).checked_sub(pl).filter(|&x| x < w) else { continue };
+                        let Some(ix) = (ox * s + kx).checked_sub(pl).filter(|&x| x < w) else {
+                            continue;
+                        };
                         let src = &x[((b * h + iy) * w + ix) * c..][..c];
                         let wk = &self.weight[(ky * k + kx) * c..][..c];
                         for ((a, &xv), &wv) in acc.iter_mut().zip(src).zip(wk) {
@@ -280,20 +327,43 @@ impl Lite0 {
     /// Build from checkpoint-named tensors (see [`expected_tensors`]); folds BatchNorm with `cfg.bn_eps`.
     pub fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
         let eps = cfg.bn_eps;
-        let (stem_w, stem_b) =
-            load_folded(&vb, "_conv_stem", "_bn0", [cfg.stem_channels, cfg.in_channels, 3, 3], eps)?;
+        let (stem_w, stem_b) = load_folded(
+            &vb,
+            "_conv_stem",
+            "_bn0",
+            [cfg.stem_channels, cfg.in_channels, 3, 3],
+            eps,
+        )?;
         let mut blocks = Vec::new();
         for (i, b) in block_specs(cfg).iter().enumerate() {
             let p = format!("_blocks.{i}");
             let expand = if b.mid != b.cin {
-                let f = load_folded(&vb, &format!("{p}._expand_conv"), &format!("{p}._bn0"), [b.mid, b.cin, 1, 1], eps)?;
+                let f = load_folded(
+                    &vb,
+                    &format!("{p}._expand_conv"),
+                    &format!("{p}._bn0"),
+                    [b.mid, b.cin, 1, 1],
+                    eps,
+                )?;
                 Some(Pointwise::new(f, true)?)
             } else {
                 None
             };
             let dw_shape = [b.mid, 1, b.kernel, b.kernel];
-            let dw = load_folded(&vb, &format!("{p}._depthwise_conv"), &format!("{p}._bn1"), dw_shape, eps)?;
-            let pr = load_folded(&vb, &format!("{p}._project_conv"), &format!("{p}._bn2"), [b.cout, b.mid, 1, 1], eps)?;
+            let dw = load_folded(
+                &vb,
+                &format!("{p}._depthwise_conv"),
+                &format!("{p}._bn1"),
+                dw_shape,
+                eps,
+            )?;
+            let pr = load_folded(
+                &vb,
+                &format!("{p}._project_conv"),
+                &format!("{p}._bn2"),
+                [b.cout, b.mid, 1, 1],
+                eps,
+            )?;
             blocks.push(Block {
                 expand,
                 depthwise: Depthwise::new(dw, b.stride)?,
@@ -303,16 +373,20 @@ impl Lite0 {
         }
         let last = cfg.stages.last().map_or(cfg.stem_channels, |s| s.out_channels);
         let head = load_folded(&vb, "_conv_head", "_bn1", [cfg.head_channels, last, 1, 1], eps)?;
-        Ok(Lite0 { stem_w, stem_b, blocks, head: Pointwise::new(head, true)? })
+        Ok(Lite0 {
+            stem_w,
+            stem_b,
+            blocks,
+            head: Pointwise::new(head, true)?,
+        })
     }
 
     /// NCHW f32 (normalised by [`preprocess`]) → N × 1280 pooled features (not normalised).
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (_, _, h, w) = x.dims4()?;
         // Stem: 3×3 stride 2, TF "SAME" padding done explicitly (Candle's padding is symmetric).
-        let ((_, pt), (_, pl)) = (same_pad(h, 3, 2), same_pad(w, 3, 2));
-        let (ph, pw) = (((h.div_ceil(2) - 1) * 2 + 3).saturating_sub(h), ((w.div_ceil(2) - 1) * 2 + 3).saturating_sub(w));
-        let x = x.pad_with_zeros(2, pt, ph - pt)?.pad_with_zeros(3, pl, pw - pl)?;
+        let ((_, top, bottom), (_, left, right)) = (same_pad(h, 3, 2), same_pad(w, 3, 2));
+        let x = x.pad_with_zeros(2, top, bottom)?.pad_with_zeros(3, left, right)?;
         let x = x.conv2d(&self.stem_w, 0, 2, 1, 1)?;
         let x = x.broadcast_add(&self.stem_b.reshape((1, (), 1, 1))?)?;
         let mut x = relu6(&x)?.permute((0, 2, 3, 1))?.contiguous()?;
@@ -339,15 +413,25 @@ impl Module for Lite0 {
 ///
 /// Why gray to 3 channels: the ImageNet weights expect RGB; equal channels is what a gray photo is.
 pub fn preprocess(images: &[GrayImage], device: &Device) -> candle_core::Result<Tensor> {
-    let Some(first) = images.first() else { candle_core::bail!("no image to preprocess") };
+    let Some(first) = images.first() else {
+        candle_core::bail!("no image to preprocess")
+    };
     let (w, h) = first.dimensions();
     let plane = (w * h) as usize;
     let mut data = Vec::with_capacity(images.len() * 3 * plane);
     for img in images {
         if img.dimensions() != (w, h) {
-            candle_core::bail!("images of different sizes in one batch: {:?} and {:?}", (w, h), img.dimensions())
+            candle_core::bail!(
+                "images of different sizes in one batch: {:?} and {:?}",
+                (w, h),
+                img.dimensions()
+            )
         }
-        let norm: Vec<f32> = img.as_raw().iter().map(|&v| (f32::from(v) - MEAN) / STD).collect();
+        let norm: Vec<f32> = img
+            .as_raw()
+            .iter()
+            .map(|&v| (f32::from(v) - MEAN) / STD)
+            .collect();
         for _ in 0..3 {
             data.extend_from_slice(&norm);
         }
@@ -362,7 +446,10 @@ pub struct Lite0Encoder {
 }
 
 fn weights_error(path: &Path, problem: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("EfficientNet-Lite0 weights {}: {problem}; {REGENERATE}", path.display()))
+    Error::Invalid(format!(
+        "EfficientNet-Lite0 weights {}: {problem}; {REGENERATE}",
+        path.display()
+    ))
 }
 
 /// Where the bundled weights are: `$RAIOX_MODELS_DIR` if set (only there), else next to the executable
@@ -373,7 +460,10 @@ pub fn bundled_weights_path() -> Result<PathBuf, Error> {
         Some(dir) => vec![PathBuf::from(dir).join(REL)],
         None => {
             let mut v = Vec::new();
-            if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+            if let Some(dir) = std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf))
+            {
                 v.push(dir.join("models").join(REL));
                 v.push(dir.join("../../models").join(REL));
             }
@@ -411,7 +501,10 @@ impl Lite0Encoder {
                 None => return Err(weights_error(path, format!("tensor `{name}` is missing"))),
                 Some(t) if t.dims() != shape.as_slice() => {
                     let got = t.dims();
-                    return Err(weights_error(path, format!("tensor `{name}` has shape {got:?}, expected {shape:?}")));
+                    return Err(weights_error(
+                        path,
+                        format!("tensor `{name}` has shape {got:?}, expected {shape:?}"),
+                    ));
                 }
                 Some(_) => {}
             }
@@ -450,7 +543,12 @@ impl Encoder for Lite0Encoder {
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(BATCH) {
             let x = preprocess(chunk, &Device::Cpu).map_err(fail)?;
-            for mut v in self.model.forward(&x).and_then(|f| f.to_vec2::<f32>()).map_err(fail)? {
+            for mut v in self
+                .model
+                .forward(&x)
+                .and_then(|f| f.to_vec2::<f32>())
+                .map_err(fail)?
+            {
                 l2_normalise(&mut v);
                 out.push(v);
             }
@@ -465,10 +563,10 @@ mod tests {
 
     #[test]
     fn same_padding_matches_tensorflow() {
-        assert_eq!(same_pad(224, 3, 2), (112, 0)); // total 1: 0 before, 1 after
-        assert_eq!(same_pad(56, 5, 2), (28, 1)); // total 3: 1 before, 2 after
-        assert_eq!(same_pad(14, 5, 1), (14, 2));
-        assert_eq!(same_pad(7, 3, 1), (7, 1));
+        assert_eq!(same_pad(224, 3, 2), (112, 0, 1));
+        assert_eq!(same_pad(56, 5, 2), (28, 1, 2));
+        assert_eq!(same_pad(14, 5, 1), (14, 2, 2));
+        assert_eq!(same_pad(7, 3, 1), (7, 1, 1));
     }
 
     #[test]
@@ -480,13 +578,20 @@ mod tests {
             let w = Tensor::randn(0f32, 0.3f32, (c, 1, k, k), &dev)?;
             let b = Tensor::randn(0f32, 1f32, c, &dev)?;
             // Reference: explicit TF padding + Candle's grouped conv2d + bias + ReLU6, in NCHW.
-            let (_, before) = same_pad(size, k, s);
-            let total = ((size.div_ceil(s) - 1) * s + k).saturating_sub(size);
-            let xp = x.pad_with_zeros(2, before, total - before)?.pad_with_zeros(3, before, total - before)?;
-            let want = xp.conv2d(&w, 0, s, 1, c)?.broadcast_add(&b.reshape((1, c, 1, 1))?)?;
+            let (_, before, after) = same_pad(size, k, s);
+            let xp = x
+                .pad_with_zeros(2, before, after)?
+                .pad_with_zeros(3, before, after)?;
+            let want = xp
+                .conv2d(&w, 0, s, 1, c)?
+                .broadcast_add(&b.reshape((1, c, 1, 1))?)?;
             let want = relu6(&want)?;
             let op = Depthwise::new((w, b), s)?;
-            let got = x.permute((0, 2, 3, 1))?.contiguous()?.apply_op1_no_bwd(&op)?.permute((0, 3, 1, 2))?;
+            let got = x
+                .permute((0, 2, 3, 1))?
+                .contiguous()?
+                .apply_op1_no_bwd(&op)?
+                .permute((0, 3, 1, 2))?;
             let diff = (got - want)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
             assert!(diff < 1e-5, "k={k} s={s} size={size}: max diff {diff}");
         }
@@ -499,6 +604,8 @@ mod tests {
         // 16 blocks; block 0 has no expansion: 5 + 15·15 + 10 + 5 = 245 tensors, as in the converted file.
         assert_eq!(block_specs(&Config::default()).len(), 16);
         assert_eq!(t.len(), 245);
-        assert!(t.iter().any(|(n, s)| n == "_blocks.15._project_conv.weight" && s == &[320, 1152, 1, 1]));
+        assert!(t
+            .iter()
+            .any(|(n, s)| n == "_blocks.15._project_conv.weight" && s == &[320, 1152, 1, 1]));
     }
 }

@@ -7,6 +7,8 @@
 
 pub mod clip;
 pub mod job;
+pub mod lite0;
+pub mod select;
 
 use image::GrayImage;
 

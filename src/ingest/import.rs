@@ -9,17 +9,23 @@ use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use image::GrayImage;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::catalogue::images::{self, Attributes, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
+use crate::embed::Encoder;
 use crate::ingest::decode::{decode, DecodeLimits, RefuseReason};
 use crate::ingest::labels::{LabelSource, Labeller, RawLabel};
 use crate::library::{sha256_hex, write_atomic, Layout, Library};
 use crate::progress::{JobControl, Outcome};
+use crate::search::identify::stamp_of;
+use crate::search::neardup::{NearDupChecker, NearDuplicate};
+use crate::search::store;
 use crate::standardise::{standardise, Params};
 use crate::Error;
+use std::sync::Arc;
 
 /// A file's bytes and their SHA-256.
 type Loaded = (Vec<u8>, String);
@@ -33,7 +39,7 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 ];
 
 /// Import settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ImportOptions {
     /// Where labels come from.
     pub labels: LabelSource,
@@ -43,6 +49,9 @@ pub struct ImportOptions {
     pub limits: DecodeLimits,
     /// Standardisation parameters for new images.
     pub params: Params,
+    /// Embed new images with this encoder in the same transaction as their records, and warn about
+    /// near-duplicates; `None` leaves embedding to a later `raiox embed`.
+    pub encoder: Option<Arc<dyn Encoder>>,
 }
 
 /// What happened to one file.
@@ -74,6 +83,9 @@ pub struct ImportItem {
     pub system: Option<String>,
     /// Why the file was refused.
     pub error: Option<String>,
+    /// Set when the image looks like a copy (re-encoded, shifted, mirrored) of a library image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near_duplicate: Option<NearDuplicate>,
 }
 
 /// Totals for a whole import.
@@ -127,6 +139,13 @@ pub fn import(
     for (path, reason) in missing {
         emit(refused(&path, reason), &mut summary);
     }
+    let mut checker = match &opts.encoder {
+        Some(encoder) => {
+            store::ensure_table(lib.conn(), &stamp_of(encoder.as_ref()))?;
+            Some(NearDupChecker::open(lib, encoder.as_ref())?)
+        }
+        None => None,
+    };
     let mut resolved: HashMap<RawLabel, Result<Label, String>> = HashMap::new();
     let total = files.len() as u64;
     for (n, chunk) in files.chunks(CHUNK).enumerate() {
@@ -195,11 +214,15 @@ pub fn import(
                 (path, result, label)
             })
             .collect();
-        // One transaction for the chunk's records.
+        let vectors = match &opts.encoder {
+            Some(encoder) => embed_prepared(encoder.as_ref(), &prepared),
+            None => HashMap::new(),
+        };
+        // One transaction for the chunk's records (and their vectors).
         let tx = lib.conn_mut().transaction()?;
         let mut items = Vec::new();
         for (path, result, label) in prepared {
-            let new = match result {
+            let (new, _) = match result {
                 Ok(new) => new,
                 Err(reason) => {
                     items.push(refused(path, reason));
@@ -215,7 +238,14 @@ pub fn import(
                 manufacturer: None,
                 system: None,
                 error: None,
+                near_duplicate: None,
             };
+            if let (Some(encoder), Some((v, mirrored))) = (&opts.encoder, vectors.get(&new.sha256)) {
+                store::put(&tx, id, &new.standard_sha256, &stamp_of(encoder.as_ref()), v)?;
+                if let Some(checker) = checker.as_mut() {
+                    item.near_duplicate = checker.check_and_add(id, v, mirrored);
+                }
+            }
             if let Some(l) = label {
                 let attrs = Attributes {
                     modality: new.modality,
@@ -259,7 +289,7 @@ fn prepare(
     bytes: &[u8],
     sha: &str,
     opts: &ImportOptions,
-) -> Result<NewImage, String> {
+) -> Result<(NewImage, GrayImage), String> {
     let decoded = decode(bytes, &opts.limits).map_err(|e| e.to_string())?;
     let std = standardise(&decoded, &opts.params).map_err(|e| e.to_string())?;
     let std_sha = sha256_hex(&std.png);
@@ -272,7 +302,7 @@ fn prepare(
         Some("XC") | Some("OT") => None,
         _ => None,
     };
-    Ok(NewImage {
+    let new = NewImage {
         sha256: sha.to_string(),
         original_ext: decoded.format.to_string(),
         source_name: path.display().to_string(),
@@ -285,7 +315,35 @@ fn prepare(
         inverted: std.inverted,
         standard_sha256: std_sha,
         modality,
-    })
+    };
+    Ok((new, std.image))
+}
+
+/// Embed a chunk's standard images and their mirror images in one batch, keyed by original hash.
+/// A failure is logged and leaves those images for `raiox embed`, never refusing a file.
+fn embed_prepared(
+    encoder: &dyn Encoder,
+    prepared: &[(&PathBuf, Result<(NewImage, GrayImage), String>, Option<Label>)],
+) -> HashMap<String, (Vec<f32>, Vec<f32>)> {
+    let ok: Vec<&(NewImage, GrayImage)> = prepared.iter().filter_map(|p| p.1.as_ref().ok()).collect();
+    let mut batch: Vec<GrayImage> = ok.iter().map(|(_, img)| img.clone()).collect();
+    batch.extend(ok.iter().map(|(_, img)| image::imageops::flip_horizontal(img)));
+    match encoder.embed(&batch) {
+        Ok(vectors) => {
+            let (direct, mirrored) = vectors.split_at(ok.len());
+            ok.iter()
+                .zip(direct.iter().zip(mirrored))
+                .map(|((new, _), (v, m))| (new.sha256.clone(), (v.clone(), m.clone())))
+                .collect()
+        }
+        Err(e) => {
+            tracing::warn!(
+                "embedding with {} failed, run `raiox embed` later: {e}",
+                encoder.id()
+            );
+            HashMap::new()
+        }
+    }
 }
 
 fn resolve(catalogue: &Catalogue, raw: &RawLabel) -> Result<Label, String> {
@@ -309,6 +367,7 @@ fn refused(path: &Path, reason: String) -> ImportItem {
         manufacturer: None,
         system: None,
         error: Some(reason),
+        near_duplicate: None,
     }
 }
 
@@ -322,6 +381,7 @@ fn duplicate(lib: &Library, path: &Path, id: i64) -> Result<ImportItem, Error> {
         manufacturer: rec.manufacturer,
         system: rec.system,
         error: None,
+        near_duplicate: None,
     })
 }
 

@@ -36,14 +36,19 @@ impl Index {
             scales: Vec::with_capacity(n),
         };
         for (id, v) in items {
-            debug_assert_eq!(v.len(), dim);
-            let (codes, scale) = quantise(&v);
-            index.ids.push(id);
-            index.vectors.extend_from_slice(&v);
-            index.codes.extend_from_slice(&codes);
-            index.scales.push(scale);
+            index.push(id, &v);
         }
         index
+    }
+
+    /// Add one vector (ids added out of order are still found, a little more slowly).
+    pub fn push(&mut self, id: i64, v: &[f32]) {
+        assert_eq!(v.len(), self.dim, "vector of the wrong dimension");
+        let (codes, scale) = quantise(v);
+        self.ids.push(id);
+        self.vectors.extend_from_slice(v);
+        self.codes.extend_from_slice(&codes);
+        self.scales.push(scale);
     }
 
     /// Number of vectors.

@@ -2,4 +2,5 @@
 //! identification by a vote of the nearest labelled images. Never computes embeddings itself.
 pub mod identify;
 pub mod index;
+pub mod neardup;
 pub mod store;

@@ -1,0 +1,211 @@
+//! CLI commands for embeddings and search: embed, similar, identify, eval.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::{json_line, open_library, progress_bar, Cli};
+use crate::embed::job::{embed_file, embed_library};
+use crate::embed::select::{choose, EncoderChoice};
+use crate::embed::Encoder;
+use crate::search::identify::{EvalReport, Neighbour, Searcher};
+
+pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let mut lib = open_library(cli)?;
+    let encoder = choose(&lib, choice)?;
+    let summary = progress_bar::run_with_bar("embedding", |ctl, _| {
+        embed_library(&mut lib, encoder.as_ref(), ctl)
+    })?;
+    if cli.json {
+        json_line(&summary)?;
+    } else {
+        for f in &summary.failures {
+            println!("failed     #{}: {}", f.id, f.error);
+        }
+        println!(
+            "{}: {} embedded, {} already up to date, {} failed",
+            summary.encoder,
+            summary.embedded,
+            summary.up_to_date,
+            summary.failures.len()
+        );
+    }
+    Ok(if summary.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A query's vector: an image id of the library, or a file that goes through standardise + embed.
+fn query_vector(searcher: &Searcher, encoder: &dyn Encoder, target: &str) -> Result<(Vec<f32>, Option<i64>)> {
+    if let Ok(id) = target.parse::<i64>() {
+        if !Path::new(target).exists() {
+            let v = searcher.index.vector(id).with_context(|| {
+                format!(
+                    "image {id} has no current {} vector: run `raiox embed`",
+                    encoder.id()
+                )
+            })?;
+            return Ok((v.to_vec(), Some(id)));
+        }
+    }
+    Ok((embed_file(encoder, Path::new(target))?, None))
+}
+
+fn open_searcher(
+    cli: &Cli,
+    choice: Option<EncoderChoice>,
+) -> Result<(crate::library::Library, Box<dyn Encoder>, Searcher)> {
+    let lib = open_library(cli)?;
+    let encoder = choose(&lib, choice)?;
+    let searcher = Searcher::open(&lib, encoder.as_ref())?;
+    if searcher.index.is_empty() {
+        anyhow::bail!(
+            "no {} vectors in this library yet: run `raiox embed`",
+            encoder.id()
+        );
+    }
+    Ok((lib, encoder, searcher))
+}
+
+fn neighbour_line(n: &Neighbour) -> String {
+    format!(
+        "  #{:<6} {:.4}  {:<44} {}",
+        n.id,
+        n.similarity,
+        n.name.as_deref().unwrap_or("(unlabelled)"),
+        match (&n.manufacturer, &n.system) {
+            (Some(m), Some(s)) => format!("{m} / {s}"),
+            _ => String::new(),
+        }
+    )
+}
+
+pub fn cmd_similar(cli: &Cli, target: &str, k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let (_lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let (query, exclude) = query_vector(&searcher, encoder.as_ref(), target)?;
+    let found = searcher.similar(&query, k, exclude);
+    if cli.json {
+        json_line(&serde_json::json!({"query": target, "encoder": encoder.id(), "neighbours": found}))?;
+    } else {
+        println!("most similar to {target} ({}):", encoder.id());
+        found.iter().for_each(|n| println!("{}", neighbour_line(n)));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct IdentifyLine<'a> {
+    path: &'a str,
+    #[serde(flatten)]
+    result: crate::search::identify::Identification,
+}
+
+pub fn cmd_identify(
+    cli: &Cli,
+    paths: &[PathBuf],
+    k: usize,
+    choice: Option<EncoderChoice>,
+) -> Result<ExitCode> {
+    let (lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let calibration = searcher.calibration(&lib, k)?;
+    let mut failed = false;
+    for path in paths {
+        let shown = path.display().to_string();
+        let query = match embed_file(encoder.as_ref(), path) {
+            Ok(q) => q,
+            Err(e) => {
+                failed = true;
+                if cli.json {
+                    json_line(&serde_json::json!({"path": shown, "error": e.to_string()}))?;
+                } else {
+                    println!("{shown}: cannot identify: {e}");
+                }
+                continue;
+            }
+        };
+        let result = searcher.identify(&query, k, calibration.as_ref());
+        if cli.json {
+            json_line(&IdentifyLine { path: &shown, result })?;
+            continue;
+        }
+        match &result.verdict {
+            Some(v) => println!(
+                "{shown}: {} / {} (confidence {:.0} %)",
+                v.manufacturer,
+                v.system,
+                v.confidence * 100.0
+            ),
+            None if calibration.is_none() => {
+                println!(
+                    "{shown}: unknown — the library needs at least 10 labelled images of 2+ systems to judge"
+                )
+            }
+            None => println!("{shown}: unknown — not confidently in the catalogue"),
+        }
+        for c in result.candidates.iter().take(5) {
+            println!("  {:>5.1} %  {} / {}", c.score * 100.0, c.manufacturer, c.system);
+        }
+        println!("  evidence:");
+        result
+            .neighbours
+            .iter()
+            .take(5)
+            .for_each(|n| println!("  {}", neighbour_line(n)));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let (lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let calibration = searcher.calibration(&lib, k)?;
+    let report = searcher.evaluate(k, calibration.as_ref());
+    if cli.json {
+        json_line(&report)?;
+    } else {
+        print_eval(encoder.id(), &report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_eval(encoder: &str, r: &EvalReport) {
+    let pct = |x: f64| format!("{:.1} %", x * 100.0);
+    println!(
+        "leave-one-out over {} labelled images, {encoder}, k = {}",
+        r.images, r.k
+    );
+    println!("  system top-1        {}", pct(r.system_top1));
+    println!("  system top-5        {}", pct(r.system_top5));
+    println!("  manufacturer top-1  {}", pct(r.manufacturer_top1));
+    println!("  manufacturer top-5  {}", pct(r.manufacturer_top5));
+    println!("  precision@{:<2}       {}", r.k, pct(r.precision_at_k));
+    println!("  said unknown        {}", pct(r.unknown_rate));
+    println!("  verdict precision   {}", pct(r.verdict_precision));
+    if let Some(c) = &r.calibration {
+        println!(
+            "  thresholds: vote share ≥ {:.2}, nearest similarity ≥ {:.3}",
+            c.min_confidence, c.min_similarity
+        );
+    }
+    println!("per-system recall:");
+    for (s, v) in &r.per_system_recall {
+        println!("  {:<40} {}", s, pct(*v));
+    }
+    let names: Vec<&String> = r.per_system_recall.keys().collect();
+    println!("confusion (rows: true, columns: predicted, in the order above):");
+    for t in &names {
+        let row = &r.confusion[*t];
+        let cells: Vec<String> = names
+            .iter()
+            .map(|p| format!("{:>4}", row.get(*p).copied().unwrap_or(0)))
+            .collect();
+        println!("  {:<40} {}", t, cells.join(""));
+    }
+}
