@@ -29,14 +29,14 @@ pub struct NearDuplicate {
 
 /// Cosine similarity above which two standard images are taken for copies of one radiograph.
 ///
-/// Calibrated on the synthetic generator with the bundled encoder (see tests/neardup.rs): a JPEG
-/// re-compression or a few-pixel shift of the same film stays above it, while different films of
-/// the same implant system, which share geometry and look alike, stay below it.
+/// Calibrated on synthetic films with the bundled encoder (tests/search.rs keeps it honest): a JPEG
+/// re-compression at quality 75–90 of a film scores 0.91–0.98 against the original, a 6-pixel shift
+/// 0.98, a mirrored copy 0.99 once flipped back; different films of the same system score ≤ 0.86.
 pub fn threshold(encoder_id: &str) -> f32 {
     if encoder_id.starts_with("clip") {
-        0.97
-    } else {
         0.95
+    } else {
+        0.90
     }
 }
 

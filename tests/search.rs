@@ -1,0 +1,285 @@
+//! A curator embeds a library, browses by similarity and asks "which implant is this?".
+
+mod common;
+
+use std::path::Path;
+
+use common::{json_lines, raiox};
+use raiox::embed::lite0::Lite0Encoder;
+use raiox::library::Library;
+use raiox::search::identify::{stamp_of, Searcher};
+use raiox::search::store;
+
+/// A labelled, embedded synthetic library (through the CLI, as a curator would make it).
+fn labelled_library(dir: &Path, per_class: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (lib, synth) = (dir.join("lib"), dir.join("synth"));
+    let out = raiox(
+        &lib,
+        &[
+            "synth",
+            synth.to_str().unwrap(),
+            "--per-class",
+            per_class,
+            "--seed",
+            "21",
+            "--size",
+            "256",
+        ],
+    );
+    assert!(out.status.success());
+    let csv = synth.join("labels.csv");
+    let out = raiox(
+        &lib,
+        &[
+            "import",
+            synth.to_str().unwrap(),
+            "--labels",
+            csv.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (lib, synth)
+}
+
+#[test]
+fn import_embeds_and_embed_again_does_no_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, _) = labelled_library(dir.path(), "3");
+    let out = raiox(&lib, &["embed", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = &json_lines(&out)[0];
+    assert_eq!(summary["encoder"], "lite0-imagenet");
+    assert_eq!(
+        summary["embedded"], 0,
+        "import already embedded everything: {summary}"
+    );
+    assert_eq!(summary["up_to_date"], 24);
+    // A re-crop makes exactly that image's vector stale.
+    assert!(raiox(&lib, &["crop", "5", "--rect", "10,10,150,200"])
+        .status
+        .success());
+    let summary = &json_lines(&raiox(&lib, &["embed", "--json"]))[0];
+    assert_eq!(
+        (summary["embedded"].as_u64(), summary["up_to_date"].as_u64()),
+        (Some(1), Some(23))
+    );
+}
+
+#[test]
+fn similar_finds_the_image_itself_first_and_matches_sqlite_vec() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib_dir, synth) = labelled_library(dir.path(), "3");
+    let file = synth.join("Straumann/Tissue Level/0001.png");
+    let out = raiox(
+        &lib_dir,
+        &["similar", file.to_str().unwrap(), "--k", "5", "--json"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = &json_lines(&out)[0]["neighbours"];
+    assert_eq!(found.as_array().unwrap().len(), 5);
+    assert_eq!(found[0]["system"], "Tissue Level");
+    assert!(
+        found[0]["similarity"].as_f64().unwrap() > 0.999,
+        "the library copy of the file comes first"
+    );
+    let id = found[0]["id"].as_i64().unwrap();
+    let out = raiox(&lib_dir, &["similar", &id.to_string(), "--k", "4", "--json"]);
+    let by_id = &json_lines(&out)[0]["neighbours"];
+    assert!(
+        by_id
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["id"].as_i64() != Some(id)),
+        "a library image is not its own neighbour"
+    );
+    let sims: Vec<f64> = by_id
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["similarity"].as_f64().unwrap())
+        .collect();
+    assert!(sims.windows(2).all(|w| w[0] >= w[1]), "best first: {sims:?}");
+
+    // The fast index agrees with sqlite-vec's own exact kNN.
+    let lib = Library::open(&lib_dir).unwrap();
+    let encoder = Lite0Encoder::bundled().unwrap();
+    let searcher = Searcher::open(&lib, &encoder).unwrap();
+    let stamp = stamp_of(&encoder);
+    for id in [1, 7, 19] {
+        let q = searcher.index.vector(id).unwrap().to_vec();
+        let fast: Vec<i64> = searcher
+            .index
+            .search(&q, 10, &|_| true)
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        let sql: Vec<(i64, f32)> = store::knn_sql(lib.conn(), &stamp, &q, 10).unwrap();
+        assert_eq!(fast, sql.iter().map(|r| r.0).collect::<Vec<_>>(), "query {id}");
+        assert!((sql[0].1 - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn identify_answers_with_evidence_and_says_unknown_for_a_non_implant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, _) = labelled_library(dir.path(), "8");
+    let queries = dir.path().join("queries");
+    assert!(raiox(
+        &lib,
+        &[
+            "synth",
+            queries.to_str().unwrap(),
+            "--per-class",
+            "1",
+            "--seed",
+            "777",
+            "--size",
+            "256"
+        ]
+    )
+    .status
+    .success());
+    let query = queries.join("Straumann/Tissue Level/0000.png");
+    // A flat gray picture: nothing like an implant.
+    let blank = dir.path().join("blank.png");
+    image::GrayImage::from_fn(300, 300, |x, _| image::Luma([100 + (x % 3) as u8]))
+        .save(&blank)
+        .unwrap();
+    let out = raiox(
+        &lib,
+        &[
+            "identify",
+            query.to_str().unwrap(),
+            blank.to_str().unwrap(),
+            "--k",
+            "10",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answers = json_lines(&out);
+    assert_eq!(answers.len(), 2);
+    let a = &answers[0];
+    assert_eq!(a["path"], query.to_str().unwrap());
+    let candidates = a["candidates"].as_array().unwrap();
+    assert!(!candidates.is_empty());
+    let total: f64 = candidates.iter().map(|c| c["score"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-3, "vote shares sum to one");
+    assert_eq!(a["neighbours"].as_array().unwrap().len(), 10);
+    for n in a["neighbours"].as_array().unwrap() {
+        for key in ["id", "name", "manufacturer", "system", "similarity"] {
+            assert!(!n[key].is_null(), "neighbour field {key}: {n}");
+        }
+    }
+    if let Some(v) = a["verdict"].as_object() {
+        assert_eq!(
+            (v["manufacturer"].as_str(), v["system"].as_str()),
+            (Some("Straumann"), Some("Tissue Level"))
+        );
+    }
+    assert!(
+        answers[1]["verdict"].is_null(),
+        "a blank picture is not confidently any implant: {}",
+        answers[1]
+    );
+}
+
+#[test]
+fn eval_reports_leave_one_out_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, _) = labelled_library(dir.path(), "8");
+    let out = raiox(&lib, &["eval", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = &json_lines(&out)[0];
+    assert_eq!(r["images"], 64);
+    let top1 = r["system_top1"].as_f64().unwrap();
+    assert!(top1 > 0.5, "far better than chance (1/8): {top1}");
+    assert!(r["system_top5"].as_f64().unwrap() >= top1);
+    assert!(r["manufacturer_top1"].as_f64().unwrap() >= top1);
+    assert_eq!(r["per_system_recall"].as_object().unwrap().len(), 8);
+    let confusion = r["confusion"].as_object().unwrap();
+    let counted: u64 = confusion
+        .values()
+        .flat_map(|row| row.as_object().unwrap().values())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 64);
+    let text = String::from_utf8_lossy(&raiox(&lib, &["eval"]).stdout).into_owned();
+    assert!(
+        text.contains("system top-1") && text.contains("confusion"),
+        "{text}"
+    );
+}
+
+#[test]
+fn near_duplicates_are_flagged_at_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, synth) = labelled_library(dir.path(), "2");
+    let original = image::open(synth.join("Neodent/Helix GM/0001.png"))
+        .unwrap()
+        .to_luma8();
+    let copies = dir.path().join("copies");
+    std::fs::create_dir_all(&copies).unwrap();
+    let jpeg = std::fs::File::create(copies.join("recompressed.jpg")).unwrap();
+    original
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(jpeg, 85))
+        .unwrap();
+    image::imageops::flip_horizontal(&original)
+        .save(copies.join("mirrored.png"))
+        .unwrap();
+    let other = image::open(synth.join("Neodent/Helix GM/0000.png"))
+        .unwrap()
+        .to_luma8();
+    let mut shifted = image::GrayImage::from_pixel(other.width() + 6, other.height(), image::Luma([0]));
+    image::imageops::replace(&mut shifted, &other, 6, 0);
+    shifted.save(copies.join("shifted.png")).unwrap();
+    let fresh = dir.path().join("fresh");
+    assert!(raiox(
+        &lib,
+        &[
+            "synth",
+            fresh.to_str().unwrap(),
+            "--per-class",
+            "1",
+            "--seed",
+            "4242",
+            "--size",
+            "256"
+        ]
+    )
+    .status
+    .success());
+    std::fs::copy(
+        fresh.join("Neodent/Helix GM/0000.png"),
+        copies.join("different_film.png"),
+    )
+    .unwrap();
+    let out = raiox(&lib, &["import", copies.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let items = json_lines(&out);
+    let get = |name: &str| {
+        items
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let jpeg = get("recompressed.jpg");
+    assert_eq!(jpeg["status"], "imported");
+    assert_eq!(jpeg["near_duplicate"]["mirrored"], false, "{jpeg}");
+    let mirrored = get("mirrored.png");
+    assert_eq!(mirrored["near_duplicate"]["mirrored"], true, "{mirrored}");
+    assert_eq!(jpeg["near_duplicate"]["of"], mirrored["near_duplicate"]["of"]);
+    assert_eq!(get("shifted.png")["near_duplicate"]["mirrored"], false);
+    assert!(
+        get("different_film.png").get("near_duplicate").is_none(),
+        "another film of the same system is no copy"
+    );
+}
