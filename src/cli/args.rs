@@ -98,7 +98,7 @@ pub enum Command {
     },
     /// Verify the library (database integrity, every file present and intact) and remove leftovers.
     Check,
-    /// Synthesise a small labelled set, import it into the library and list it.
+    /// Synthesise a small labelled set, import it into the library, list it and evaluate identification.
     Demo {
         /// Images per implant system.
         #[arg(long, default_value_t = 6)]

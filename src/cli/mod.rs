@@ -148,6 +148,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 for rec in images::list(lib.conn(), None)? {
                     println!("{}", summary_line(&rec));
                 }
+                println!();
+                search::cmd_eval(&cli, 10, None)?;
             }
             Ok(code)
         }
