@@ -177,8 +177,13 @@ unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
     dot_f32_plain(a, b)
 }
 
-/// Dot product of two int8 slices, with AVX2 code when the CPU has it.
+/// Dot product of two int8 slices, with AVX-512 or AVX2 code when the CPU has it.
 fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the feature was just detected.
+        return unsafe { dot_i8_avx512(a, b) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the feature was just detected.
@@ -203,6 +208,12 @@ fn dot_i8_plain(a: &[i8], b: &[i8]) -> i32 {
         }
     }
     acc.iter().sum::<i32>() + tail
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot_i8_avx512(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8_plain(a, b)
 }
 
 #[cfg(target_arch = "x86_64")]
