@@ -50,8 +50,9 @@ pub const PREPROCESS_VERSION: u32 = 1;
 /// OpenAI CLIP per-channel mean (RGB), applied after scaling pixels to [0, 1].
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 /// OpenAI CLIP per-channel standard deviation (RGB).
+#[allow(clippy::excessive_precision)] // the published digits; rounded to f32 as transformers does
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
-/// Images per forward pass: bounds memory (ViT-B/32 needs about 40 MB of activations per image).
+/// Images per forward pass: bounds peak memory when a whole library is embedded at once.
 const BATCH: usize = 32;
 /// Candle's CLIP hard-codes this LayerNorm epsilon; other values are refused rather than ignored.
 const CANDLE_LAYER_NORM_EPS: f64 = 1e-5;
@@ -216,7 +217,7 @@ impl ClipVisionConfig {
         if sizes.contains(&0) || self.image_size < self.patch_size {
             return bad(format!("zero size or image smaller than a patch in {self:?}"));
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return bad(format!(
                 "hidden_size {} not divisible by num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
