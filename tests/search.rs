@@ -283,3 +283,55 @@ fn near_duplicates_are_flagged_at_import() {
         "another film of the same system is no copy"
     );
 }
+
+#[test]
+fn switching_encoder_reembeds_and_never_mixes_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, synth) = labelled_library(dir.path(), "2");
+    // A models folder holding the bundled Lite0 and the tiny CLIP tower of the golden fixtures.
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::os::unix::fs::symlink(
+        root.join("models/efficientnet-lite0"),
+        models.join("efficientnet-lite0"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        root.join("tests/fixtures/embed/clip/tiny"),
+        models.join("clip-vit-base-patch32"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_raiox"))
+            .arg("--library")
+            .arg(&lib)
+            .args(args)
+            .env("RAIOX_MODELS_DIR", &models)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["embed", "--encoder", "clip", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = &json_lines(&out)[0];
+    assert!(
+        summary["encoder"].as_str().unwrap().starts_with("clip-vit-"),
+        "{summary}"
+    );
+    assert_eq!(summary["embedded"], 16, "every image gets a CLIP vector");
+    // Queries now use CLIP (32-D tiny tower) vectors only.
+    let file = synth.join("Straumann/Tissue Level/0000.png");
+    let out = run(&["similar", file.to_str().unwrap(), "--k", "3", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = &json_lines(&out)[0];
+    assert!(found["encoder"].as_str().unwrap().starts_with("clip-vit-"));
+    assert!(found["neighbours"][0]["similarity"].as_f64().unwrap() > 0.999);
+    // Back to Lite0: its vectors are still current, so nothing is recomputed.
+    let summary = &json_lines(&run(&["embed", "--encoder", "lite0", "--json"]))[0];
+    assert_eq!(
+        (summary["encoder"].as_str(), summary["embedded"].as_u64()),
+        (Some("lite0-imagenet"), Some(0))
+    );
+    let models_list = &json_lines(&run(&["models", "list", "--json"]))[0];
+    assert_eq!(models_list["active"], "lite0-imagenet");
+}

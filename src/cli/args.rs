@@ -96,6 +96,9 @@ pub enum Command {
         #[arg(long)]
         encoder: Option<EncoderChoice>,
     },
+    /// Show which encoders are available, or download CLIP weights.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// Verify the library (database integrity, every file present and intact) and remove leftovers.
     Check,
     /// Synthesise a small labelled set, import it into the library, list it and evaluate identification.
@@ -218,6 +221,18 @@ pub enum ExportFormat {
     Csv,
     /// A JSON array.
     Json,
+}
+
+/// `raiox models ...`.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// The encoders, where their weights are, and which one the library uses.
+    List,
+    /// Download a model's weights (needs network).
+    Fetch {
+        /// Which model.
+        model: EncoderChoice,
+    },
 }
 
 /// `raiox catalogue ...`.

@@ -103,6 +103,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Catalogue(c) => cmd_catalogue(&cli, c),
         Command::Synth(args) => cmd_synth(&cli, args),
+        Command::Models(m) => search::cmd_models(&cli, m),
         Command::Embed { encoder } => search::cmd_embed(&cli, *encoder),
         Command::Similar { target, k, encoder } => search::cmd_similar(&cli, target, *k, *encoder),
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),

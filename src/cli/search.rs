@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::args::ModelsCommand;
 use super::{json_line, open_library, progress_bar, Cli};
 use crate::embed::job::{embed_file, embed_library};
 use crate::embed::select::{choose, EncoderChoice};
@@ -208,4 +209,48 @@ fn print_eval(encoder: &str, r: &EvalReport) {
             .collect();
         println!("  {:<40} {}", t, cells.join(""));
     }
+}
+
+pub fn cmd_models(cli: &Cli, command: &ModelsCommand) -> Result<ExitCode> {
+    match command {
+        ModelsCommand::Fetch {
+            model: EncoderChoice::Lite0,
+        } => {
+            let path = crate::embed::lite0::bundled_weights_path()?;
+            println!("lite0 is bundled: {}", path.display());
+        }
+        ModelsCommand::Fetch {
+            model: EncoderChoice::Clip,
+        } => {
+            let dir = crate::embed::clip::fetch(&crate::embed::clip::default_dir())?;
+            println!("CLIP ViT-B/32 weights ready in {}", dir.display());
+        }
+        ModelsCommand::List => {
+            let lib = open_library(cli)?;
+            let active = crate::search::store::setting(lib.conn(), "encoder")?;
+            let lite0 = crate::embed::lite0::bundled_weights_path().map(|p| p.display().to_string());
+            let clip = crate::embed::select::clip_dir().map(|p| p.display().to_string());
+            if cli.json {
+                json_line(&serde_json::json!({
+                    "active": active,
+                    "lite0": lite0.as_ref().ok(),
+                    "clip": clip,
+                }))?;
+            } else {
+                println!(
+                    "active encoder of this library: {}",
+                    active.as_deref().unwrap_or("(none yet: the next embed picks)")
+                );
+                match lite0 {
+                    Ok(p) => println!("lite0-imagenet  bundled     {p}"),
+                    Err(e) => println!("lite0-imagenet  MISSING     {e}"),
+                }
+                match clip {
+                    Some(p) => println!("clip-vit-b32    available   {p}"),
+                    None => println!("clip-vit-b32    not present (get it with `raiox models fetch clip`)"),
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

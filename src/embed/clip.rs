@@ -752,3 +752,45 @@ pub fn locate() -> Option<PathBuf> {
     }
     find_in_hf_cache()
 }
+
+/// Download `config.json` and `model.safetensors` of `openai/clip-vit-base-patch32` (about 600 MB,
+/// once) into `dest`, check that they load, and return `dest`.
+///
+/// Why through hf-hub: it follows the Hub's redirects, resumes an interrupted download, retries, and
+/// honours `HF_ENDPOINT` (mirrors) and `HF_TOKEN`, with pure-Rust TLS (ureq + rustls, no OpenSSL).
+/// The files are staged in `dest/.download/` (an hf-hub cache on the same disk) and moved into place,
+/// so `dest` never holds a half-written weights file. Weights already in `dest` that load are kept.
+pub fn fetch(dest: &Path) -> Result<PathBuf, Error> {
+    use hf_hub::api::sync::ApiBuilder;
+
+    if load_dir(dest).is_ok() {
+        return Ok(dest.to_path_buf());
+    }
+    std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    let staging = dest.join(".download");
+    let api = ApiBuilder::from_env()
+        .with_cache_dir(staging.clone())
+        .with_progress(true)
+        .with_retries(3)
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot set up the Hugging Face download: {e}")))?;
+    let repo = api.model(HF_REPO.to_string());
+    // config.json first: small, so a network or access problem shows before the big download.
+    for file in [CONFIG_FILE, WEIGHTS_FILE] {
+        let pointer = repo.get(file).map_err(|e| {
+            Error::Invalid(format!(
+                "downloading {file} of {HF_REPO} from the Hugging Face hub failed: {e}; \
+                 retry later (interrupted downloads resume), set HF_ENDPOINT for a mirror, \
+                 or copy a snapshot ({WEIGHTS_FILE}, {CONFIG_FILE}) into {}",
+                dest.display()
+            ))
+        })?;
+        // In the hf-hub cache the snapshot entry is a symlink to the blob: move the blob itself.
+        let blob = std::fs::canonicalize(&pointer).map_err(|e| Error::io(&pointer, e))?;
+        let target = dest.join(file);
+        std::fs::rename(&blob, &target).map_err(|e| Error::io(&target, e))?;
+    }
+    let _ = std::fs::remove_dir_all(&staging); // only empty cache bookkeeping is left in it
+    load_dir(dest)?; // refuse a truncated or foreign file now rather than at first use
+    Ok(dest.to_path_buf())
+}

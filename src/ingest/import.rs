@@ -324,10 +324,7 @@ type Prepared<'a> = (&'a PathBuf, Result<(NewImage, GrayImage), String>, Option<
 
 /// Embed a chunk's standard images and their mirror images in one batch, keyed by original hash.
 /// A failure is logged and leaves those images for `raiox embed`, never refusing a file.
-fn embed_prepared(
-    encoder: &dyn Encoder,
-    prepared: &[Prepared],
-) -> HashMap<String, (Vec<f32>, Vec<f32>)> {
+fn embed_prepared(encoder: &dyn Encoder, prepared: &[Prepared]) -> HashMap<String, (Vec<f32>, Vec<f32>)> {
     let ok: Vec<&(NewImage, GrayImage)> = prepared.iter().filter_map(|p| p.1.as_ref().ok()).collect();
     let mut batch: Vec<GrayImage> = ok.iter().map(|(_, img)| img.clone()).collect();
     batch.extend(ok.iter().map(|(_, img)| image::imageops::flip_horizontal(img)));
