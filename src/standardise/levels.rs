@@ -13,21 +13,22 @@ const CLIP_FRACTION: f64 = 0.005;
 /// Stretch any gray raster to 8 bits between its 0.5th and 99.5th percentiles, optionally inverted.
 pub fn stretch(gray: &Gray, invert: bool) -> GrayImage {
     match gray {
-        Gray::U8(img) => {
-            let mut hist = vec![0u64; 256];
-            img.as_raw().iter().for_each(|&v| hist[v as usize] += 1);
-            let lut = stretch_lut(&hist, invert);
-            let data = img.as_raw().iter().map(|&v| lut[v as usize]).collect();
-            GrayImage::from_raw(img.width(), img.height(), data).expect("same size")
-        }
-        Gray::U16(img) => {
-            let mut hist = vec![0u64; 65536];
-            img.as_raw().iter().for_each(|&v| hist[v as usize] += 1);
-            let lut = stretch_lut(&hist, invert);
-            let data = img.as_raw().iter().map(|&v| lut[v as usize]).collect();
-            GrayImage::from_raw(img.width(), img.height(), data).expect("same size")
-        }
+        Gray::U8(img) => stretch_samples(img.as_raw(), 256, img.dimensions(), invert),
+        Gray::U16(img) => stretch_samples(img.as_raw(), 65536, img.dimensions(), invert),
     }
+}
+
+/// Histogram, lookup table and mapping for samples of any unsigned width with `levels` values.
+fn stretch_samples<T: Copy + Into<usize>>(
+    raw: &[T],
+    levels: usize,
+    (w, h): (u32, u32),
+    invert: bool,
+) -> GrayImage {
+    let mut hist = vec![0u64; levels];
+    raw.iter().for_each(|&v| hist[v.into()] += 1);
+    let lut = stretch_lut(&hist, invert);
+    GrayImage::from_raw(w, h, raw.iter().map(|&v| lut[v.into()]).collect()).expect("same size")
 }
 
 /// A lookup table mapping each input level to 0..=255 between the robust low and high percentiles.
