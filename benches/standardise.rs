@@ -1,1 +1,290 @@
-fn main() {}
+//! Throughput of the per-image standardisation path: PNG bytes → `decode` → `standardise` → PNG
+//! bytes, single thread, reported by criterion as images per second (`Throughput::Elements`).
+//!
+//! Groups:
+//! - `standardise/<px>`: the full path on synthetic films of 400, 1000, 2000 and 3000 px, encoded
+//!   to PNG in memory once, outside the timed loop (zlib level 6 with adaptive filters, as most
+//!   encoders write; `raiox synth` files use fdeflate's fast mode and decode faster).
+//! - `stages/<px>/<stage>`: the same path cut into its stages (decode, stretch, thumbnail + polarity
+//!   + auto crop, Lanczos3 resize, CLAHE, pad + PNG encode) to show which one dominates.
+//! - `files/1-thread`, `files/all-cores`: only when `RAIOX_BENCH_DIR` names a folder; every image
+//!   file under it is read into memory first, then one iteration standardises the whole set, on one
+//!   thread or spread over all cores with rayon. `benches/anchors/run_standardise.sh` uses this to
+//!   time the very files the Pillow + OpenCV anchor reads.
+//!
+//! The global rayon pool is pinned to one thread, so a dependency that quietly parallelises (say
+//! `fast_image_resize` with its `rayon` feature) cannot inflate a single-thread figure; only
+//! `files/all-cores` runs in a pool of all cores.
+//! Run with `cargo bench --bench standardise` (about 1.5 minutes once built); `cargo test --bench
+//! standardise` runs each benchmark once as a smoke test (`cargo test --benches` adds the lib's unit
+//! tests, since a lib target is a bench target by default).
+
+use std::cell::OnceCell;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::GrayImage;
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
+use raiox::ingest::decode::{decode, DecodeLimits};
+use raiox::standardise::{clahe, crop, encode_png, levels, standardise, Params, Rect};
+use raiox::synth::{render, systems};
+
+/// Film sides of the synthetic inputs, from a small phone photo to a large sensor.
+const SIZES: [u32; 4] = [400, 1000, 2000, 3000];
+/// Sizes that also get the per-stage breakdown (small and large are enough to see the trend).
+const STAGE_SIZES: [u32; 2] = [400, 2000];
+/// Films per size; cycling over a few systems averages over implant shapes and film processing.
+const FILMS: usize = 4;
+/// Seed of the synthetic films, fixed so runs compare.
+const SEED: u64 = 7;
+/// Must match `THUMB_SIDE` in `src/standardise/mod.rs` for the stage breakdown to be faithful.
+const THUMB_SIDE: u32 = 160;
+
+/// Synthetic films of `size` px, PNG-encoded once so the timed loop starts from file bytes; the
+/// library's own encoder settings stand in for a typical third-party PNG.
+fn synthetic_pngs(size: u32) -> Vec<Vec<u8>> {
+    let all = systems();
+    (0..FILMS)
+        .map(|i| {
+            let film = render(&all[i * 2 % all.len()], i, SEED, size);
+            encode_png(&film).expect("encode synthetic film")
+        })
+        .collect()
+}
+
+/// The timed unit: one file's bytes to the standard PNG.
+fn process(bytes: &[u8]) -> Vec<u8> {
+    let decoded = decode(bytes, &DecodeLimits::default()).expect("decode");
+    standardise(&decoded, &Params::default())
+        .expect("standardise")
+        .png
+}
+
+/// A rayon pool of `threads` workers (panics only if the OS refuses threads).
+fn pool(threads: usize) -> ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool")
+}
+
+/// Full path per image, one image per iteration, cycling over the films of each size.
+fn bench_full_path(c: &mut Criterion) {
+    for size in SIZES {
+        let inputs = OnceCell::new();
+        let mut group = c.benchmark_group(format!("standardise/{size}"));
+        group.throughput(Throughput::Elements(1));
+        group.sampling_mode(SamplingMode::Flat);
+        let mut next = 0;
+        group.bench_function("decode+standardise", |b| {
+            let pngs = inputs.get_or_init(|| synthetic_pngs(size));
+            b.iter(|| {
+                next = (next + 1) % pngs.len();
+                process(black_box(&pngs[next]))
+            })
+        });
+        group.finish();
+    }
+}
+
+/// Same as the private `resize` in `raiox::standardise`: a cropped convolution resize.
+fn resize(src: &GrayImage, crop: Rect, w: u32, h: u32, filter: FilterType) -> GrayImage {
+    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8).expect("view");
+    let mut dst = Image::new(w, h, PixelType::U8);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(filter))
+        .crop(crop.x as f64, crop.y as f64, crop.w as f64, crop.h as f64);
+    Resizer::new().resize(&view, &mut dst, &options).expect("resize");
+    GrayImage::from_raw(w, h, dst.into_vec()).expect("buffer matches size")
+}
+
+/// Intermediate results of one film, so each stage can be timed on its own real input.
+struct Stages {
+    bytes: Vec<u8>,
+    decoded: raiox::ingest::decode::Decoded,
+    full: GrayImage,
+    thumb_size: (u32, u32),
+    crop: Rect,
+    resized_size: (u32, u32),
+    resized: GrayImage,
+    clahed: GrayImage,
+}
+
+/// Run the pipeline step by step as `standardise` does, keeping every intermediate.
+fn stages(bytes: Vec<u8>) -> Stages {
+    let decoded = decode(&bytes, &DecodeLimits::default()).expect("decode");
+    let mut full = levels::stretch(&decoded.gray, decoded.monochrome1);
+    let (w, h) = full.dimensions();
+    let scale = (w.max(h) as f64 / THUMB_SIDE as f64).max(1.0);
+    let thumb_size = (
+        ((w as f64 / scale).round() as u32).max(1),
+        ((h as f64 / scale).round() as u32).max(1),
+    );
+    let mut thumb = resize(
+        &full,
+        Rect::full(w, h),
+        thumb_size.0,
+        thumb_size.1,
+        FilterType::Box,
+    );
+    if levels::looks_inverted(&thumb) {
+        full.iter_mut().for_each(|v| *v = 255 - *v);
+        thumb.iter_mut().for_each(|v| *v = 255 - *v);
+    }
+    let crop = crop::auto_crop(&thumb, w as f64 / thumb_size.0 as f64, w, h);
+    let side = Params::default().size;
+    let fit = side as f64 / crop.w.max(crop.h) as f64;
+    let resized_size = (
+        ((crop.w as f64 * fit).round() as u32).clamp(1, side),
+        ((crop.h as f64 * fit).round() as u32).clamp(1, side),
+    );
+    let resized = resize(&full, crop, resized_size.0, resized_size.1, FilterType::Lanczos3);
+    let mut clahed = resized.clone();
+    clahe::clahe(&mut clahed, 8, 2.0);
+    Stages {
+        bytes,
+        decoded,
+        full,
+        thumb_size,
+        crop,
+        resized_size,
+        resized,
+        clahed,
+    }
+}
+
+/// Each stage of the path timed alone, to find the one that dominates.
+fn bench_stages(c: &mut Criterion) {
+    for size in STAGE_SIZES {
+        let cell = OnceCell::new();
+        let film = || cell.get_or_init(|| stages(synthetic_pngs(size).swap_remove(0)));
+        let mut group = c.benchmark_group(format!("stages/{size}"));
+        group.throughput(Throughput::Elements(1));
+        group.sampling_mode(SamplingMode::Flat);
+        group.bench_function("1-decode", |b| {
+            let s = film();
+            b.iter(|| decode(black_box(&s.bytes), &DecodeLimits::default()).expect("decode"))
+        });
+        group.bench_function("2-stretch", |b| {
+            let s = film();
+            b.iter(|| levels::stretch(black_box(&s.decoded.gray), false))
+        });
+        group.bench_function("3-thumb+polarity+crop", |b| {
+            let s = film();
+            let (w, h) = s.full.dimensions();
+            let (tw, th) = s.thumb_size;
+            b.iter(|| {
+                let thumb = resize(black_box(&s.full), Rect::full(w, h), tw, th, FilterType::Box);
+                let inverted = levels::looks_inverted(&thumb);
+                (inverted, crop::auto_crop(&thumb, w as f64 / tw as f64, w, h))
+            })
+        });
+        group.bench_function("4-lanczos3-resize", |b| {
+            let s = film();
+            let (rw, rh) = s.resized_size;
+            b.iter(|| resize(black_box(&s.full), s.crop, rw, rh, FilterType::Lanczos3))
+        });
+        group.bench_function("5-clahe", |b| {
+            let s = film();
+            b.iter_batched_ref(
+                || s.resized.clone(),
+                |img| clahe::clahe(black_box(img), 8, 2.0),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("6-pad+png-encode", |b| {
+            let s = film();
+            let side = Params::default().size;
+            let (rw, rh) = s.resized_size;
+            let (x, y) = (i64::from((side - rw) / 2), i64::from((side - rh) / 2));
+            b.iter(|| {
+                let mut padded = GrayImage::new(side, side);
+                image::imageops::replace(&mut padded, black_box(&s.clahed), x, y);
+                encode_png(&padded).expect("encode")
+            })
+        });
+        group.finish();
+    }
+}
+
+/// Every regular file under `dir`, recursively, sorted so runs see the same order.
+fn image_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())) {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]
+                    .contains(&e.to_ascii_lowercase().as_str())
+            }) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The set under `RAIOX_BENCH_DIR`, one iteration = the whole set, sequential and with rayon.
+fn bench_files(c: &mut Criterion) {
+    let Some(dir) = std::env::var_os("RAIOX_BENCH_DIR") else {
+        return;
+    };
+    let files: Vec<Vec<u8>> = image_files(Path::new(&dir))
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())))
+        .collect();
+    assert!(
+        !files.is_empty(),
+        "no image files under {}",
+        Path::new(&dir).display()
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut group = c.benchmark_group("files");
+    group.throughput(Throughput::Elements(files.len() as u64));
+    group.sampling_mode(SamplingMode::Flat);
+    // One untimed pass warms caches and sizes the run: ten whole-set samples must fit.
+    let start = Instant::now();
+    files.iter().for_each(|f| drop(process(f)));
+    let pass = start.elapsed();
+    group.sample_size(10);
+    group.warm_up_time(pass.max(Duration::from_millis(500)));
+    group.measurement_time((pass * 12).max(Duration::from_secs(4)));
+    // On a pool worker like `all-cores`, so both see the same allocator arena behaviour.
+    let one = pool(1);
+    group.bench_function("1-thread", |b| {
+        b.iter(|| one.install(|| files.iter().map(|f| process(f).len()).sum::<usize>()))
+    });
+    let all = pool(cores);
+    group.bench_function("all-cores", |b| {
+        b.iter(|| all.install(|| files.par_iter().map(|f| process(f).len()).sum::<usize>()))
+    });
+    group.finish();
+}
+
+/// Short runs: these are throughput figures for a table, not regression detection at 1 %.
+/// Also pins the global rayon pool to one thread (see the module note).
+fn config() -> Criterion {
+    // Fails only if the global pool already exists, which nothing here does before this point.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bench_full_path, bench_stages, bench_files
+}
+criterion_main!(benches);
