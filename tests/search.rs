@@ -12,38 +12,7 @@ use raiox::search::store;
 
 /// A labelled, embedded synthetic library (through the CLI, as a curator would make it).
 fn labelled_library(dir: &Path, per_class: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let (lib, synth) = (dir.join("lib"), dir.join("synth"));
-    let out = raiox(
-        &lib,
-        &[
-            "synth",
-            synth.to_str().unwrap(),
-            "--per-class",
-            per_class,
-            "--seed",
-            "21",
-            "--size",
-            "256",
-        ],
-    );
-    assert!(out.status.success());
-    let csv = synth.join("labels.csv");
-    let out = raiox(
-        &lib,
-        &[
-            "import",
-            synth.to_str().unwrap(),
-            "--labels",
-            csv.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (lib, synth, _) = common::cli_labelled_library(dir, per_class, "21");
     (lib, synth)
 }
 

@@ -55,3 +55,41 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
+
+/// Synthesise `per_class` films per system with the CLI and import them with their labels.csv into
+/// `dir/lib`, as a curator would; returns the library, the synthetic folder and the import's output.
+pub fn cli_labelled_library(dir: &Path, per_class: &str, seed: &str) -> (PathBuf, PathBuf, Output) {
+    let (lib, synth) = (dir.join("lib"), dir.join("synth"));
+    let out = raiox(
+        &lib,
+        &[
+            "synth",
+            synth.to_str().unwrap(),
+            "--per-class",
+            per_class,
+            "--seed",
+            seed,
+            "--size",
+            "256",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = synth.join("labels.csv");
+    let out = raiox(
+        &lib,
+        &[
+            "import",
+            synth.to_str().unwrap(),
+            "--labels",
+            csv.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (lib, synth, out)
+}
