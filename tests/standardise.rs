@@ -168,3 +168,28 @@ fn the_same_file_gives_the_same_standard_image_in_any_library() {
     };
     assert_eq!(sha("a"), sha("b"));
 }
+
+#[test]
+fn restandardise_rederives_only_stale_images_unless_asked_for_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib");
+    let synth = common::synth_set(dir.path(), 1, 6, 200);
+    assert!(raiox(&lib, &["import", synth.to_str().unwrap(), "--no-embed"])
+        .status
+        .success());
+    let before = json_lines(&raiox(&lib, &["list", "--json"]));
+    let out = json_lines(&raiox(&lib, &["restandardise", "--json"]));
+    assert_eq!(
+        out[0]["restandardised"], 0,
+        "images made by this pipeline version are current"
+    );
+    let out = json_lines(&raiox(&lib, &["restandardise", "--all", "--json"]));
+    assert_eq!(out[0]["restandardised"], 8);
+    let after = json_lines(&raiox(&lib, &["list", "--json"]));
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            a["standard_sha256"], b["standard_sha256"],
+            "deterministic re-derivation"
+        );
+    }
+}

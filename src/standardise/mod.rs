@@ -21,8 +21,9 @@ pub use crop::Rect;
 use crate::ingest::decode::Decoded;
 use crate::Error;
 
-/// Version of the pipeline; bumping it marks every stored standard image as stale.
-pub const PIPELINE_VERSION: u32 = 1;
+/// Version of the pipeline; bumping it marks every stored standard image as stale
+/// (`raiox restandardise` re-derives them). 2: fast PNG compression of the output (same pixels).
+pub const PIPELINE_VERSION: u32 = 2;
 
 /// Longest side of the thumbnail used for polarity and crop detection.
 const THUMB_SIDE: u32 = 160;
@@ -142,7 +143,7 @@ fn resize(src: &GrayImage, crop: Rect, w: u32, h: u32, filter: FilterType) -> Re
 /// Encode 8-bit gray pixels as a PNG carrying nothing but IHDR, IDAT and IEND.
 pub fn encode_png(image: &GrayImage) -> Result<Vec<u8>, Error> {
     let mut png = Vec::with_capacity(image.as_raw().len() / 2);
-    PngEncoder::new_with_quality(&mut png, CompressionType::Default, PngFilter::Adaptive)
+    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, PngFilter::Adaptive)
         .write_image(
             image.as_raw(),
             image.width(),
