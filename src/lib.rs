@@ -7,6 +7,8 @@ pub mod catalogue;
 pub mod curate;
 pub mod embed;
 pub mod error;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod ingest;
 pub mod library;
 pub mod progress;

@@ -20,9 +20,9 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// What to do.
+    /// What to do (none: open the window when built with the `gui` feature).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Subcommands.
@@ -110,6 +110,8 @@ pub enum Command {
         #[arg(long, default_value = "demo-synth")]
         synth_dir: PathBuf,
     },
+    /// Open the Raiox Studio window (the default when no command is given).
+    Gui,
 }
 
 /// `raiox import`.

@@ -58,6 +58,21 @@ fn open_library(cli: &Cli) -> Result<Library> {
     Library::open(&root).with_context(|| format!("opening the library at {}", root.display()))
 }
 
+/// The window, in builds that have it; the headless build says how to get it.
+fn open_gui(cli: &Cli) -> Result<ExitCode> {
+    #[cfg(feature = "gui")]
+    {
+        crate::gui::run(cli.library.clone())?;
+        Ok(ExitCode::SUCCESS)
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = cli;
+        eprintln!("this raiox was built without the `gui` feature; run `raiox --help` for the commands");
+        Ok(ExitCode::from(2))
+    }
+}
+
 /// Print one value as a JSON line.
 fn json_line<T: Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -67,7 +82,11 @@ fn json_line<T: Serialize>(value: &T) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        return open_gui(&cli);
+    };
+    match command {
+        Command::Gui => open_gui(&cli),
         Command::Import(args) => cmd_import(&cli, args),
         Command::List { status } => {
             let lib = open_library(&cli)?;

@@ -1,0 +1,171 @@
+//! GUI benchmark: frame time while scrolling the thumbnail grid of a 100 000-image library, and the
+//! process's memory at that size. Goal (issue #5): ≤ 16 ms per frame, ≤ 1 GB RSS.
+//!
+//! Run: `cargo bench --bench gui`. The library is real: 8 synthetic films are imported, then
+//! 99 992 more records are inserted that share their files (distinct SHA-256s), so the worker lists
+//! 100 000 rows from SQLite and every thumbnail is decoded from a PNG. The window is driven by
+//! egui_kittest (no GPU): a frame is the egui pass (our panels, the virtualised grid, texture
+//! uploads) plus tessellation of its shapes, i.e. all CPU work of a frame except the GPU draw.
+//! Percentiles need per-frame timings, so this bench times frames itself (no criterion).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui::{Event, Modifiers, MouseWheelSource, MouseWheelUnit, TouchPhase};
+use egui_kittest::Harness;
+use raiox::catalogue::images::{self, NewImage};
+use raiox::gui::settings::Persisted;
+use raiox::gui::RaioxApp;
+use raiox::ingest::import::{import, ImportOptions};
+use raiox::library::Library;
+use raiox::progress::JobControl;
+use raiox::synth::{generate, SynthOptions};
+
+/// Fill `root` with `n` image records (8 real films, the rest sharing their files).
+fn library(dir: &Path, n: usize) -> std::path::PathBuf {
+    let synth = dir.join("synth");
+    let opts = SynthOptions {
+        per_class: 1,
+        seed: 3,
+        size: 320,
+    };
+    generate(&synth, &opts, &JobControl::new()).expect("synth");
+    let root = dir.join("lib");
+    let mut lib = Library::open(&root).expect("library");
+    let labels = raiox::ingest::labels::LabelSource::Csv(synth.join("labels.csv"));
+    let import_opts = ImportOptions {
+        labels,
+        ..ImportOptions::default()
+    };
+    import(&mut lib, &[synth], &import_opts, &JobControl::new(), &mut |_| {}).expect("import");
+    let real = images::list(lib.conn(), None).expect("list");
+    let tx = lib.conn_mut().transaction().expect("transaction");
+    for i in real.len()..n {
+        let r = &real[i % real.len()];
+        let copy = NewImage {
+            sha256: format!("{:064x}", i as u128 * 0x9E37_79B9_7F4A_7C15),
+            original_ext: r.original_ext.clone(),
+            source_name: format!("bench/{i}.png"),
+            source_format: r.source_format.clone(),
+            width: r.width,
+            height: r.height,
+            technical: r.technical.clone(),
+            params: r.params.clone(),
+            auto_crop: r.auto_crop,
+            inverted: r.inverted,
+            standard_sha256: r.standard_sha256.clone(),
+            modality: None,
+        };
+        let id = images::insert(&tx, &copy).expect("insert");
+        if i % 3 != 0 {
+            if let Some(sid) = r.system_id {
+                let mid: i64 = tx
+                    .query_row(
+                        "SELECT manufacturer_id FROM systems WHERE id = ?1",
+                        [sid],
+                        |row| row.get(0),
+                    )
+                    .expect("manufacturer");
+                images::set_label(&tx, id, Some((mid, sid)), &r.attributes, r.status).expect("label");
+            }
+        }
+    }
+    tx.commit().expect("commit");
+    root
+}
+
+/// Resident and peak memory of this process, in MiB (Linux).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// One frame, timed: the egui pass and the tessellation of what it drew.
+fn frame(h: &mut Harness<'static, RaioxApp>) -> f64 {
+    let start = Instant::now();
+    h.step();
+    let shapes = h.output().shapes.clone();
+    let ppp = h.output().pixels_per_point;
+    std::hint::black_box(h.ctx.tessellate(shapes, ppp));
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+fn scroll(h: &Harness<'static, RaioxApp>, points: f32) {
+    h.event(Event::MouseWheel {
+        unit: MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, -points),
+        phase: TouchPhase::Move,
+        source: MouseWheelSource::Wheel,
+        modifiers: Modifiers::NONE,
+    });
+}
+
+fn main() {
+    // `cargo test --benches` runs benches without `--bench`: keep that quick.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let (n, frames) = if quick { (2_000, 60) } else { (100_000, 600) };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let t = Instant::now();
+    let root = library(dir.path(), n);
+    println!(
+        "library of {n} images built in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let (rss_before, _) = rss_mib();
+
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_eframe(move |cc| RaioxApp::with_library(&cc.egui_ctx, root, Persisted::default()));
+    let t = Instant::now();
+    while !(h.state().rows_loaded() && h.state().is_idle()) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(t.elapsed() < Duration::from_secs(300), "the library never loaded");
+    }
+    assert_eq!(h.state().browser.rows().len(), n);
+    println!(
+        "listed {n} rows in {:.2} s (worker thread)",
+        t.elapsed().as_secs_f64()
+    );
+    h.hover_at(egui::pos2(800.0, 500.0));
+    h.step();
+
+    for (name, step) in [
+        ("smooth scroll (300 pt/frame)", 300.0),
+        ("fast scroll (6 000 pt/frame)", 6_000.0),
+    ] {
+        let mut times = Vec::with_capacity(frames);
+        let mut waited = 0;
+        for _ in 0..frames {
+            scroll(&h, step);
+            times.push(frame(&mut h));
+            if h.state().thumbs.busy() {
+                waited += 1;
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "{name:<30} frames {frames}: mean {mean:.2} ms, p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms; \
+             thumbnails pending in {waited} frames; {} textures cached",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times[times.len() - 1],
+            h.state().thumbs.len()
+        );
+    }
+    let (rss, peak) = rss_mib();
+    println!("RSS {rss:.0} MiB (before the window: {rss_before:.0} MiB), peak {peak:.0} MiB");
+}

@@ -1,0 +1,565 @@
+//! Background workers: the only place the window touches the library.
+//!
+//! Why: the UI thread must never block on SQLite, file I/O, decoding or the encoder. A worker is a
+//! thread that owns its own [`Library`] handle (SQLite WAL lets several connections share a file),
+//! takes [`Command`]s over a channel and answers with [`Reply`]s, waking the UI after each. The app
+//! runs two: one for long cancellable jobs (import, embed) and one for quick interactive requests
+//! (rows, labels, crops, similar, identify), so a 5 000-file import never delays a click.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use egui::ColorImage;
+use image::GrayImage;
+
+use crate::catalogue::images::{self, ImageRecord};
+use crate::catalogue::systems::{self, Catalogue};
+use crate::curate::{self, LabelChange};
+use crate::embed::job::{embed_file, embed_ids, embed_library};
+use crate::embed::select::choose;
+use crate::embed::Encoder;
+use crate::gui::state::Row;
+use crate::ingest::decode::{decode, DecodeLimits, Decoded};
+use crate::ingest::import::{import, ImportItem, ImportOptions};
+use crate::library::{Layout, Library};
+use crate::progress::{JobControl, Outcome};
+use crate::search::identify::{Identification, Neighbour, Searcher};
+use crate::standardise::{levels, standardise, Params, Rect};
+use crate::Error;
+
+/// Longest side of an original as shown in the inspector (the crop is still in original pixels).
+const DISPLAY_SIDE: u32 = 1024;
+
+/// Where a failure happened, so the window shows it next to what the curator did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Opening the library or listing it.
+    Library,
+    /// Importing files.
+    Import,
+    /// Labelling or the catalogue.
+    Label,
+    /// The inspector: opening, previewing or saving a crop.
+    Crop,
+    /// Finding similar images.
+    Similar,
+    /// Identifying an outside X-ray.
+    Identify,
+    /// Embedding.
+    Embed,
+}
+
+/// Something for a worker to do.
+pub enum Command {
+    /// List every image and the catalogue (after any change made elsewhere).
+    LoadRows,
+    /// Import files and folders, reporting each file; embeds new images.
+    Import {
+        /// Files and folders.
+        paths: Vec<PathBuf>,
+        /// Cancel flag and progress channel.
+        ctl: JobControl,
+    },
+    /// Compute missing or stale vectors with the active encoder.
+    Embed {
+        /// Cancel flag and progress channel.
+        ctl: JobControl,
+    },
+    /// Apply one label change to several images.
+    Label {
+        /// Images.
+        ids: Vec<i64>,
+        /// The change.
+        change: LabelChange,
+    },
+    /// Add a system (and its manufacturer when new) to the catalogue.
+    AddSystem {
+        /// Manufacturer name (existing or new).
+        manufacturer: String,
+        /// System name.
+        system: String,
+    },
+    /// Load one image for the inspector: its record, original and standard pixels.
+    Open {
+        /// Image id.
+        id: i64,
+    },
+    /// Standardise the open image with another crop, without saving (`None`: the automatic crop).
+    Preview {
+        /// Image id.
+        id: i64,
+        /// Crop in original pixels.
+        crop: Option<Rect>,
+    },
+    /// Save a crop (`None`: back to automatic), re-derive the standard image and re-embed it.
+    Recrop {
+        /// Image id.
+        id: i64,
+        /// Crop in original pixels.
+        crop: Option<Rect>,
+    },
+    /// The nearest library images of a library image.
+    Similar {
+        /// Image id.
+        id: i64,
+        /// How many.
+        k: usize,
+    },
+    /// Which system is in an image file from outside the library.
+    Identify {
+        /// The file.
+        path: PathBuf,
+        /// Voting neighbours.
+        k: usize,
+    },
+}
+
+/// What a worker answers. Every command ends with exactly one [`Reply::Finished`].
+pub enum Reply {
+    /// The library is open.
+    Ready {
+        /// Where its files live (for the thumbnail loader).
+        layout: Layout,
+    },
+    /// Every image and the catalogue.
+    Rows {
+        /// One row per image, in id order.
+        rows: Vec<Row>,
+        /// The catalogue snapshot.
+        catalogue: Catalogue,
+        /// Active encoder id, when the library has one.
+        encoder: Option<String>,
+    },
+    /// One imported (or refused) file.
+    Imported(ImportItem),
+    /// A long job ended; `text` is its summary.
+    JobEnded {
+        /// Where it ran.
+        place: Place,
+        /// Summary for the curator.
+        text: String,
+    },
+    /// Records after a label change, with the change that was applied.
+    Labelled {
+        /// The updated records.
+        records: Vec<ImageRecord>,
+    },
+    /// The catalogue after an addition.
+    Catalogue(Catalogue),
+    /// An image opened for inspection.
+    Opened {
+        /// Its record.
+        record: Box<ImageRecord>,
+        /// The original, contrast-stretched, at most [`DISPLAY_SIDE`] a side.
+        original: Arc<ColorImage>,
+        /// The stored standard image.
+        standard: Arc<ColorImage>,
+    },
+    /// A crop preview.
+    Preview {
+        /// Image id.
+        id: i64,
+        /// The crop actually used (the automatic guess when none was given).
+        crop: Rect,
+        /// The 224×224 result.
+        image: Arc<ColorImage>,
+    },
+    /// A saved crop.
+    Recropped {
+        /// The updated record.
+        record: Box<ImageRecord>,
+        /// Its new standard image.
+        standard: Arc<ColorImage>,
+    },
+    /// Neighbours of a library image.
+    Similar {
+        /// The query image.
+        id: i64,
+        /// Best first.
+        neighbours: Vec<Neighbour>,
+    },
+    /// The answer for an outside image.
+    Identified {
+        /// The file.
+        path: PathBuf,
+        /// The file as the model sees it.
+        query: Arc<ColorImage>,
+        /// Ranked systems, evidence and verdict.
+        result: Identification,
+        /// False when the library is too small to judge (verdict is always unknown).
+        calibrated: bool,
+    },
+    /// Something failed; shown where it happened.
+    Failed {
+        /// Where.
+        place: Place,
+        /// Why.
+        message: String,
+    },
+    /// The command is done (counted by the app to know when it is idle).
+    Finished,
+}
+
+/// Order of opening between two workers of one library.
+pub enum Gate {
+    /// Open at once, then signal.
+    First(Sender<()>),
+    /// Open once the first worker signalled.
+    After(Receiver<()>),
+}
+
+impl Gate {
+    /// A pair of gates: the first worker's and the second's.
+    pub fn pair() -> (Gate, Gate) {
+        let (tx, rx) = mpsc::channel();
+        (Gate::First(tx), Gate::After(rx))
+    }
+}
+
+/// A thread that owns a library connection and runs commands one at a time.
+pub struct Worker {
+    tx: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Start a worker on the library at `root`; replies go to `out`, and `ctx` is woken after each.
+    ///
+    /// A new library is created by the first connection that opens it, so a second worker passes
+    /// `gate`: it opens the library only after the first one signalled (`opened`) that it tried.
+    pub fn spawn(name: &str, root: PathBuf, out: Sender<Reply>, ctx: egui::Context, gate: Gate) -> Worker {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("raiox-{name}"))
+            .spawn(move || {
+                let opened = match gate {
+                    Gate::First(opened) => Some(opened),
+                    Gate::After(first) => {
+                        let _ = first.recv();
+                        None
+                    }
+                };
+                run(root, rx, out, ctx, opened)
+            })
+            .expect("spawn worker thread");
+        Worker {
+            tx,
+            thread: Some(thread),
+        }
+    }
+
+    /// Queue a command; false when the worker has stopped.
+    pub fn send(&self, command: Command) -> bool {
+        self.tx.send(command).is_ok()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Closing the channel ends the loop once the running command returns; do not wait for it.
+        let (dead, _) = mpsc::channel();
+        self.tx = dead;
+        drop(self.thread.take());
+    }
+}
+
+/// The per-thread state: the library and what is worth keeping between commands.
+struct Session {
+    lib: Library,
+    encoder: Option<Arc<dyn Encoder>>,
+    searcher: Option<Searcher>,
+    decoded: Option<(i64, Decoded)>,
+}
+
+fn run(
+    root: PathBuf,
+    rx: Receiver<Command>,
+    out: Sender<Reply>,
+    ctx: egui::Context,
+    opened: Option<Sender<()>>,
+) {
+    let send = |reply: Reply| {
+        let _ = out.send(reply);
+        ctx.request_repaint();
+    };
+    let lib = Library::open(&root);
+    if let Some(opened) = opened {
+        let _ = opened.send(());
+    }
+    let mut session = match lib {
+        Ok(lib) => {
+            send(Reply::Ready {
+                layout: lib.layout().clone(),
+            });
+            Some(Session {
+                lib,
+                encoder: None,
+                searcher: None,
+                decoded: None,
+            })
+        }
+        Err(e) => {
+            send(Reply::Failed {
+                place: Place::Library,
+                message: format!("cannot open the library at {}: {e}", root.display()),
+            });
+            None
+        }
+    };
+    while let Ok(mut command) = rx.recv() {
+        // A newer preview of the same image makes an older one pointless while the curator drags.
+        while matches!(command, Command::Preview { .. }) {
+            match rx.try_recv() {
+                Ok(next @ Command::Preview { .. }) => {
+                    send(Reply::Finished);
+                    command = next;
+                }
+                Ok(other) => {
+                    handle_or_fail(session.as_mut(), command, &send);
+                    send(Reply::Finished);
+                    command = other;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        handle_or_fail(session.as_mut(), command, &send);
+        send(Reply::Finished);
+    }
+}
+
+fn handle_or_fail(session: Option<&mut Session>, command: Command, send: &dyn Fn(Reply)) {
+    let place = place_of(&command);
+    let result = match session {
+        Some(s) => s.handle(command, send),
+        None => Err(Error::Invalid("the library could not be opened".into())),
+    };
+    if let Err(e) = result {
+        send(Reply::Failed {
+            place,
+            message: e.to_string(),
+        });
+    }
+}
+
+fn place_of(command: &Command) -> Place {
+    match command {
+        Command::LoadRows => Place::Library,
+        Command::Import { .. } => Place::Import,
+        Command::Embed { .. } => Place::Embed,
+        Command::Label { .. } | Command::AddSystem { .. } => Place::Label,
+        Command::Open { .. } | Command::Preview { .. } | Command::Recrop { .. } => Place::Crop,
+        Command::Similar { .. } => Place::Similar,
+        Command::Identify { .. } => Place::Identify,
+    }
+}
+
+impl Session {
+    fn handle(&mut self, command: Command, send: &dyn Fn(Reply)) -> Result<(), Error> {
+        match command {
+            Command::LoadRows => {
+                self.searcher = None;
+                send(self.rows()?);
+            }
+            Command::Import { paths, ctl } => {
+                let opts = ImportOptions {
+                    encoder: Some(self.encoder()?),
+                    ..ImportOptions::default()
+                };
+                let summary = import(&mut self.lib, &paths, &opts, &ctl, &mut |item| {
+                    send(Reply::Imported(item.clone()))
+                })?;
+                self.searcher = None;
+                send(Reply::JobEnded {
+                    place: Place::Import,
+                    text: format!(
+                        "{} imported, {} duplicates, {} refused{}",
+                        summary.imported,
+                        summary.duplicates,
+                        summary.refused,
+                        cancelled_note(summary.outcome)
+                    ),
+                });
+            }
+            Command::Embed { ctl } => {
+                let encoder = self.encoder()?;
+                let summary = embed_library(&mut self.lib, encoder.as_ref(), &ctl)?;
+                self.searcher = None;
+                send(Reply::JobEnded {
+                    place: Place::Embed,
+                    text: format!(
+                        "{}: {} embedded, {} up to date, {} failed{}",
+                        summary.encoder,
+                        summary.embedded,
+                        summary.up_to_date,
+                        summary.failures.len(),
+                        cancelled_note(summary.outcome)
+                    ),
+                });
+            }
+            Command::Label { ids, change } => {
+                let records = curate::label(&mut self.lib, &ids, &change)?;
+                self.searcher = None;
+                send(Reply::Labelled { records });
+            }
+            Command::AddSystem { manufacturer, system } => {
+                let catalogue = Catalogue::load(self.lib.conn())?;
+                let mid = match catalogue.resolve_manufacturer(&manufacturer) {
+                    Ok(m) => m.id,
+                    Err(_) => systems::add_manufacturer(self.lib.conn_mut(), &manufacturer, &[])?,
+                };
+                systems::add_system(self.lib.conn_mut(), mid, &system, &[])?;
+                send(Reply::Catalogue(Catalogue::load(self.lib.conn())?));
+            }
+            Command::Open { id } => {
+                let record = images::get(self.lib.conn(), id)?;
+                let decoded = self.decoded(id)?;
+                let original = display(&levels::stretch(&decoded.gray, decoded.monochrome1));
+                let standard = self.standard_image(&record)?;
+                send(Reply::Opened {
+                    record: Box::new(record),
+                    original,
+                    standard,
+                });
+            }
+            Command::Preview { id, crop } => {
+                let params = Params {
+                    crop,
+                    ..images::get(self.lib.conn(), id)?.params
+                };
+                let std = standardise(self.decoded(id)?, &params)?;
+                send(Reply::Preview {
+                    id,
+                    crop: std.crop,
+                    image: Arc::new(gray_image(&std.image)),
+                });
+            }
+            Command::Recrop { id, crop } => {
+                let record = curate::recrop(&mut self.lib, id, Some(crop), None)?;
+                let encoder = self.encoder()?;
+                embed_ids(&mut self.lib, encoder.as_ref(), Some(&[id]), &JobControl::new())?;
+                self.searcher = None;
+                let standard = self.standard_image(&record)?;
+                send(Reply::Recropped {
+                    record: Box::new(record),
+                    standard,
+                });
+            }
+            Command::Similar { id, k } => {
+                let searcher = self.searcher()?;
+                let query = searcher
+                    .index
+                    .vector(id)
+                    .ok_or_else(|| Error::Invalid(format!("image {id} has no vector yet: run Embed")))?;
+                let neighbours = searcher.similar(&query.to_vec(), k, Some(id));
+                send(Reply::Similar { id, neighbours });
+            }
+            Command::Identify { path, k } => {
+                let encoder = self.encoder()?;
+                let vector = embed_file(encoder.as_ref(), &path)?;
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let decoded = decode(&bytes, &DecodeLimits::default())
+                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+                let query = display(&standardise(&decoded, &Params::default())?.image);
+                self.searcher()?;
+                let searcher = self.searcher.as_ref().expect("just loaded");
+                let calibration = searcher.calibration(&self.lib, k)?;
+                let result = searcher.identify(&vector, k, calibration.as_ref());
+                send(Reply::Identified {
+                    path,
+                    query,
+                    result,
+                    calibrated: calibration.is_some(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn rows(&self) -> Result<Reply, Error> {
+        let rows = images::list(self.lib.conn(), None)?
+            .iter()
+            .map(Row::from)
+            .collect();
+        Ok(Reply::Rows {
+            rows,
+            catalogue: Catalogue::load(self.lib.conn())?,
+            encoder: crate::search::store::setting(self.lib.conn(), "encoder")?,
+        })
+    }
+
+    fn encoder(&mut self) -> Result<Arc<dyn Encoder>, Error> {
+        if self.encoder.is_none() {
+            self.encoder = Some(Arc::from(choose(&self.lib, None)?));
+        }
+        Ok(Arc::clone(self.encoder.as_ref().expect("just loaded")))
+    }
+
+    fn searcher(&mut self) -> Result<&Searcher, Error> {
+        if self.searcher.is_none() {
+            let encoder = self.encoder()?;
+            let searcher = Searcher::open(&self.lib, encoder.as_ref())?;
+            if searcher.index.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "no {} vectors in this library yet: run Embed",
+                    encoder.id()
+                )));
+            }
+            self.searcher = Some(searcher);
+        }
+        Ok(self.searcher.as_ref().expect("just loaded"))
+    }
+
+    /// The decoded original of `id`, kept while the curator works on that image.
+    fn decoded(&mut self, id: i64) -> Result<&Decoded, Error> {
+        if self.decoded.as_ref().map(|(d, _)| *d) != Some(id) {
+            let rec = images::get(self.lib.conn(), id)?;
+            let path = self.lib.original_path(&rec.sha256, &rec.original_ext);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let decoded = decode(&bytes, &DecodeLimits::default())
+                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            self.decoded = Some((id, decoded));
+        }
+        Ok(&self.decoded.as_ref().expect("just decoded").1)
+    }
+
+    fn standard_image(&self, record: &ImageRecord) -> Result<Arc<ColorImage>, Error> {
+        let path = self.lib.standard_path(&record.standard_sha256);
+        let img = image::open(&path)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
+            .to_luma8();
+        Ok(Arc::new(gray_image(&img)))
+    }
+}
+
+fn cancelled_note(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Finished => "",
+        Outcome::Cancelled => " (cancelled)",
+    }
+}
+
+/// A gray image as egui pixels.
+pub fn gray_image(img: &GrayImage) -> ColorImage {
+    ColorImage::from_gray([img.width() as usize, img.height() as usize], img.as_raw())
+}
+
+/// A gray image scaled down to at most [`DISPLAY_SIDE`] a side, as egui pixels.
+fn display(img: &GrayImage) -> Arc<ColorImage> {
+    Arc::new(gray_image(&fit(img, DISPLAY_SIDE)))
+}
+
+/// Scale an image down (never up) so its longest side is at most `side`.
+pub fn fit(img: &GrayImage, side: u32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let scale = side as f64 / w.max(h) as f64;
+    if scale >= 1.0 {
+        return img.clone();
+    }
+    let (nw, nh) = (
+        ((w as f64 * scale).round() as u32).max(1),
+        ((h as f64 * scale).round() as u32).max(1),
+    );
+    image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle)
+}

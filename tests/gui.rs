@@ -1,0 +1,450 @@
+//! The window driven like a curator would, with egui_kittest over the real app state and a real
+//! library: drop files, label from the keyboard, fix a crop, find similar images, identify an X-ray.
+//! Background work is awaited by stepping frames until the app reports it is idle (bounded).
+#![cfg(feature = "gui")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use egui::{Key, Modifiers};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use raiox::catalogue::images::{self, Status};
+use raiox::gui::app::Tab;
+use raiox::gui::inspector::Draft;
+use raiox::gui::settings::Persisted;
+use raiox::gui::RaioxApp;
+use raiox::ingest::import::{import, ImportOptions, ItemStatus};
+use raiox::ingest::labels::LabelSource;
+use raiox::library::Library;
+use raiox::progress::JobControl;
+
+/// A file handed to the window the way a desktop drag-and-drop does.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// The window on the library at `root`.
+fn window(root: &Path) -> Harness<'static, RaioxApp> {
+    let root = root.to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(200)
+        .build_eframe(move |cc| RaioxApp::with_library(&cc.egui_ctx, root, Persisted::default()));
+    settle(&mut h);
+    assert!(h.state().rows_loaded(), "the library listing never arrived");
+    h
+}
+
+/// Step frames until every worker command, job and thumbnail is done (at most ~2 minutes).
+fn settle(h: &mut Harness<'static, RaioxApp>) {
+    for _ in 0..12_000 {
+        h.step();
+        if h.state().is_idle() {
+            // A few more frames so replies that just arrived are drawn.
+            h.run_steps(3);
+            if h.state().is_idle() {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the window did not become idle");
+}
+
+/// Focus the text field named `label` and type into it.
+fn type_into(h: &mut Harness<'static, RaioxApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.get_by_label(label).type_text(text);
+    settle(h);
+}
+
+/// Every image of the library, straight from the database.
+fn records(root: &Path) -> Vec<images::ImageRecord> {
+    let lib = Library::open(root).expect("open library");
+    images::list(lib.conn(), None).expect("list")
+}
+
+/// A library of unlabelled synthetic films (2 per system), imported without embedding.
+fn unlabelled_library(dir: &Path) -> PathBuf {
+    let synth = common::synth_set(dir, 2, 11, 256);
+    let root = dir.join("lib");
+    let mut lib = Library::open(&root).expect("open");
+    let opts = ImportOptions {
+        labels: LabelSource::None,
+        ..ImportOptions::default()
+    };
+    let summary = import(&mut lib, &[synth], &opts, &JobControl::new(), &mut |_| {}).expect("import");
+    assert_eq!(summary.imported, 16);
+    root
+}
+
+#[test]
+fn dropping_files_and_folders_imports_them_with_per_file_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let synth = common::synth_set(dir.path(), 1, 5, 256);
+    let junk = dir.path().join("not-an-image.png");
+    std::fs::write(&junk, b"this is not a picture").unwrap();
+    let root = dir.path().join("lib");
+    let mut h = window(&root);
+    assert!(h.state().browser.rows().is_empty());
+    h.get_by_label_contains("The library is empty");
+
+    h.input_mut().dropped_files.push(Arc::new(Dropped(synth.clone())));
+    h.input_mut().dropped_files.push(Arc::new(Dropped(junk.clone())));
+    h.step();
+    assert_eq!(h.state().tab, Tab::Import, "a drop shows the import page");
+    settle(&mut h);
+
+    let app = h.state();
+    assert_eq!(app.importing.error, None);
+    let imported = app
+        .importing
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Imported)
+        .count();
+    let refused: Vec<_> = app
+        .importing
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Refused)
+        .collect();
+    assert_eq!(imported, 8, "one film per system");
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].path.ends_with("not-an-image.png"));
+    assert!(refused[0].error.is_some(), "a refusal says why");
+    assert_eq!(app.browser.rows().len(), 8, "the grid lists what was imported");
+    assert_eq!(records(&root).len(), 8, "and it is in the library");
+    h.get_by_label_contains("9 files handled: 8 imported, 0 duplicates, 1 refused");
+    h.get_by_label_contains("refused    ");
+
+    // Dropping the same folder again finds duplicates, never adds twice.
+    h.input_mut().dropped_files.push(Arc::new(Dropped(synth)));
+    settle(&mut h);
+    let dups = h
+        .state()
+        .importing
+        .items
+        .iter()
+        .filter(|i| i.status == ItemStatus::Duplicate)
+        .count();
+    assert_eq!(dups, 8);
+    assert_eq!(records(&root).len(), 8);
+    h.run();
+}
+
+#[test]
+fn labelling_with_the_keyboard_alone_with_undo_and_redo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = unlabelled_library(dir.path());
+    let mut h = window(&root);
+    let ids: Vec<i64> = h.state().browser.rows().iter().map(|r| r.id).collect();
+
+    h.key_press(Key::J);
+    settle(&mut h);
+    assert_eq!(
+        h.state().browser.current,
+        Some(ids[0]),
+        "J selects the first image"
+    );
+    h.key_press(Key::Slash);
+    settle(&mut h);
+    h.get_by_label("Search system:").type_text("straumann blt");
+    settle(&mut h);
+    h.get_by_label_contains("Standard name: straumann_bone-level-tapered_0001.png");
+    h.key_press(Key::Enter);
+    settle(&mut h);
+
+    let first = images::get(Library::open(&root).unwrap().conn(), ids[0]).unwrap();
+    assert_eq!(first.system.as_deref(), Some("Bone Level Tapered"));
+    assert_eq!(first.manufacturer.as_deref(), Some("Straumann"));
+    assert_eq!(first.status, Status::Confirmed);
+    assert_eq!(
+        first.name.as_deref(),
+        Some("straumann_bone-level-tapered_0001.png")
+    );
+    assert_eq!(
+        h.state().browser.current,
+        Some(ids[1]),
+        "Enter moves on to the next image"
+    );
+
+    // The number key 1 applies the most recent system to the next image.
+    h.key_press(Key::Num1);
+    settle(&mut h);
+    let second = images::get(Library::open(&root).unwrap().conn(), ids[1]).unwrap();
+    assert_eq!(second.system.as_deref(), Some("Bone Level Tapered"));
+    assert_eq!(h.state().browser.current, Some(ids[2]));
+
+    // Leave the search field, then undo and redo.
+    h.key_press(Key::Escape);
+    settle(&mut h);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    settle(&mut h);
+    let second = images::get(Library::open(&root).unwrap().conn(), ids[1]).unwrap();
+    assert_eq!(
+        second.status,
+        Status::Unlabelled,
+        "Ctrl+Z takes the last label back"
+    );
+    assert_eq!(h.state().browser.row(ids[1]).unwrap().status, Status::Unlabelled);
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    settle(&mut h);
+    let second = images::get(Library::open(&root).unwrap().conn(), ids[1]).unwrap();
+    assert_eq!(
+        second.system.as_deref(),
+        Some("Bone Level Tapered"),
+        "Ctrl+Shift+Z redoes it"
+    );
+
+    // K goes back; batch labelling of a multi-selection from the picker list.
+    h.key_press(Key::K);
+    settle(&mut h);
+    assert_eq!(h.state().browser.current, Some(ids[1]));
+    h.state_mut().browser.click(ids[3], false, false);
+    h.state_mut().browser.click(ids[5], false, true);
+    settle(&mut h);
+    h.get_by_label_contains("3 images selected");
+    type_into(&mut h, "Search system:", "nobel active");
+    settle(&mut h);
+    h.get_by_label("Nobel Biocare NobelActive").click();
+    settle(&mut h);
+    let lib = Library::open(&root).unwrap();
+    for id in &ids[3..=5] {
+        assert_eq!(
+            images::get(lib.conn(), *id).unwrap().system.as_deref(),
+            Some("NobelActive")
+        );
+    }
+    assert_eq!(
+        images::get(lib.conn(), ids[6]).unwrap().status,
+        Status::Unlabelled
+    );
+    h.run();
+}
+
+#[test]
+fn a_new_system_added_from_the_picker_can_be_used_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = unlabelled_library(dir.path());
+    let mut h = window(&root);
+    h.key_press(Key::J);
+    settle(&mut h);
+    h.get_by_label("Add a system").click();
+    settle(&mut h);
+    type_into(&mut h, "Manufacturer:", "Acme Dental");
+    type_into(&mut h, "System:", "Rocket Taper");
+    h.get_by_label("Add system").click();
+    settle(&mut h);
+    type_into(&mut h, "Search system:", "rocket");
+    settle(&mut h);
+    h.get_by_label("Acme Dental Rocket Taper").click();
+    settle(&mut h);
+    let id = h.state().browser.rows()[0].id;
+    let rec = images::get(Library::open(&root).unwrap().conn(), id).unwrap();
+    assert_eq!(rec.manufacturer.as_deref(), Some("Acme Dental"));
+    assert_eq!(rec.name.as_deref(), Some("acme-dental_rocket-taper_0001.png"));
+}
+
+#[test]
+fn dragging_a_crop_previews_it_and_saving_rederives_and_reembeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _, _) = common::cli_labelled_library(dir.path(), "1", "4");
+    let mut h = window(&root);
+    h.key_press(Key::J);
+    h.key_press(Key::I);
+    settle(&mut h);
+    assert_eq!(h.state().tab, Tab::Inspect);
+    let before = h
+        .state()
+        .inspector
+        .record
+        .clone()
+        .expect("the inspector opened the image");
+    h.get_by_label_contains("Original (drag to crop)");
+    h.get_by_label("Standardised image");
+
+    let area = h.get_by_label("Original image, drag to crop").rect();
+    let at = |fx: f32, fy: f32| area.min + egui::vec2(area.width() * fx, area.height() * fy);
+    h.hover_at(at(0.2, 0.1));
+    h.drag_at(at(0.2, 0.1));
+    h.step();
+    h.hover_at(at(0.5, 0.5));
+    h.step();
+    h.hover_at(at(0.8, 0.9));
+    h.step();
+    h.drop_at(at(0.8, 0.9));
+    settle(&mut h);
+    let Some(Draft::Manual(crop)) = h.state().inspector.draft else {
+        panic!("the drag made no crop: {:?}", h.state().inspector.draft);
+    };
+    let (w, h_px) = (before.width as f32, before.height as f32);
+    assert!((crop.x as f32 - 0.2 * w).abs() <= 0.02 * w + 2.0, "{crop:?}");
+    assert!(
+        (crop.y as f32 - 0.1 * h_px).abs() <= 0.02 * h_px + 2.0,
+        "{crop:?}"
+    );
+    assert!(
+        ((crop.x + crop.w) as f32 - 0.8 * w).abs() <= 0.02 * w + 2.0,
+        "{crop:?}"
+    );
+    assert!(h.state().inspector.has_preview(), "the 224x224 preview arrived");
+    h.get_by_label("Crop preview");
+
+    h.get_by_label("Save crop").click();
+    settle(&mut h);
+    let lib = Library::open(&root).unwrap();
+    let after = images::get(lib.conn(), before.id).unwrap();
+    assert_eq!(after.params.crop, Some(crop), "the crop is saved");
+    assert_ne!(
+        after.standard_sha256, before.standard_sha256,
+        "and the standard image re-derived"
+    );
+    let encoder = raiox::embed::select::choose(&lib, None).unwrap();
+    let stamp = raiox::search::identify::stamp_of(encoder.as_ref());
+    let stale = raiox::search::store::stale_ids(lib.conn(), &stamp).unwrap();
+    assert!(!stale.contains(&before.id), "and re-embedded");
+    assert!(h.state().inspector.draft.is_none());
+
+    // Undo returns to the automatic crop; Reset previews the automatic crop.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    settle(&mut h);
+    let undone = images::get(Library::open(&root).unwrap().conn(), before.id).unwrap();
+    assert_eq!(undone.params.crop, None);
+    assert_eq!(
+        undone.standard_sha256, before.standard_sha256,
+        "same pixels as before the edit"
+    );
+    h.get_by_label("Reset to automatic crop").click();
+    settle(&mut h);
+    assert_eq!(h.state().inspector.draft, Some(Draft::Auto));
+    assert!(h.state().inspector.has_preview());
+    h.run();
+}
+
+#[test]
+fn find_similar_shows_ranked_neighbours_and_clicks_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _, _) = common::cli_labelled_library(dir.path(), "2", "6");
+    let mut h = window(&root);
+    h.key_press(Key::J);
+    h.key_press(Key::S);
+    settle(&mut h);
+    let app = h.state();
+    assert_eq!(app.tab, Tab::Similar);
+    let query = app.browser.current.unwrap();
+    assert_eq!(app.similar.query, Some(query));
+    let n = &app.similar.neighbours;
+    assert_eq!(n.len(), 15, "every other image of the 16, fewer than k = 24");
+    assert!(
+        n.iter().all(|x| x.id != query),
+        "the query is not its own neighbour"
+    );
+    assert!(
+        n.windows(2).all(|w| w[0].similarity >= w[1].similarity),
+        "best first"
+    );
+    let best = n[0].clone();
+    let caption = h.state().browser.row(best.id).unwrap().caption();
+    h.get_by_label(&format!("Image {caption}")).click();
+    settle(&mut h);
+    assert_eq!(h.state().browser.current, Some(best.id));
+    assert_eq!(
+        h.state().similar.query,
+        Some(best.id),
+        "clicking a neighbour searches from it"
+    );
+    assert!(!h.state().similar.neighbours.is_empty());
+    h.run();
+}
+
+#[test]
+fn identify_ranks_systems_with_evidence_and_says_unknown_when_unsure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _, _) = common::cli_labelled_library(dir.path(), "3", "8");
+    let outside = common::synth_set(&dir.path().join("outside"), 1, 99, 256);
+    let film = std::fs::read_dir(outside.join("Straumann/Bone Level Tapered"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut h = window(&root);
+    h.get_by_label("Identify").click();
+    settle(&mut h);
+    h.input_mut().dropped_files.push(Arc::new(Dropped(film.clone())));
+    settle(&mut h);
+    let app = h.state();
+    assert_eq!(app.identify.path.as_deref(), Some(film.as_path()));
+    assert!(
+        app.identify.calibrated,
+        "24 labelled images of 8 systems can be judged"
+    );
+    let result = app.identify.result.as_ref().expect("an answer");
+    assert!(!result.candidates.is_empty());
+    assert!(!result.neighbours.is_empty(), "evidence images");
+    let total: f32 = result.candidates.iter().map(|c| c.score).sum();
+    assert!((total - 1.0).abs() < 1e-3, "vote shares add up to 1: {total}");
+    let headline = app.identify.headline().unwrap();
+    match &result.verdict {
+        Some(v) => assert!(headline.contains(&v.system)),
+        None => assert!(headline.starts_with("Unknown")),
+    }
+    h.get_by_label(&headline);
+    records(&root).iter().for_each(|r| {
+        assert_ne!(
+            r.source_name,
+            film.display().to_string(),
+            "identify never imports"
+        )
+    });
+    h.run();
+
+    // A library too small to calibrate never claims to know.
+    let small = tempfile::tempdir().unwrap();
+    let (small_root, _, _) = common::cli_labelled_library(small.path(), "1", "9");
+    let mut h = window(&small_root);
+    h.state_mut().identify_file(film);
+    settle(&mut h);
+    let app = h.state();
+    assert!(!app.identify.calibrated);
+    assert!(app.identify.result.as_ref().unwrap().verdict.is_none());
+    assert!(app
+        .identify
+        .headline()
+        .unwrap()
+        .starts_with("Unknown: the library needs"));
+}
+
+#[test]
+fn filters_sort_and_counts_follow_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _, _) = common::cli_labelled_library(dir.path(), "2", "12");
+    let mut h = window(&root);
+    h.get_by_label_contains("All (16)");
+    h.get_by_label_contains("labelled (16)");
+    h.get_by_label("Straumann (4)").click();
+    settle(&mut h);
+    h.state_mut().browser.refresh();
+    assert_eq!(h.state().browser.len(), 4);
+    h.get_by_label("Any system").click();
+    type_into(&mut h, "Search:", "nobelactive");
+    settle(&mut h);
+    h.state_mut().browser.refresh();
+    assert_eq!(h.state().browser.len(), 2);
+    assert!((0..2).all(|n| h.state().browser.at(n).unwrap().system.as_deref() == Some("NobelActive")));
+    h.run();
+}
