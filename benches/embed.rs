@@ -3,19 +3,16 @@
 //!
 //! Run: `cargo bench --bench embed`; the anchor `benches/anchors/clip_torch.py` runs the same
 //! ViT-B/32 in PyTorch/transformers with 2 threads and batch 16 for the side-by-side ratio.
-//! Reports images/s and, for CLIP, GFLOP/s at 4.4 GFLOP per image.
+//! Reports images/s and, for CLIP, GFLOP/s at 4.4 GFLOP per image. The measurement is
+//! `raiox::bench::measure::embed_rate`, the one `raiox bench` runs.
 
-use std::time::Instant;
-
-use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
-use raiox::embed::clip::{ClipImageEncoder, ClipVisionConfig};
+use raiox::bench::measure::{embed_rate, random_clip, CLIP_GFLOP_PER_IMAGE};
 use raiox::embed::lite0::Lite0Encoder;
-use raiox::embed::Encoder;
 use raiox::synth::{render, systems};
 
-/// Images per second over `rounds` calls on `batch` images (after one warm-up call).
-fn throughput(encoder: &dyn Encoder, batch: usize, rounds: usize) -> f64 {
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let (batch, repeats) = if quick { (2, 1) } else { (16, 3) };
     let images: Vec<image::GrayImage> = (0..batch)
         .map(|i| {
             image::imageops::resize(
@@ -26,29 +23,19 @@ fn throughput(encoder: &dyn Encoder, batch: usize, rounds: usize) -> f64 {
             )
         })
         .collect();
-    encoder.embed(&images).expect("warm-up");
-    let start = Instant::now();
-    for _ in 0..rounds {
-        encoder.embed(&images).expect("embed");
-    }
-    (batch * rounds) as f64 / start.elapsed().as_secs_f64()
-}
-
-fn main() {
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let (batch, rounds) = if quick { (2, 1) } else { (16, 3) };
     let lite0 = Lite0Encoder::bundled().expect("bundled Lite0 weights");
+    let ips = embed_rate(&lite0, &images, repeats).expect("embed");
     println!(
-        "lite0-imagenet  batch {batch}: {:.1} images/s",
-        throughput(&lite0, batch, rounds)
+        "lite0-imagenet  batch {batch}: {:.1} images/s (min {:.1}, max {:.1})",
+        ips.median, ips.min, ips.max
     );
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let clip = ClipImageEncoder::from_var_builder(vb, &ClipVisionConfig::vit_b32(), "random".into())
-        .expect("ViT-B/32");
-    let ips = throughput(&clip, batch, rounds);
+    let clip = random_clip().expect("ViT-B/32");
+    let ips = embed_rate(&clip, &images, repeats).expect("embed");
     println!(
-        "clip-vit-b32    batch {batch}: {ips:.1} images/s = {:.0} GFLOP/s",
-        ips * 4.4
+        "clip-vit-b32    batch {batch}: {:.1} images/s = {:.0} GFLOP/s (min {:.1}, max {:.1} images/s)",
+        ips.median,
+        ips.median * CLIP_GFLOP_PER_IMAGE,
+        ips.min,
+        ips.max
     );
 }

@@ -21,18 +21,18 @@
 
 use std::cell::OnceCell;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::GrayImage;
-use rayon::prelude::*;
-use rayon::ThreadPool;
 
+use raiox::bench::data::read_images;
+use raiox::bench::measure::{cores, pool, standardise_all, standardise_file};
 use raiox::ingest::decode::{decode, DecodeLimits};
-use raiox::standardise::{clahe, crop, encode_png, levels, standardise, Params, Rect};
+use raiox::standardise::{clahe, crop, encode_png, levels, Params, Rect};
 use raiox::synth::{render, systems};
 
 /// Film sides of the synthetic inputs, from a small phone photo to a large sensor.
@@ -58,20 +58,9 @@ fn synthetic_pngs(size: u32) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The timed unit: one file's bytes to the standard PNG.
+/// The timed unit: one file's bytes to the standard PNG (the one `raiox bench` times).
 fn process(bytes: &[u8]) -> Vec<u8> {
-    let decoded = decode(bytes, &DecodeLimits::default()).expect("decode");
-    standardise(&decoded, &Params::default())
-        .expect("standardise")
-        .png
-}
-
-/// A rayon pool of `threads` workers (panics only if the OS refuses threads).
-fn pool(threads: usize) -> ThreadPool {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("rayon pool")
+    standardise_file(bytes).expect("standardise")
 }
 
 /// Full path per image, one image per iteration, cycling over the films of each size.
@@ -213,42 +202,17 @@ fn bench_stages(c: &mut Criterion) {
     }
 }
 
-/// Every regular file under `dir`, recursively, sorted so runs see the same order.
-fn image_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())) {
-            let path = entry.expect("directory entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"]
-                    .contains(&e.to_ascii_lowercase().as_str())
-            }) {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 /// The set under `RAIOX_BENCH_DIR`, one iteration = the whole set, sequential and with rayon.
 fn bench_files(c: &mut Criterion) {
     let Some(dir) = std::env::var_os("RAIOX_BENCH_DIR") else {
         return;
     };
-    let files: Vec<Vec<u8>> = image_files(Path::new(&dir))
-        .iter()
-        .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())))
-        .collect();
+    let files = read_images(Path::new(&dir)).expect("read the files");
     assert!(
         !files.is_empty(),
         "no image files under {}",
         Path::new(&dir).display()
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut group = c.benchmark_group("files");
     group.throughput(Throughput::Elements(files.len() as u64));
     group.sampling_mode(SamplingMode::Flat);
@@ -260,13 +224,13 @@ fn bench_files(c: &mut Criterion) {
     group.warm_up_time(pass.max(Duration::from_millis(500)));
     group.measurement_time((pass * 12).max(Duration::from_secs(4)));
     // On a pool worker like `all-cores`, so both see the same allocator arena behaviour.
-    let one = pool(1);
+    let one = pool(1).expect("pool");
     group.bench_function("1-thread", |b| {
-        b.iter(|| one.install(|| files.iter().map(|f| process(f).len()).sum::<usize>()))
+        b.iter(|| standardise_all(&files, &one).expect("standardise"))
     });
-    let all = pool(cores);
+    let all = pool(cores()).expect("pool");
     group.bench_function("all-cores", |b| {
-        b.iter(|| all.install(|| files.par_iter().map(|f| process(f).len()).sum::<usize>()))
+        b.iter(|| standardise_all(&files, &all).expect("standardise"))
     });
     group.finish();
 }

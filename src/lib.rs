@@ -3,6 +3,7 @@
 //! The library has no GUI dependency; the `raiox` CLI (and later the GUI) are thin fronts that call
 //! these functions. Long operations take a [`progress::JobControl`] for progress and cancellation.
 
+pub mod bench;
 pub mod catalogue;
 pub mod curate;
 pub mod embed;

@@ -112,6 +112,23 @@ pub enum Command {
     },
     /// Open the Raiox Studio window (the default when no command is given).
     Gui,
+    /// Measure every performance goal on this machine (synthetic library, cached) and print a table.
+    Bench(BenchArgs),
+}
+
+/// `raiox bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Run size: 10k (minutes) or 100k (the first run builds a library of several GB).
+    #[arg(long, default_value = "10k")]
+    pub scale: crate::bench::Scale,
+    /// Folder for the cached library, the anchors' inputs and results.json
+    /// (default: the platform cache dir, e.g. ~/.cache/raioxstudio/bench).
+    #[arg(long, env = "RAIOX_BENCH_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Also measure production (needs SPACES_* and DATABASE_URL; pushes synthetic items there).
+    #[arg(long)]
+    pub remote: bool,
 }
 
 /// `raiox import`.

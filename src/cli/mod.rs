@@ -5,6 +5,7 @@
 //! refused file, 2 usage).
 
 mod args;
+mod bench;
 mod progress_bar;
 mod search;
 
@@ -127,6 +128,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Similar { target, k, encoder } => search::cmd_similar(&cli, target, *k, *encoder),
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
         Command::Eval { k, encoder } => search::cmd_eval(&cli, *k, *encoder),
+        Command::Bench(args) => bench::cmd_bench(&cli, args),
         Command::Check => {
             let lib = open_library(&cli)?;
             let report = lib.check()?;

@@ -1,0 +1,144 @@
+//! `raiox bench`: runs [`crate::bench::run`] and prints its report as a table or one JSON object.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::args::{BenchArgs, Cli};
+use super::progress_bar;
+use crate::bench::{self, BenchOptions, BenchReport, Stats};
+
+/// Run every measurement and print the table (or, with `--json`, one JSON object).
+pub fn cmd_bench(cli: &Cli, args: &BenchArgs) -> Result<ExitCode> {
+    let data = match &args.data {
+        Some(dir) => dir.clone(),
+        None => bench::data::default_dir().context("no cache folder: give --data DIR")?,
+    };
+    let opts = BenchOptions {
+        scale: args.scale,
+        data,
+        remote: args.remote,
+    };
+    let report = progress_bar::run_with_bar("bench", |ctl, bar| {
+        bench::run(&opts, ctl, &mut |line| bar.suspend(|| eprintln!("bench: {line}")))
+    })?;
+    if cli.json {
+        super::json_line(&report)?;
+    } else {
+        print_table(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// "median (min–max)" with `digits` decimals.
+fn spread(s: &Stats, digits: usize) -> String {
+    format!("{:.digits$} ({:.digits$}–{:.digits$})", s.median, s.min, s.max)
+}
+
+fn print_table(r: &BenchReport) {
+    let m = &r.machine;
+    println!(
+        "raiox bench --scale {} — {} ({} cores, {}, {:.0} MHz, {:.1} GiB RAM), {}",
+        serde_json::to_value(r.scale)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        m.cpu,
+        m.cores,
+        m.simd,
+        m.mhz,
+        m.ram_gib,
+        r.date
+    );
+    println!(
+        "limits: peak ≈ {:.0} GFLOP/s (f32 FMA), copy bandwidth {} GB/s",
+        m.peak_gflop_per_s,
+        spread(&m.copy_gb_per_s, 1)
+    );
+    println!("inputs for the anchors: {}", r.data_dir.display());
+    println!("\nmedian (min–max) over {} runs", r.plan.repeats);
+    println!("{:<52} {:>40}", "measurement", "value");
+    let row = |what: String, value: String| println!("{what:<52} {value:>40}");
+    for s in &r.standardise {
+        row(
+            format!(
+                "standardise {} px, {} thread(s), {} files",
+                s.px, s.threads, s.files
+            ),
+            format!("{} img/s", spread(&s.images_per_s, 1)),
+        );
+    }
+    for e in &r.embed {
+        let flops = e.gflop_per_s.as_ref().map_or(String::new(), |g| {
+            format!(
+                " = {:.0} GFLOP/s ({:.0} % of peak)",
+                g.median,
+                100.0 * g.median / m.peak_gflop_per_s
+            )
+        });
+        row(
+            format!("embed {} ({} weights), batch {}", e.encoder, e.weights, e.batch),
+            format!("{} img/s{flops}", spread(&e.images_per_s, 1)),
+        );
+    }
+    for k in &r.knn_local {
+        row(
+            format!("local kNN {} × {}, p50", k.vectors, k.dim),
+            format!("{} ms", spread(&k.p50_ms, 3)),
+        );
+        row(
+            format!("local kNN {} × {}, p95", k.vectors, k.dim),
+            format!("{} ms", spread(&k.p95_ms, 3)),
+        );
+        row(
+            format!("local kNN {} × {}, recall@{}", k.vectors, k.dim, k.k),
+            format!("{:.4}", k.recall_at_10),
+        );
+    }
+    let c = &r.catalogue;
+    row(
+        format!("catalogue open, {} items", c.items),
+        format!("{} ms", spread(&c.open_ms, 1)),
+    );
+    row(
+        format!("catalogue list, {} items", c.items),
+        format!("{} ms", spread(&c.list_ms, 1)),
+    );
+    row(
+        format!("catalogue filter, {} kept", c.filtered),
+        format!("{} ms", spread(&c.filter_ms, 1)),
+    );
+    let remote = &r.remote;
+    match &remote.knn {
+        Some(k) => {
+            row(
+                format!("remote kNN {} rows, p50", k.vectors),
+                format!("{} ms", spread(&k.p50_ms, 2)),
+            );
+            row(
+                format!("remote kNN {} rows, p95", k.vectors),
+                format!("{} ms", spread(&k.p95_ms, 2)),
+            );
+            row(
+                format!("remote kNN, recall@{}", k.k),
+                format!("{:.4}", k.recall_at_10),
+            );
+        }
+        None => row("remote kNN".into(), "—".into()),
+    }
+    match &remote.push {
+        Some(p) => {
+            row(
+                format!("sync push, {} items ({} failed)", p.items, p.failed),
+                format!("{:.1} items/s", p.items_per_s.median),
+            );
+            row(
+                "sync push, rows".into(),
+                format!("{:.1} rows/s", p.rows_per_s.median),
+            );
+        }
+        None => row("sync push".into(), "—".into()),
+    }
+    println!("production: {}", remote.status);
+    remote.errors.iter().for_each(|e| println!("  {e}"));
+}

@@ -1,0 +1,138 @@
+//! `raiox bench` end to end at a tiny scale: a real run (synthetic library, standardisation,
+//! both encoders, kNN, catalogue) whose JSON report must hold every measurement with sane values.
+//! No timing thresholds: only that each figure exists and is physically possible.
+
+use std::process::Command;
+
+fn stats_ok(v: &serde_json::Value, what: &str) {
+    let get = |k: &str| {
+        v[k].as_f64()
+            .unwrap_or_else(|| panic!("{what}.{k} missing in {v}"))
+    };
+    let (median, min, max) = (get("median"), get("min"), get("max"));
+    assert!(min > 0.0 && min.is_finite(), "{what}: min {min}");
+    assert!(
+        min <= median && median <= max,
+        "{what}: {min} <= {median} <= {max}"
+    );
+    assert!(v["runs"].as_u64().unwrap_or(0) >= 1, "{what}: runs");
+}
+
+#[test]
+fn bench_tiny_reports_every_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bench-data");
+    let out = Command::new(env!("CARGO_BIN_EXE_raiox"))
+        .args(["bench", "--scale", "tiny", "--json", "--data"])
+        .arg(&data)
+        // Production must read as not configured, whatever the developer's environment holds.
+        .env("RAIOX_CONFIG", dir.path().join("no-remote.toml"))
+        .env_remove("RAIOX_BENCH_DATA")
+        .envs(
+            [
+                "SPACES_ACCESS_KEY",
+                "SPACES_SECRET_KEY",
+                "SPACES_ENDPOINT",
+                "SPACES_BUCKET",
+                "DATABASE_URL",
+            ]
+            .map(|k| (k, "")),
+        )
+        .output()
+        .expect("run raiox bench");
+    assert!(
+        out.status.success(),
+        "raiox bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+
+    assert_eq!(r["scale"], "tiny");
+    assert!(r["machine"]["cores"].as_u64().unwrap() >= 1);
+    stats_ok(&r["machine"]["copy_gb_per_s"], "copy bandwidth");
+
+    let std_rows = r["standardise"].as_array().unwrap();
+    assert!(!std_rows.is_empty());
+    for s in std_rows {
+        stats_ok(&s["images_per_s"], "standardise");
+        assert_eq!(s["files"], 16);
+    }
+
+    let encoders: Vec<&str> = r["embed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["encoder"].as_str().unwrap())
+        .collect();
+    assert!(encoders.contains(&"lite0-imagenet"), "{encoders:?}");
+    assert!(encoders.iter().any(|e| e.starts_with("clip")), "{encoders:?}");
+    for e in r["embed"].as_array().unwrap() {
+        stats_ok(&e["images_per_s"], "embed");
+    }
+
+    let knn = &r["knn_local"][0];
+    assert_eq!(knn["vectors"], 2000);
+    stats_ok(&knn["p50_ms"], "knn p50");
+    stats_ok(&knn["p95_ms"], "knn p95");
+    assert!(knn["p50_ms"]["median"].as_f64() <= knn["p95_ms"]["median"].as_f64());
+    let recall = knn["recall_at_10"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&recall) && recall > 0.5, "recall {recall}");
+
+    let cat = &r["catalogue"];
+    assert_eq!(cat["items"], 48);
+    for k in ["open_ms", "list_ms", "filter_ms"] {
+        stats_ok(&cat[k], k);
+    }
+    assert_eq!(
+        cat["filtered"], 12,
+        "one manufacturer of four, 2 systems × 6 films"
+    );
+
+    assert!(
+        r["remote"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("not configured"),
+        "{}",
+        r["remote"]
+    );
+    assert!(r["remote"]["knn"].is_null() && r["remote"]["push"].is_null());
+
+    // The anchors' inputs are where the report says, and results.json is the same report.
+    let inputs = data.join("inputs");
+    assert!(inputs.join("knn/queries.f32").is_file());
+    assert_eq!(
+        std::fs::metadata(inputs.join("knn/vectors_2000.f32"))
+            .unwrap()
+            .len(),
+        2000 * 512 * 4
+    );
+    assert_eq!(std::fs::read_dir(inputs.join("embed")).unwrap().count(), 2);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("results.json")).unwrap()).unwrap();
+    assert_eq!(saved["knn_local"], r["knn_local"]);
+
+    // A second run reuses the cached library.
+    let again = Command::new(env!("CARGO_BIN_EXE_raiox"))
+        .args(["bench", "--scale", "tiny", "--data"])
+        .arg(&data)
+        .env("RAIOX_CONFIG", dir.path().join("no-remote.toml"))
+        .envs(
+            [
+                "SPACES_ACCESS_KEY",
+                "SPACES_SECRET_KEY",
+                "SPACES_ENDPOINT",
+                "SPACES_BUCKET",
+                "DATABASE_URL",
+            ]
+            .map(|k| (k, "")),
+        )
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let table = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        table.contains("local kNN 2000") && table.contains("not configured"),
+        "{table}"
+    );
+}
