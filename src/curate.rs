@@ -137,3 +137,36 @@ pub fn restandardise(lib: &mut Library, all: bool, ctl: &JobControl) -> Result<(
     }
     Ok((ids.len(), Outcome::Finished))
 }
+
+/// Delete images from the library: their rows, vectors, and the library's copies of their original
+/// and standard image when no other record uses them. The next sync soft-deletes them in
+/// production (a catalogue trigger queues that). Returns how many were deleted.
+pub fn delete(lib: &mut Library, ids: &[i64]) -> Result<usize, Error> {
+    let records = ids
+        .iter()
+        .map(|&id| images::get(lib.conn(), id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tx = lib.conn_mut().transaction()?;
+    for rec in &records {
+        crate::search::store::remove(&tx, rec.id)?;
+        tx.execute("DELETE FROM images WHERE id = ?1", [rec.id])?;
+    }
+    tx.commit()?;
+    for rec in &records {
+        let mut files = vec![];
+        if images::standard_refs(lib.conn(), &rec.standard_sha256)? == 0 {
+            files.push(lib.standard_path(&rec.standard_sha256));
+        }
+        if !rec.sha256.starts_with("remote:") {
+            files.push(lib.original_path(&rec.sha256, &rec.original_ext));
+        }
+        for f in files {
+            match std::fs::remove_file(&f) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&f, e)),
+            }
+        }
+    }
+    Ok(records.len())
+}

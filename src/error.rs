@@ -22,6 +22,9 @@ pub enum Error {
     /// A request that cannot be satisfied as asked (unknown system, bad crop, ...).
     #[error("{0}")]
     Invalid(String),
+    /// Production (the object store or the database) failed or refused; the text is secret-free.
+    #[error("{0}")]
+    Remote(String),
     /// No image has this id.
     #[error("no image with id {0} in this library")]
     NotFound(i64),

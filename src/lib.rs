@@ -15,6 +15,7 @@ pub mod library;
 pub mod progress;
 pub mod search;
 pub mod standardise;
+pub mod sync;
 pub mod synth;
 
 pub use error::Error;

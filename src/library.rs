@@ -167,10 +167,12 @@ impl Library {
             .collect::<Result<_, _>>()?;
         let mut damaged = Vec::new();
         for (id, sha, ext, std_sha) in &rows {
-            for (what, path, want) in [
-                ("original", self.original_path(sha, ext), sha),
-                ("standard image", self.standard_path(std_sha), std_sha),
-            ] {
+            let mut files = vec![("standard image", self.standard_path(std_sha), std_sha)];
+            // Items pulled from production have no original here (only their standard image).
+            if !sha.starts_with("remote:") {
+                files.push(("original", self.original_path(sha, ext), sha));
+            }
+            for (what, path, want) in files {
                 match fs::read(&path) {
                     Ok(bytes) if &sha256_hex(&bytes) == want => {}
                     Ok(_) => damaged.push(format!(

@@ -89,6 +89,59 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
+    r#"
+-- Sync with production (see sync::outbox). Items pulled from production have no original here.
+ALTER TABLE images ADD COLUMN origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'remote'));
+-- What production holds for an item, as of this library's last successful push or pull.
+CREATE TABLE sync_items (
+    image_id       INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    remote_id      TEXT NOT NULL UNIQUE,     -- uuid of the production row
+    revision       INTEGER,                  -- production revision last written or read (NULL: not yet)
+    object_key     TEXT,                     -- object production's row points to
+    content_sha256 TEXT                      -- standard image stored under object_key
+);
+-- The outbox: items changed locally since their last push. Triggers fill it, so no code path that
+-- changes an image can forget to queue it; `seq` tells a change made during a push from the pushed one.
+CREATE TABLE sync_outbox (
+    image_id INTEGER PRIMARY KEY,
+    seq      INTEGER NOT NULL
+);
+-- Deleted items whose production row still has to be soft-deleted.
+CREATE TABLE sync_deletes (
+    remote_id  TEXT PRIMARY KEY,
+    revision   INTEGER NOT NULL,
+    object_key TEXT
+);
+-- Objects no production row points to any more (old keys after a relabel, deleted items).
+CREATE TABLE sync_garbage (
+    object_key TEXT PRIMARY KEY
+);
+-- Items changed both here and in production: listed for the curator, never overwritten.
+CREATE TABLE sync_conflicts (
+    image_id        INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    remote_revision INTEGER NOT NULL,
+    remote          TEXT NOT NULL,           -- production's row (JSON, no vector)
+    seen_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE TRIGGER sync_queue_insert AFTER INSERT ON images BEGIN
+    INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+    VALUES (NEW.id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox));
+END;
+CREATE TRIGGER sync_queue_update AFTER UPDATE OF manufacturer_id, system_id, modality, diameter_mm, length_mm,
+    connection, notes, status, standard_name, standard_sha256 ON images BEGIN
+    INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+    VALUES (NEW.id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox));
+END;
+CREATE TRIGGER sync_queue_embedding AFTER INSERT ON embeddings BEGIN
+    INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+    VALUES (NEW.image_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox));
+END;
+CREATE TRIGGER sync_queue_delete BEFORE DELETE ON images BEGIN
+    INSERT OR REPLACE INTO sync_deletes (remote_id, revision, object_key)
+        SELECT remote_id, revision, object_key FROM sync_items WHERE image_id = OLD.id AND revision IS NOT NULL;
+    DELETE FROM sync_outbox WHERE image_id = OLD.id;
+END;
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.

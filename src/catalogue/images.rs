@@ -25,7 +25,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             Status::Unlabelled => "unlabelled",
             Status::Labelled => "labelled",
@@ -33,7 +34,8 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> Status {
+    /// Parse the stored spelling (anything else is unlabelled).
+    pub fn parse(s: &str) -> Status {
         match s {
             "labelled" => Status::Labelled,
             "confirmed" => Status::Confirmed,
@@ -55,7 +57,8 @@ pub enum Modality {
 }
 
 impl Modality {
-    fn as_str(self) -> &'static str {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             Modality::Periapical => "periapical",
             Modality::Panoramic => "panoramic",

@@ -71,6 +71,9 @@ pub enum Command {
         /// Neighbours to show.
         #[arg(long, default_value_t = 10)]
         k: usize,
+        /// Search production (pgvector HNSW) instead of the local cache.
+        #[arg(long)]
+        remote: bool,
         /// Encoder (default: the library's active one).
         #[arg(long)]
         encoder: Option<EncoderChoice>,
@@ -112,6 +115,20 @@ pub enum Command {
     },
     /// Open the Raiox Studio window (the default when no command is given).
     Gui,
+    /// Push local changes to production (Spaces + PostgreSQL) and pull production's changes back.
+    Sync(SyncArgs),
+    /// Production settings: test the connections, show or save them.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Delete images from the library (and, at the next sync, from production).
+    Delete {
+        /// Image ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Items changed both here and in production: list them, or keep one side.
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
     /// Measure every performance goal on this machine (synthetic library, cached) and print a table.
     Bench(BenchArgs),
 }
@@ -129,6 +146,82 @@ pub struct BenchArgs {
     /// Also measure production (needs SPACES_* and DATABASE_URL; pushes synthetic items there).
     #[arg(long)]
     pub remote: bool,
+}
+
+/// `raiox sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Show exactly what would be uploaded, updated, deleted and pulled; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only push local changes.
+    #[arg(long, conflicts_with = "pull_only")]
+    pub push_only: bool,
+    /// Only pull production's changes.
+    #[arg(long)]
+    pub pull_only: bool,
+    /// Uploads in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Attempts per request before an item is reported as failed.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// `raiox remote ...`.
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Test the object store and the database and say exactly what is wrong.
+    Check,
+    /// Show the settings in force (secrets masked) and where they come from.
+    Show,
+    /// Save settings to the config file (owner-only); unset flags keep their saved values.
+    Set {
+        /// Object store endpoint URL.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Bucket.
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Region (default: from the endpoint).
+        #[arg(long)]
+        region: Option<String>,
+        /// Access key id.
+        #[arg(long)]
+        access_key: Option<String>,
+        /// Read the secret key from this environment variable (never from the command line).
+        #[arg(long, value_name = "VAR")]
+        secret_key_env: Option<String>,
+        /// Read the database URL from this environment variable (it holds a password).
+        #[arg(long, value_name = "VAR")]
+        database_url_env: Option<String>,
+        /// Path-style addressing.
+        #[arg(long)]
+        path_style: Option<bool>,
+        /// Upload objects public-read and store their URL.
+        #[arg(long)]
+        public_read: Option<bool>,
+    },
+}
+
+/// `raiox conflicts ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCommand {
+    /// List items in conflict.
+    List,
+    /// Keep this library's version: the next sync overwrites production.
+    KeepLocal {
+        /// Image id.
+        id: i64,
+    },
+    /// Take production's version: the next sync overwrites the library.
+    TakeRemote {
+        /// Image id.
+        id: i64,
+    },
 }
 
 /// `raiox import`.

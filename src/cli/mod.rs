@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod progress_bar;
 mod search;
+mod sync;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -125,10 +126,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Synth(args) => cmd_synth(&cli, args),
         Command::Models(m) => search::cmd_models(&cli, m),
         Command::Embed { encoder } => search::cmd_embed(&cli, *encoder),
-        Command::Similar { target, k, encoder } => search::cmd_similar(&cli, target, *k, *encoder),
+        Command::Similar {
+            target,
+            k,
+            encoder,
+            remote: false,
+        } => search::cmd_similar(&cli, target, *k, *encoder),
+        Command::Similar {
+            target,
+            k,
+            encoder,
+            remote: true,
+        } => sync::cmd_similar_remote(&cli, target, *k, *encoder),
+        Command::Sync(args) => sync::cmd_sync(&cli, args),
+        Command::Remote(c) => sync::cmd_remote(&cli, c),
+        Command::Delete { ids } => sync::cmd_delete(&cli, ids),
+        Command::Conflicts(c) => sync::cmd_conflicts(&cli, c),
+        Command::Bench(args) => bench::cmd_bench(&cli, args),
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
         Command::Eval { k, encoder } => search::cmd_eval(&cli, *k, *encoder),
-        Command::Bench(args) => bench::cmd_bench(&cli, args),
         Command::Check => {
             let lib = open_library(&cli)?;
             let report = lib.check()?;

@@ -131,6 +131,47 @@ pub fn load_all(conn: &Connection, stamp: &ModelStamp) -> Result<Vec<(i64, Vec<f
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// One image's current vector of this model (None when missing or stale).
+pub fn get(conn: &Connection, stamp: &ModelStamp, image_id: i64) -> Result<Option<Vec<f32>>, Error> {
+    if !table_exists(conn, &stamp.encoder_id)? {
+        return Ok(None);
+    }
+    let table = table_name(&stamp.encoder_id);
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT v.embedding FROM {table} v
+                 JOIN embeddings e ON e.image_id = v.rowid AND e.encoder_id = ?1
+                 JOIN images i ON i.id = e.image_id
+                 WHERE v.rowid = ?4 AND e.weights_sha256 = ?2 AND e.preprocess_version = ?3
+                   AND e.standard_sha256 = i.standard_sha256"
+            ),
+            params![
+                stamp.encoder_id,
+                stamp.weights_sha256,
+                stamp.preprocess_version,
+                image_id
+            ],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+        .map(|b| from_blob(&b)))
+}
+
+/// Remove an image's vectors of every model (vec0 tables have no foreign keys to cascade).
+pub fn remove(tx: &Transaction, image_id: i64) -> Result<(), Error> {
+    let tables: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'vec\\_%' ESCAPE '\\' AND sql LIKE 'CREATE VIRTUAL TABLE%'")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for t in tables {
+        tx.execute(&format!("DELETE FROM {t} WHERE rowid = ?1"), [image_id])?;
+    }
+    tx.execute("DELETE FROM embeddings WHERE image_id = ?1", [image_id])?;
+    Ok(())
+}
+
 /// Exact kNN by cosine through sqlite-vec itself: (image id, cosine similarity), best first.
 /// Used as the reference the in-memory index is checked against.
 pub fn knn_sql(

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: temporary libraries, synthetic films, the CLI binary.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -33,13 +35,18 @@ pub fn synth_set(dir: &Path, per_class: usize, seed: u64, size: u32) -> PathBuf 
 
 /// Run the `raiox` binary with the given library and arguments.
 pub fn raiox(library: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_raiox"))
+    Command::new(bin())
         .arg("--library")
         .arg(library)
         .args(args)
         .env_remove("RAIOX_LIBRARY")
         .output()
         .expect("run raiox")
+}
+
+/// The `raiox` binary under test: this build's, or `RAIOX_BIN` (to test an installed one).
+pub fn bin() -> PathBuf {
+    std::env::var_os("RAIOX_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_raiox")), PathBuf::from)
 }
 
 /// The JSON lines a command printed on stdout.

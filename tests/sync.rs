@@ -1,0 +1,515 @@
+//! Sync against real servers: PostgreSQL 16 + pgvector (pgserver's binaries) and an S3-protocol
+//! server (s3s-fs) in-process; the `raiox` binary is configured only through the seed's environment
+//! variables. Each fault drill ends with a sync that completes with nothing lost or duplicated.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::servers::{Postgres, S3Opts, ACCESS, S3, SECRET};
+use common::{cli_labelled_library, json_lines};
+
+const BUCKET: &str = "raiox-test";
+
+/// Production for one test: a database on its own server, a bucket on its own S3 server.
+struct Prod {
+    pg: Postgres,
+    s3: S3,
+    db: String,
+    url: String,
+}
+
+impl Prod {
+    fn start() -> Prod {
+        let pg = Postgres::start();
+        let url = pg.fresh_db("prod");
+        Prod {
+            pg,
+            s3: S3::start(BUCKET),
+            db: "prod".into(),
+            url,
+        }
+    }
+
+    fn rows(&self, filter: &str) -> i64 {
+        self.pg
+            .psql(&self.db, &format!("SELECT COUNT(*) FROM implants WHERE {filter}"))
+            .parse()
+            .unwrap()
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.s3.keys(BUCKET)
+    }
+}
+
+/// `raiox` with the seed's variables pointing at `prod` (plus `extra` overrides).
+fn raiox_env(prod: &Prod, library: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut cmd = command(prod, library, args, extra);
+    cmd.output().expect("run raiox")
+}
+
+fn command(prod: &Prod, library: &Path, args: &[&str], extra: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(common::bin());
+    cmd.arg("--library")
+        .arg(library)
+        .args(args)
+        .env_remove("RAIOX_LIBRARY")
+        .env("RAIOX_CONFIG", library.with_extension("no-config.toml"))
+        .env("SPACES_ACCESS_KEY", ACCESS)
+        .env("SPACES_SECRET_KEY", SECRET)
+        .env("SPACES_ENDPOINT", &prod.s3.endpoint)
+        .env("SPACES_BUCKET", BUCKET)
+        .env("DATABASE_URL", &prod.url);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn sync(prod: &Prod, library: &Path, extra_args: &[&str]) -> (Output, serde_json::Value) {
+    let mut args = vec!["sync", "--json", "--attempts", "3"];
+    args.extend_from_slice(extra_args);
+    let out = raiox_env(prod, library, &args, &[]);
+    let report = json_lines(&out).pop().unwrap_or_default();
+    (out, report)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// A labelled, embedded library of synthetic films (2 per system).
+fn library(dir: &Path) -> (PathBuf, usize) {
+    let (lib, _, _) = cli_labelled_library(dir, "2", "7");
+    let n = json_lines(&common::raiox(&lib, &["list", "--json"])).len();
+    assert!(n >= 10, "{n}");
+    (lib, n)
+}
+
+/// Zero loss, zero duplicates: one live row and one object per library item, and every row's
+/// object exists.
+fn assert_complete(prod: &Prod, n: usize) {
+    assert_eq!(prod.rows("NOT deleted"), n as i64);
+    let keys = prod.keys();
+    assert_eq!(keys.len(), n, "{keys:?}");
+    let row_keys = prod.pg.psql(
+        &prod.db,
+        "SELECT string_agg(object_key, ',' ORDER BY object_key) FROM implants WHERE NOT deleted",
+    );
+    assert_eq!(row_keys.split(',').map(String::from).collect::<Vec<_>>(), keys);
+}
+
+fn names(library: &Path) -> Vec<String> {
+    let mut v: Vec<String> = json_lines(&common::raiox(library, &["list", "--json"]))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn push_is_idempotent_relabel_syncs_one_item_and_pull_reproduces_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, n) = library(dir.path());
+    let prod = Prod::start();
+
+    let (out, plan) = sync(&prod, &lib, &["--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(plan["uploaded"], n);
+    assert_eq!(plan["items"].as_array().unwrap().len(), n);
+    assert!(prod.keys().is_empty(), "a dry run uploads nothing");
+
+    let (out, first) = sync(&prod, &lib, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (first["uploaded"].as_u64(), first["rows_written"].as_u64()),
+        (Some(n as u64), Some(n as u64))
+    );
+    assert_complete(&prod, n);
+    for k in prod.keys() {
+        let parts: Vec<&str> = k.split('/').collect();
+        assert!(
+            parts.len() == 4 && parts[0] == "implants" && k.ends_with(".png"),
+            "{k}"
+        );
+    }
+    assert_eq!(
+        prod.pg
+            .psql(&prod.db, "SELECT DISTINCT vector_dims(embedding) FROM implants"),
+        "1280"
+    );
+
+    let (out, again) = sync(&prod, &lib, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (
+            again["uploaded"].as_u64(),
+            again["rows_written"].as_u64(),
+            again["pulled"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{again}"
+    );
+    let revisions = prod.pg.psql(&prod.db, "SELECT MAX(revision) FROM implants");
+
+    // Relabel one item: exactly that item goes up, its old object is removed.
+    let list = json_lines(&common::raiox(&lib, &["list", "--json"]));
+    let item = list.iter().find(|r| r["manufacturer"] != "Straumann").unwrap();
+    let id = item["id"].as_i64().unwrap().to_string();
+    let blt = prod.rows("system = 'Bone Level Tapered'");
+    let out = common::raiox(&lib, &["label", &id, "--system", "Straumann BLT", "--confirm"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, relabel) = sync(&prod, &lib, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (
+            relabel["uploaded"].as_u64(),
+            relabel["rows_written"].as_u64(),
+            relabel["objects_removed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{relabel}"
+    );
+    assert_complete(&prod, n);
+    assert_eq!(prod.rows(&format!("revision > {revisions}")), 1);
+    assert_eq!(prod.rows("system = 'Bone Level Tapered'"), blt + 1);
+
+    // A second, empty library pulls production: same catalogue, same similarity results.
+    let lib2 = dir.path().join("lib2");
+    let (out, pulled) = sync(&prod, &lib2, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(pulled["pulled"].as_u64(), Some(n as u64), "{pulled}");
+    assert_eq!(names(&lib2), names(&lib));
+    let out = common::raiox(&lib2, &["check", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let similar = |library: &Path, name: &str| -> Vec<String> {
+        let list = json_lines(&common::raiox(library, &["list", "--json"]));
+        let id = list.iter().find(|r| r["name"] == name).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+            .to_string();
+        let out = common::raiox(library, &["similar", &id, "--k", "5", "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        json_lines(&out)[0]["neighbours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let probe = names(&lib)[3].clone();
+    assert_eq!(similar(&lib, &probe), similar(&lib2, &probe));
+
+    // Production's kNN through the HNSW index agrees with the local cache.
+    let list = json_lines(&common::raiox(&lib, &["list", "--json"]));
+    let id = list.iter().find(|r| r["name"] == probe.as_str()).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let out = raiox_env(
+        &prod,
+        &lib,
+        &["similar", &id, "--remote", "--k", "5", "--json"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let remote: Vec<String> = json_lines(&out)[0]["neighbours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(remote, similar(&lib, &probe));
+
+    // Nothing identifying left the machine: no source file names in production.
+    let dump = prod.pg.psql(
+        &prod.db,
+        "SELECT string_agg(attributes::text || standard_name, ' ') FROM implants",
+    );
+    assert!(!dump.contains("synth") && !dump.contains(".tif"), "{dump}");
+}
+
+#[test]
+fn deletes_and_conflicts_between_two_libraries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib_a, n) = library(dir.path());
+    let prod = Prod::start();
+    assert!(sync(&prod, &lib_a, &[]).0.status.success());
+    let lib_b = dir.path().join("lib-b");
+    assert!(sync(&prod, &lib_b, &[]).0.status.success());
+
+    // Delete in A: soft-deleted in production, object removed, gone from B at its next pull.
+    let list_a = json_lines(&common::raiox(&lib_a, &["list", "--json"]));
+    let gone = list_a[0]["name"].as_str().unwrap().to_string();
+    let out = common::raiox(
+        &lib_a,
+        &["delete", &list_a[0]["id"].as_i64().unwrap().to_string()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (out, r) = sync(&prod, &lib_a, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (r["deleted"].as_u64(), r["objects_removed"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(prod.rows("deleted"), 1);
+    assert_eq!(prod.keys().len(), n - 1);
+    let (_, r) = sync(&prod, &lib_b, &[]);
+    assert_eq!(r["pulled"].as_u64(), Some(1), "{r}");
+    assert!(!names(&lib_b).contains(&gone));
+
+    // The same item relabelled in both libraries: B syncs first; A's change is a conflict, and
+    // production keeps B's label until the curator decides.
+    let name = names(&lib_a)[0].clone();
+    let id_of = |lib: &Path| {
+        json_lines(&common::raiox(lib, &["list", "--json"]))
+            .iter()
+            .find(|r| r["name"] == name.as_str())
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+            .to_string()
+    };
+    let (ida, idb) = (id_of(&lib_a), id_of(&lib_b));
+    assert!(
+        common::raiox(&lib_b, &["label", &idb, "--system", "Straumann BLT"])
+            .status
+            .success()
+    );
+    assert!(sync(&prod, &lib_b, &[]).0.status.success());
+    assert!(
+        common::raiox(&lib_a, &["label", &ida, "--system", "Nobel Biocare NobelActive"])
+            .status
+            .success()
+    );
+    let (out, r) = sync(&prod, &lib_a, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(r["conflicts"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(prod.rows("system = 'Bone Level Tapered' AND NOT deleted"), 1);
+    let listed = json_lines(&common::raiox(&lib_a, &["conflicts", "list", "--json"]));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"].as_i64().unwrap().to_string(), ida);
+
+    // Keep A's version: the next sync writes it.
+    assert!(common::raiox(&lib_a, &["conflicts", "keep-local", &ida])
+        .status
+        .success());
+    let (out, r) = sync(&prod, &lib_a, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(r["rows_written"].as_u64(), Some(1), "{r}");
+    assert_eq!(prod.rows("system = 'NobelActive' AND NOT deleted"), 1);
+    assert_complete(&prod, n - 1);
+}
+
+#[test]
+fn drill_s3_server_stops_mid_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, n) = library(dir.path());
+    let mut prod = Prod::start();
+    let buckets = prod.s3.dir.clone();
+    prod.s3.stop();
+    // The same bucket folder, served by a server that goes away after 5 uploads.
+    prod.s3 = S3::serve(
+        &buckets,
+        S3Opts {
+            stop_after_puts: Some(5),
+            ..S3Opts::default()
+        },
+    );
+    let (out, r) = sync(&prod, &lib, &["--attempts", "2"]);
+    assert!(!out.status.success(), "the sync must fail while S3 is down: {r}");
+    assert!(!r["failed"].as_array().unwrap().is_empty(), "{r}");
+    let rows = prod.rows("true");
+    assert!(rows <= 5, "rows only for uploaded objects: {rows}");
+    prod.s3.stop();
+    prod.s3 = S3::serve(&buckets, S3Opts::default());
+    let (out, r) = sync(&prod, &lib, &[]);
+    assert!(out.status.success(), "{} {r}", stderr(&out));
+    assert_complete(&prod, n);
+}
+
+#[test]
+fn drill_sync_killed_mid_push_and_postgres_restarted_mid_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, n) = library(dir.path());
+    let mut prod = Prod::start();
+    let buckets = prod.s3.dir.clone();
+    prod.s3.stop();
+    prod.s3 = S3::serve(
+        &buckets,
+        S3Opts {
+            put_delay: Duration::from_millis(100),
+            ..S3Opts::default()
+        },
+    );
+
+    // kill -9 while uploads are in flight (one at a time, 100 ms each).
+    let mut child = command(&prod, &lib, &["sync", "--json", "--concurrency", "1"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while prod.keys().len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(prod.keys().len() < n, "killed mid-push");
+    assert_eq!(prod.rows("true"), 0, "rows are written after their objects");
+
+    // Postgres restarted while uploads are in flight: the run reconnects (or fails), and the next
+    // run completes.
+    let mut child = command(
+        &prod,
+        &lib,
+        &["sync", "--json", "--concurrency", "1", "--attempts", "8"],
+        &[],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let start = prod.s3.puts.load(std::sync::atomic::Ordering::SeqCst);
+    while prod.s3.puts.load(std::sync::atomic::Ordering::SeqCst) < start + 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    prod.pg.restart();
+    child.wait().unwrap();
+    let (out, r) = sync(&prod, &lib, &[]);
+    assert!(out.status.success(), "{} {r}", stderr(&out));
+    assert_complete(&prod, n);
+    let (_, r) = sync(&prod, &lib, &[]);
+    assert_eq!(
+        (r["uploaded"].as_u64(), r["rows_written"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+}
+
+#[test]
+fn drill_wrong_credentials_timeouts_and_dimension_mismatch_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, n) = library(dir.path());
+    let prod = Prod::start();
+
+    // Wrong secret: refused, the message says what to fix and never shows a secret.
+    let wrong = "definitely-wrong-secret";
+    let out = raiox_env(
+        &prod,
+        &lib,
+        &["sync", "--attempts", "1"],
+        &[("SPACES_SECRET_KEY", wrong)],
+    );
+    assert!(!out.status.success());
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(text.contains("access denied"), "{text}");
+    assert!(!text.contains(wrong) && !text.contains(SECRET), "{text}");
+    let out = raiox_env(&prod, &lib, &["remote", "check"], &[("SPACES_SECRET_KEY", wrong)]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !out.status.success() && text.contains("spaces:   FAILED") && text.contains("database: ok"),
+        "{text}"
+    );
+    let out = raiox_env(
+        &prod,
+        &lib,
+        &["remote", "check"],
+        &[("DATABASE_URL", "postgres://nobody:pw-xyz@127.0.0.1:1/x")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("database: FAILED") && !text.contains("pw-xyz"),
+        "{text}"
+    );
+
+    // A server that accepts and never answers: each request times out, the run says so.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", hole.local_addr().unwrap());
+    let out = raiox_env(
+        &prod,
+        &lib,
+        &[
+            "sync",
+            "--json",
+            "--timeout",
+            "1",
+            "--attempts",
+            "2",
+            "--push-only",
+        ],
+        &[("SPACES_ENDPOINT", &endpoint)],
+    );
+    assert!(!out.status.success());
+    let r = json_lines(&out).pop().unwrap();
+    assert!(
+        r["failed"][0]["error"].as_str().unwrap().contains("timed out"),
+        "{r}"
+    );
+    drop(hole);
+    let (out, r) = sync(&prod, &lib, &[]);
+    assert!(out.status.success(), "{} {r}", stderr(&out));
+    assert_complete(&prod, n);
+
+    // An existing table made for 512-D vectors: refused before anything is written.
+    let url = prod.pg.fresh_db("mismatch");
+    prod.pg.psql(
+        "mismatch",
+        "CREATE EXTENSION vector; CREATE TABLE implants (id uuid PRIMARY KEY, embedding vector(512))",
+    );
+    let out2 = raiox_env(
+        &prod,
+        &lib,
+        &["sync", "--attempts", "1"],
+        &[("DATABASE_URL", &url)],
+    );
+    assert!(!out2.status.success());
+    let text = stderr(&out2);
+    assert!(text.contains("512") && text.contains("1280"), "{text}");
+    assert_eq!(prod.pg.psql("mismatch", "SELECT COUNT(*) FROM implants"), "0");
+}
+
+#[test]
+fn tls_endpoint_works_whatever_the_ca_variables_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, n) = library(dir.path());
+    let mut prod = Prod::start();
+    let buckets = prod.s3.dir.clone();
+    prod.s3.stop();
+    prod.s3 = S3::serve(
+        &buckets,
+        S3Opts {
+            tls: true,
+            ..S3Opts::default()
+        },
+    );
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, prod.s3.ca_pem.as_ref().unwrap()).unwrap();
+    // Without our CA the certificate is refused (and the error says TLS).
+    let out = raiox_env(
+        &prod,
+        &lib,
+        &["sync", "--json", "--attempts", "1", "--push-only"],
+        &[("SSL_CERT_FILE", "/nonexistent.pem")],
+    );
+    assert!(!out.status.success());
+    let r = json_lines(&out).pop().unwrap();
+    assert!(r["failed"][0]["error"].as_str().unwrap().contains("TLS"), "{r}");
+    // With it (SSL_CERT_FILE, as any rustls/OpenSSL client), and AWS_CA_BUNDLE pointing elsewhere.
+    let out = raiox_env(
+        &prod,
+        &lib,
+        &["sync", "--json"],
+        &[
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+            ("AWS_CA_BUNDLE", "/nonexistent.pem"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_complete(&prod, n);
+}
