@@ -2,7 +2,8 @@
 //! both encoders, kNN, catalogue) whose JSON report must hold every measurement with sane values.
 //! No timing thresholds: only that each figure exists and is physically possible.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn stats_ok(v: &serde_json::Value, what: &str) {
     let get = |k: &str| {
@@ -18,28 +19,32 @@ fn stats_ok(v: &serde_json::Value, what: &str) {
     assert!(v["runs"].as_u64().unwrap_or(0) >= 1, "{what}: runs");
 }
 
+/// `raiox bench --scale tiny --data DATA EXTRA...`, with production unconfigured whatever the
+/// developer's environment holds.
+fn bench(tmp: &Path, data: &Path, extra: &[&str]) -> Output {
+    let unset = [
+        "SPACES_ACCESS_KEY",
+        "SPACES_SECRET_KEY",
+        "SPACES_ENDPOINT",
+        "SPACES_BUCKET",
+        "DATABASE_URL",
+    ];
+    Command::new(env!("CARGO_BIN_EXE_raiox"))
+        .args(["bench", "--scale", "tiny", "--data"])
+        .arg(data)
+        .args(extra)
+        .env("RAIOX_CONFIG", tmp.join("no-remote.toml"))
+        .env_remove("RAIOX_BENCH_DATA")
+        .envs(unset.map(|k| (k, "")))
+        .output()
+        .expect("run raiox bench")
+}
+
 #[test]
 fn bench_tiny_reports_every_measurement() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("bench-data");
-    let out = Command::new(env!("CARGO_BIN_EXE_raiox"))
-        .args(["bench", "--scale", "tiny", "--json", "--data"])
-        .arg(&data)
-        // Production must read as not configured, whatever the developer's environment holds.
-        .env("RAIOX_CONFIG", dir.path().join("no-remote.toml"))
-        .env_remove("RAIOX_BENCH_DATA")
-        .envs(
-            [
-                "SPACES_ACCESS_KEY",
-                "SPACES_SECRET_KEY",
-                "SPACES_ENDPOINT",
-                "SPACES_BUCKET",
-                "DATABASE_URL",
-            ]
-            .map(|k| (k, "")),
-        )
-        .output()
-        .expect("run raiox bench");
+    let out = bench(dir.path(), &data, &["--json"]);
     assert!(
         out.status.success(),
         "raiox bench failed: {}",
@@ -113,22 +118,7 @@ fn bench_tiny_reports_every_measurement() {
     assert_eq!(saved["knn_local"], r["knn_local"]);
 
     // A second run reuses the cached library.
-    let again = Command::new(env!("CARGO_BIN_EXE_raiox"))
-        .args(["bench", "--scale", "tiny", "--data"])
-        .arg(&data)
-        .env("RAIOX_CONFIG", dir.path().join("no-remote.toml"))
-        .envs(
-            [
-                "SPACES_ACCESS_KEY",
-                "SPACES_SECRET_KEY",
-                "SPACES_ENDPOINT",
-                "SPACES_BUCKET",
-                "DATABASE_URL",
-            ]
-            .map(|k| (k, "")),
-        )
-        .output()
-        .unwrap();
+    let again = bench(dir.path(), &data, &[]);
     assert!(again.status.success());
     let table = String::from_utf8_lossy(&again.stdout);
     assert!(
