@@ -11,10 +11,10 @@ anchors = [json.loads(line) for line in open(sys.argv[2]) if line.strip()]
 
 
 def find(prefix, **match):
-    for a in anchors:
-        if a.get("anchor", "").startswith(prefix) and all(a.get(k) == v for k, v in match.items()):
-            return a
-    return None
+    """The last matching anchor line that has figures, else the last one saying why it was skipped."""
+    found = [a for a in anchors if a.get("anchor", "").startswith(prefix) and all(a.get(k) == v for k, v in match.items())]
+    measured = [a for a in found if "skipped" not in a]
+    return (measured or found or [None])[-1]
 
 
 def s(st, digits=1):
