@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use raiox::catalogue::images::{self, Status};
 use raiox::gui::app::Tab;
@@ -446,5 +446,60 @@ fn filters_sort_and_counts_follow_the_library() {
     h.state_mut().browser.refresh();
     assert_eq!(h.state().browser.len(), 2);
     assert!((0..2).all(|n| h.state().browser.at(n).unwrap().system.as_deref() == Some("NobelActive")));
+    h.run();
+}
+
+#[test]
+fn sync_to_production_from_the_window_plans_first_then_runs() {
+    use common::servers::{Postgres, ACCESS, S3, SECRET};
+    let dir = tempfile::tempdir().unwrap();
+    // Only this test reads production settings; keep them away from the user's config folder.
+    std::env::set_var("RAIOX_CONFIG", dir.path().join("remote.toml"));
+    let pg = Postgres::start();
+    let url = pg.fresh_db("prod");
+    let s3 = S3::start("implants");
+    let (root, _, _) = common::cli_labelled_library(dir.path(), "1", "13");
+    let mut h = window(&root);
+
+    h.get_by_label("Sync to production...").click();
+    settle(&mut h);
+    h.get_by_label("Settings (Spaces and PostgreSQL)").click();
+    settle(&mut h);
+    type_into(&mut h, "Spaces endpoint", &s3.endpoint);
+    type_into(&mut h, "Bucket", "implants");
+    type_into(&mut h, "Access key", ACCESS);
+    type_into(&mut h, "Secret key", SECRET);
+    type_into(&mut h, "Database URL", &url);
+    h.get_by_label("Test connection").click();
+    settle(&mut h);
+    let check = h.state().sync.check.clone().expect("a connection test result");
+    assert_eq!(check.spaces, None, "the object store answers");
+    assert_eq!(check.database, None, "the database answers");
+    h.get_by_label("Save settings").click();
+    settle(&mut h);
+    let saved = std::fs::read_to_string(dir.path().join("remote.toml")).expect("settings saved");
+    assert!(saved.contains("implants"));
+
+    assert!(
+        h.get_by_label("Run sync").accesskit_node().is_disabled(),
+        "no run before the plan"
+    );
+    h.get_by_label("Show what will change").click();
+    settle(&mut h);
+    let plan = h.state().sync.plan.clone().expect("a plan");
+    assert!(plan.dry_run);
+    assert_eq!(plan.uploaded, 8, "8 labelled images to upload");
+    assert_eq!(s3.keys("implants").len(), 0, "a plan changes nothing");
+    h.get_by_label_contains("8 to upload");
+
+    h.get_by_label("Run sync").click();
+    settle(&mut h);
+    let report = h.state().sync.report.clone().expect("a sync report");
+    assert_eq!(report.uploaded, 8);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(s3.keys("implants").len(), 8);
+    let rows = pg.psql("prod", "SELECT COUNT(*) FROM implants WHERE NOT deleted");
+    assert_eq!(rows.trim(), "8");
+    h.get_by_label_contains("8 uploaded");
     h.run();
 }

@@ -14,8 +14,9 @@ out=docs/screenshots
 work=${RAIOX_SCREENSHOT_WORK:-target/screenshots}
 mkdir -p "$out" "$work"
 
-cargo build --release --bin raiox
-bin=target/release/raiox
+# RAIOX_BIN: use an already built binary instead of building the release one.
+bin=${RAIOX_BIN:-target/release/raiox}
+[ -n "${RAIOX_BIN:-}" ] || cargo build --release --bin raiox
 
 lib="$work/library"
 if [ ! -f "$lib/library.db" ]; then

@@ -6,25 +6,22 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::time::Duration;
-
-use egui::{Key, Modifiers};
 
 use crate::curate::LabelChange;
-use crate::gui::browser;
 use crate::gui::capture::Capture;
-use crate::gui::identify::{self, IdentifyView};
+use crate::gui::frame::apply_theme;
+use crate::gui::identify::IdentifyView;
 use crate::gui::importing::ImportView;
 use crate::gui::inspector::{self, Inspector};
 use crate::gui::jobs::Jobs;
-use crate::gui::labels::{self, Picker};
-use crate::gui::settings::{self, Persisted, STORAGE_KEY};
+use crate::gui::labels::Picker;
+use crate::gui::production::SyncView;
+use crate::gui::settings::{Persisted, STORAGE_KEY};
 use crate::gui::similar::SimilarView;
 use crate::gui::state::Browser;
-use crate::gui::status;
 use crate::gui::thumbs::Thumbs;
 use crate::gui::undo::{Edit, History, LabelState};
-use crate::gui::worker::{Command, Gate, Place, Reply, Worker};
+use crate::gui::worker::{Command, Gate, Place, Reply, SyncCommand, Worker};
 use crate::library::{Layout, Library};
 
 /// The central area's pages.
@@ -55,24 +52,27 @@ pub enum Dialog {
     OpenLibrary,
 }
 
+/// Paths a file dialog returned, with the dialog.
+type Picked = (Dialog, Vec<PathBuf>);
+
 /// Raiox Studio's window.
 pub struct RaioxApp {
-    ctx: egui::Context,
-    root: PathBuf,
-    replies: Receiver<Reply>,
-    jobs_worker: Worker,
-    quick: Worker,
-    pending: usize,
-    layout: Option<Layout>,
-    encoder: Option<String>,
-    library_error: Option<String>,
-    rows_loaded: bool,
-    dialogs: (Sender<(Dialog, Vec<PathBuf>)>, Receiver<(Dialog, Vec<PathBuf>)>),
-    dialog_open: bool,
-    settings_open: bool,
-    inspecting: Option<i64>,
-    scroll_to: Option<i64>,
-    capture: Option<Capture>,
+    pub(super) ctx: egui::Context,
+    pub(super) root: PathBuf,
+    pub(super) replies: Receiver<Reply>,
+    pub(super) jobs_worker: Worker,
+    pub(super) quick: Worker,
+    pub(super) pending: usize,
+    pub(super) layout: Option<Layout>,
+    pub(super) encoder: Option<String>,
+    pub(super) library_error: Option<String>,
+    pub(super) rows_loaded: bool,
+    pub(super) dialogs: (Sender<Picked>, Receiver<Picked>),
+    pub(super) dialog_open: bool,
+    pub(super) settings_open: bool,
+    pub(super) inspecting: Option<i64>,
+    pub(super) scroll_to: Option<i64>,
+    pub(super) capture: Option<Capture>,
     /// Remembered settings.
     pub persisted: Persisted,
     /// Library rows, filters and selection.
@@ -95,6 +95,8 @@ pub struct RaioxApp {
     pub identify: IdentifyView,
     /// Import status.
     pub importing: ImportView,
+    /// Sync to production.
+    pub sync: SyncView,
 }
 
 impl RaioxApp {
@@ -148,6 +150,7 @@ impl RaioxApp {
             similar: SimilarView::default(),
             identify: IdentifyView::default(),
             importing: ImportView::default(),
+            sync: SyncView::default(),
         };
         app.send(Command::LoadRows);
         app
@@ -169,14 +172,14 @@ impl RaioxApp {
     }
 
     /// Send a quick command (rows, labels, crops, similar, identify).
-    fn send(&mut self, command: Command) {
+    pub(super) fn send(&mut self, command: Command) {
         if self.quick.send(command) {
             self.pending += 1;
         }
     }
 
     /// Start a long job on the jobs worker.
-    fn start_job(
+    pub(super) fn start_job(
         &mut self,
         place: Place,
         title: &str,
@@ -231,7 +234,7 @@ impl RaioxApp {
         self.capture = capture;
     }
 
-    fn open_dialog(&mut self, dialog: Dialog) {
+    pub(super) fn open_dialog(&mut self, dialog: Dialog) {
         if self.dialog_open {
             return;
         }
@@ -258,7 +261,7 @@ impl RaioxApp {
     }
 
     /// Apply everything that arrived since the last frame.
-    fn pump(&mut self, ctx: &egui::Context) {
+    pub(super) fn pump(&mut self, ctx: &egui::Context) {
         while let Ok(reply) = self.replies.try_recv() {
             self.apply(ctx, reply);
         }
@@ -343,6 +346,26 @@ impl RaioxApp {
                 result,
                 calibrated,
             } => self.identify.answered(ctx, path, query, result, calibrated),
+            Reply::SyncConfig(config) => self.sync.loaded(*config),
+            Reply::SyncSaved(path) => {
+                self.sync.saved = Some(format!("Saved to {path}"));
+                self.send(Command::Sync(SyncCommand::LoadConfig));
+            }
+            Reply::SyncChecked(report) => {
+                self.sync.waiting = false;
+                self.sync.check = Some(report);
+            }
+            Reply::Synced(report) => {
+                self.jobs.finish(Place::Sync);
+                self.sync.reported(*report);
+                self.send(Command::LoadRows);
+            }
+            Reply::Resolved(id) => {
+                if let Some(r) = &mut self.sync.report {
+                    r.conflicts.retain(|c| c.id != Some(id));
+                }
+                self.send(Command::LoadRows);
+            }
             Reply::Failed { place, message } => self.failed(place, message),
             Reply::Finished => self.pending = self.pending.saturating_sub(1),
         }
@@ -379,6 +402,11 @@ impl RaioxApp {
             Place::Identify => {
                 self.identify.waiting = false;
                 self.identify.error = Some(message);
+            }
+            Place::Sync => {
+                self.jobs.finish(place);
+                self.sync.waiting = false;
+                self.sync.error = Some(message);
             }
         }
     }
@@ -441,6 +469,23 @@ impl RaioxApp {
         self.scroll_to = self.browser.step(delta);
     }
 
+    /// Open the sync window (reading the production settings the first time).
+    pub fn open_sync(&mut self) {
+        self.sync.open = true;
+        if self.sync.config.is_none() {
+            self.send(Command::Sync(SyncCommand::LoadConfig));
+        }
+    }
+
+    /// Plan (`dry_run`) or run a sync on the jobs worker.
+    pub fn start_sync(&mut self, dry_run: bool) {
+        self.sync.error = None;
+        let title = if dry_run { "sync plan" } else { "sync" };
+        self.start_job(Place::Sync, title, |ctl| {
+            Command::Sync(SyncCommand::Run { dry_run, ctl })
+        });
+    }
+
     /// Draft a crop on the open image and ask for its preview, as a drag on the original does.
     pub fn preview_crop(&mut self, crop: crate::standardise::Rect) {
         if let Some(id) = self.inspector.id() {
@@ -461,329 +506,6 @@ impl RaioxApp {
         if let Some(commands) = self.history.redo() {
             commands.into_iter().for_each(|c| self.send(c));
         }
-    }
-
-    fn keyboard(&mut self, ctx: &egui::Context) {
-        let typing = ctx.egui_wants_keyboard_input();
-        let (mut undo, mut redo) = (false, false);
-        let mut keys = Vec::new();
-        ctx.input_mut(|i| {
-            if typing {
-                return;
-            }
-            redo = i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
-            undo = i.consume_key(Modifiers::COMMAND, Key::Z);
-            for key in [
-                Key::J,
-                Key::K,
-                Key::ArrowRight,
-                Key::ArrowLeft,
-                Key::ArrowDown,
-                Key::ArrowUp,
-                Key::Enter,
-                Key::Slash,
-                Key::L,
-                Key::I,
-                Key::S,
-            ]
-            .into_iter()
-            .chain(labels::NUMBER_KEYS)
-            {
-                if i.consume_key(Modifiers::NONE, key) {
-                    keys.push(key);
-                }
-            }
-        });
-        if redo {
-            self.redo();
-        } else if undo {
-            self.undo();
-        }
-        for key in keys {
-            match key {
-                Key::J | Key::ArrowRight | Key::ArrowDown => self.step(1),
-                Key::K | Key::ArrowLeft | Key::ArrowUp => self.step(-1),
-                Key::Enter => self.apply_label(None),
-                Key::Slash | Key::L => self.picker.focus = true,
-                Key::I => self.tab = Tab::Inspect,
-                Key::S => {
-                    if let Some(id) = self.browser.current {
-                        self.find_similar(id);
-                    }
-                }
-                other => {
-                    if let Some(n) = labels::NUMBER_KEYS.iter().position(|k| *k == other) {
-                        self.apply_recent(n + 1);
-                    }
-                }
-            }
-        }
-    }
-
-    fn dropped(&mut self, ctx: &egui::Context) {
-        let paths: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .collect()
-        });
-        if paths.is_empty() {
-            return;
-        }
-        if self.tab == Tab::Identify {
-            if let Some(p) = paths.into_iter().next() {
-                self.identify_file(p);
-            }
-        } else {
-            self.import(paths);
-        }
-    }
-
-    fn toolbar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            ui.strong("Raiox Studio");
-            ui.separator();
-            if ui.button("Add images...").clicked() {
-                self.open_dialog(Dialog::AddFiles);
-            }
-            if ui.button("Add folder...").clicked() {
-                self.open_dialog(Dialog::AddFolder);
-            }
-            ui.separator();
-            let undo_tip = self.history.next_undo().map(Edit::describe);
-            let r = ui.add_enabled(undo_tip.is_some(), egui::Button::new("Undo"));
-            if r.on_hover_text(format!("Ctrl+Z {}", undo_tip.unwrap_or_default()))
-                .clicked()
-            {
-                self.undo();
-            }
-            let redo_tip = self.history.next_redo().map(Edit::describe);
-            let r = ui.add_enabled(redo_tip.is_some(), egui::Button::new("Redo"));
-            if r.on_hover_text(format!("Ctrl+Shift+Z {}", redo_tip.unwrap_or_default()))
-                .clicked()
-            {
-                self.redo();
-            }
-            ui.separator();
-            ui.add_enabled(false, egui::Button::new("Sync to production..."))
-                .on_disabled_hover_text("Production sync (issue #4) is not part of this build yet");
-            if ui.button("Settings").clicked() {
-                self.settings_open = !self.settings_open;
-            }
-            let theme = if self.persisted.dark {
-                "Light theme"
-            } else {
-                "Dark theme"
-            };
-            if ui.button(theme).clicked() {
-                self.persisted.dark = !self.persisted.dark;
-            }
-        });
-    }
-
-    fn central(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            for (tab, name) in [
-                (Tab::Library, "Library"),
-                (Tab::Inspect, "Inspect"),
-                (Tab::Similar, "Similar"),
-                (Tab::Identify, "Identify"),
-                (Tab::Import, "Import"),
-            ] {
-                ui.selectable_value(&mut self.tab, tab, name);
-            }
-        });
-        ui.separator();
-        let layout = self.layout.clone();
-        let layout = layout.as_ref();
-        match self.tab {
-            Tab::Library => {
-                let scroll_to = self.scroll_to.take();
-                match browser::grid(ui, &mut self.browser, &mut self.thumbs, layout, scroll_to) {
-                    Some(browser::Intent::Click { id, toggle, range }) => {
-                        self.browser.click(id, toggle, range)
-                    }
-                    Some(browser::Intent::Inspect(id)) => {
-                        self.browser.click(id, false, false);
-                        self.tab = Tab::Inspect;
-                    }
-                    None => {}
-                }
-            }
-            Tab::Inspect => {
-                if let Some(id) = self.browser.current {
-                    if self.inspecting != Some(id) {
-                        self.inspecting = Some(id);
-                        self.send(Command::Open { id });
-                    }
-                }
-                match self.inspector.show(ui) {
-                    Some(inspector::Intent::Preview(crop)) => {
-                        if let Some(id) = self.inspector.id() {
-                            self.send(Command::Preview { id, crop });
-                        }
-                    }
-                    Some(inspector::Intent::Save(crop)) => {
-                        if let Some(rec) = &self.inspector.record {
-                            let (id, before) = (rec.id, rec.params.crop);
-                            self.history.record(Edit::Crop {
-                                id,
-                                before,
-                                after: crop,
-                            });
-                            self.send(Command::Recrop { id, crop });
-                        }
-                    }
-                    None => {}
-                }
-            }
-            Tab::Similar => {
-                let (select, search) = self.similar.show(ui, &self.browser, &mut self.thumbs, layout);
-                if let Some(id) = select {
-                    self.browser.click(id, false, false);
-                    self.find_similar(id);
-                } else if let (true, Some(id)) = (search, self.browser.current) {
-                    self.find_similar(id);
-                }
-            }
-            Tab::Identify => match self.identify.show(ui, &self.browser, &mut self.thumbs, layout) {
-                Some(identify::Intent::Open) => self.open_dialog(Dialog::Identify),
-                Some(identify::Intent::Select(id)) => {
-                    self.browser.click(id, false, false);
-                    self.tab = Tab::Inspect;
-                }
-                None => {}
-            },
-            Tab::Import => {
-                let job = self.jobs.running.iter().find(|j| j.place == Place::Import);
-                if self.importing.show(ui, job) {
-                    if let Some(j) = self.jobs.of(Place::Import) {
-                        j.cancel();
-                    }
-                }
-            }
-        }
-    }
-
-    fn side_panels(&mut self, ui: &mut egui::Ui) {
-        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
-        egui::Panel::bottom("status").show(ui, |ui| {
-            let cancel = status::bar(
-                ui,
-                &self.root,
-                self.encoder.as_deref(),
-                &self.browser.counts,
-                &self.jobs,
-                self.library_error.as_deref(),
-            );
-            if let Some(i) = cancel {
-                self.jobs.running[i].cancel();
-            }
-        });
-        egui::Panel::left("filters")
-            .default_size(220.0)
-            .show(ui, |ui| browser::filters(ui, &mut self.browser));
-        egui::Panel::right("labels").default_size(280.0).show(ui, |ui| {
-            egui::ScrollArea::vertical()
-                .id_salt("labels-scroll")
-                .show(ui, |ui| {
-                    match self.picker.show(ui, &self.browser) {
-                        Some(labels::Intent::Apply(sid)) => self.apply_label(Some(sid)),
-                        Some(labels::Intent::ConfirmCurrent) => self.apply_label(None),
-                        Some(labels::Intent::Recent(n)) => self.apply_recent(n),
-                        Some(labels::Intent::AddSystem { manufacturer, system }) => {
-                            self.send(Command::AddSystem { manufacturer, system })
-                        }
-                        None => {}
-                    }
-                    ui.separator();
-                    let current = self.browser.current;
-                    ui.horizontal(|ui| {
-                        if ui
-                            .add_enabled(current.is_some(), egui::Button::new("Inspect (I)"))
-                            .clicked()
-                        {
-                            self.tab = Tab::Inspect;
-                        }
-                        if ui
-                            .add_enabled(current.is_some(), egui::Button::new("Find similar (S)"))
-                            .clicked()
-                        {
-                            if let Some(id) = current {
-                                self.find_similar(id);
-                            }
-                        }
-                    });
-                });
-        });
-    }
-}
-
-/// Dark or light, as the curator chose.
-fn apply_theme(ctx: &egui::Context, dark: bool) {
-    ctx.set_theme(if dark {
-        egui::Theme::Dark
-    } else {
-        egui::Theme::Light
-    });
-}
-
-impl eframe::App for RaioxApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let ctx = ui.ctx().clone();
-        self.pump(&ctx);
-        self.keyboard(&ctx);
-        self.dropped(&ctx);
-        let want = if self.persisted.dark {
-            egui::Theme::Dark
-        } else {
-            egui::Theme::Light
-        };
-        if ctx.theme() != want {
-            apply_theme(&ctx, self.persisted.dark);
-        }
-        self.side_panels(ui);
-        egui::CentralPanel::default().show(ui, |ui| self.central(ui));
-        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
-            let text = if self.tab == Tab::Identify {
-                "Drop to identify"
-            } else {
-                "Drop to import"
-            };
-            egui::Area::new(egui::Id::unique("drop-hint"))
-                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-                .show(&ctx, |ui| ui.heading(text));
-        }
-        let mut open = self.settings_open;
-        let root = self.root.clone();
-        match settings::window(
-            &ctx,
-            &mut open,
-            &mut self.persisted,
-            &root,
-            self.encoder.as_deref(),
-        ) {
-            Some(settings::Intent::OpenLibrary) => self.open_dialog(Dialog::OpenLibrary),
-            Some(settings::Intent::Embed) => {
-                self.start_job(Place::Embed, "embed", |ctl| Command::Embed { ctl })
-            }
-            None => {}
-        }
-        self.settings_open = open;
-        self.persisted.sort = self.browser.filter.sort;
-        self.thumbs.end_frame();
-        if !self.jobs.running.is_empty() || self.pending > 0 {
-            ctx.request_repaint_after(Duration::from_millis(100));
-        }
-        if let Some(capture) = self.capture.take() {
-            self.capture = capture.drive(self, &ctx);
-        }
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        self.persisted.library = Some(self.root.clone());
-        eframe::set_value(storage, STORAGE_KEY, &self.persisted);
     }
 }
 

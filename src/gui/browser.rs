@@ -32,6 +32,16 @@ pub enum Intent {
     Inspect(i64),
 }
 
+/// What drawing thumbnails of library images needs: their rows, the texture cache, where files are.
+pub struct Gallery<'a> {
+    /// The rows (for each image's standard image and status).
+    pub browser: &'a Browser,
+    /// The texture cache.
+    pub thumbs: &'a mut Thumbs,
+    /// The library's file layout, once the worker has opened it.
+    pub layout: Option<&'a Layout>,
+}
+
 /// Size of one grid cell.
 pub fn cell_size() -> Vec2 {
     Vec2::new(SIDE as f32 + 2.0 * PAD, SIDE as f32 + CAPTION + 2.0 * PAD)

@@ -9,13 +9,12 @@ use std::sync::Arc;
 
 use egui::{ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
 
+use crate::gui::browser::Gallery;
 use crate::gui::similar::tiles;
-use crate::gui::state::Browser;
-use crate::gui::thumbs::Thumbs;
-use crate::library::Layout;
 use crate::search::identify::Identification;
 
 /// The identify panel's state.
+#[derive(Default)]
 pub struct IdentifyView {
     /// The file asked about.
     pub path: Option<PathBuf>,
@@ -28,19 +27,6 @@ pub struct IdentifyView {
     pub waiting: bool,
     /// The last error.
     pub error: Option<String>,
-}
-
-impl Default for IdentifyView {
-    fn default() -> Self {
-        IdentifyView {
-            path: None,
-            query: None,
-            result: None,
-            calibrated: false,
-            waiting: false,
-            error: None,
-        }
-    }
 }
 
 /// What the curator asked for.
@@ -88,13 +74,7 @@ impl IdentifyView {
     }
 
     /// Draw the panel.
-    pub fn show(
-        &mut self,
-        ui: &mut egui::Ui,
-        browser: &Browser,
-        thumbs: &mut Thumbs,
-        layout: Option<&Layout>,
-    ) -> Option<Intent> {
+    pub fn show(&mut self, ui: &mut egui::Ui, g: &mut Gallery<'_>) -> Option<Intent> {
         let mut intent = None;
         ui.horizontal(|ui| {
             if ui.button("Open X-ray to identify...").clicked() {
@@ -139,7 +119,7 @@ impl IdentifyView {
         });
         ui.separator();
         ui.label("Evidence: the nearest labelled library images");
-        if let Some(id) = tiles(ui, &result.neighbours, browser, thumbs, layout) {
+        if let Some(id) = tiles(ui, &result.neighbours, g) {
             intent = Some(Intent::Select(id));
         }
         intent

@@ -166,17 +166,20 @@ impl Picker {
             self.focus = true;
         }
         ui.checkbox(&mut self.confirm, "Mark as confirmed");
+        let typed = !self.query.trim().is_empty();
         for (n, s) in found.iter().enumerate().take(SHOWN) {
             let text = catalogue.label(s);
-            let chosen = ui.selectable_label(n == self.highlight, &text);
+            let chosen = ui.selectable_label(typed && n == self.highlight, &text);
             if chosen.clicked() {
                 intent = Some(Intent::Apply(s.id));
             }
         }
-        if found.is_empty() && !self.query.trim().is_empty() {
+        if !typed {
+            ui.label("Type to search; Enter confirms the current label.");
+        } else if found.is_empty() {
             ui.label("No system matches. Add it below.");
         }
-        if let (Some(s), [one]) = (found.get(self.highlight), targets.as_slice()) {
+        if let (true, Some(s), [one]) = (typed, found.get(self.highlight), targets.as_slice()) {
             if let Some(name) = browser.name_preview(*one, s) {
                 ui.label(RichText::new(format!("Standard name: {name}")).monospace());
             }
@@ -215,7 +218,9 @@ impl Picker {
 }
 
 /// Systems matching the curator's text, best first: exact name or alias, then prefix, then
-/// substring; every system when the text is empty.
+/// substring, and within each a system's own names before its manufacturer's canonical name before
+/// the manufacturer's aliases (so "straumann" lists Straumann's systems before those of a brand it
+/// owns); every system when the text is empty.
 pub fn matches<'a>(catalogue: &'a Catalogue, query: &str) -> Vec<&'a System> {
     let q = key(query);
     let mut scored: Vec<(u8, String, &System)> = catalogue
@@ -226,16 +231,21 @@ pub fn matches<'a>(catalogue: &'a Catalogue, query: &str) -> Vec<&'a System> {
             if q.is_empty() {
                 return Some((0, label, s));
             }
-            let names = names(catalogue, s);
-            let score = if names.iter().any(|n| *n == q) {
-                0
-            } else if names.iter().any(|n| n.starts_with(&q)) {
-                1
-            } else if names.iter().any(|n| n.contains(&q)) {
-                2
-            } else {
-                return None;
-            };
+            let score = names(catalogue, s)
+                .iter()
+                .filter_map(|(n, source)| {
+                    let kind = if *n == q {
+                        0
+                    } else if n.starts_with(&q) {
+                        1
+                    } else if n.contains(&q) {
+                        2
+                    } else {
+                        return None;
+                    };
+                    Some(kind * 3 + source)
+                })
+                .min()?;
             Some((score, label, s))
         })
         .collect();
@@ -243,24 +253,20 @@ pub fn matches<'a>(catalogue: &'a Catalogue, query: &str) -> Vec<&'a System> {
     scored.into_iter().map(|(_, _, s)| s).collect()
 }
 
-/// Keys a system answers to: its names and aliases, alone and after its manufacturer's.
-fn names(catalogue: &Catalogue, s: &System) -> Vec<String> {
+/// Keys a system answers to, with where each comes from: 0 its own names and aliases, 1 after its
+/// manufacturer's canonical name, 2 after one of the manufacturer's aliases.
+fn names(catalogue: &Catalogue, s: &System) -> Vec<(String, u8)> {
     let own: Vec<String> = std::iter::once(&s.name)
         .chain(&s.aliases)
         .map(|n| key(n))
         .collect();
-    let makers: Vec<String> = catalogue
-        .manufacturer(s.manufacturer_id)
-        .map(|m| {
-            std::iter::once(&m.name)
-                .chain(&m.aliases)
-                .map(|n| key(n))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut all = own.clone();
-    for m in &makers {
-        all.extend(own.iter().map(|o| format!("{m}{o}")));
+    let mut all: Vec<(String, u8)> = own.iter().map(|o| (o.clone(), 0)).collect();
+    if let Some(m) = catalogue.manufacturer(s.manufacturer_id) {
+        for (i, maker) in std::iter::once(&m.name).chain(&m.aliases).enumerate() {
+            let maker = key(maker);
+            let source = if i == 0 { 1 } else { 2 };
+            all.extend(own.iter().map(|o| (format!("{maker}{o}"), source)));
+        }
     }
     all
 }

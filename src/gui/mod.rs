@@ -9,11 +9,13 @@
 pub mod app;
 pub mod browser;
 pub mod capture;
+pub mod frame;
 pub mod identify;
 pub mod importing;
 pub mod inspector;
 pub mod jobs;
 pub mod labels;
+pub mod production;
 pub mod settings;
 pub mod similar;
 pub mod state;

@@ -88,7 +88,7 @@ pub fn window(
         });
         ui.separator();
         ui.heading("Sync to production");
-        ui.label("Production sync (Spaces + Postgres) is not part of this build yet; its settings will appear here.");
+        ui.label("Spaces and PostgreSQL settings, Test connection and the sync itself: the Sync to production button.");
     });
     intent
 }

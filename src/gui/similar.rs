@@ -3,13 +3,11 @@
 //! Why a panel of tiles: curators use neighbours to spot mislabelled images and near-duplicates;
 //! clicking one makes it the current image so they can walk the library by similarity.
 
-use crate::gui::browser::tile;
-use crate::gui::state::Browser;
-use crate::gui::thumbs::Thumbs;
-use crate::library::Layout;
+use crate::gui::browser::{tile, Gallery};
 use crate::search::identify::Neighbour;
 
 /// The similar panel's state.
+#[derive(Default)]
 pub struct SimilarView {
     /// The query image.
     pub query: Option<i64>,
@@ -19,17 +17,6 @@ pub struct SimilarView {
     pub waiting: bool,
     /// The last error.
     pub error: Option<String>,
-}
-
-impl Default for SimilarView {
-    fn default() -> Self {
-        SimilarView {
-            query: None,
-            neighbours: Vec::new(),
-            waiting: false,
-            error: None,
-        }
-    }
 }
 
 /// One neighbour as a tile caption: score and label.
@@ -46,21 +33,15 @@ pub fn caption(n: &Neighbour) -> String {
 }
 
 /// Neighbours as a wrapped grid of tiles; returns the clicked image.
-pub fn tiles(
-    ui: &mut egui::Ui,
-    neighbours: &[Neighbour],
-    browser: &Browser,
-    thumbs: &mut Thumbs,
-    layout: Option<&Layout>,
-) -> Option<i64> {
+pub fn tiles(ui: &mut egui::Ui, neighbours: &[Neighbour], g: &mut Gallery<'_>) -> Option<i64> {
     let mut clicked = None;
     egui::ScrollArea::vertical()
         .id_salt(ui.next_auto_id())
         .show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 for n in neighbours {
-                    if let Some(row) = browser.row(n.id) {
-                        if tile(ui, thumbs, layout, row, &caption(n), false).clicked() {
+                    if let Some(row) = g.browser.row(n.id) {
+                        if tile(ui, g.thumbs, g.layout, row, &caption(n), false).clicked() {
                             clicked = Some(n.id);
                         }
                     }
@@ -72,16 +53,10 @@ pub fn tiles(
 
 impl SimilarView {
     /// Draw the panel; returns `Some(id)` to select an image, and whether a search was asked for.
-    pub fn show(
-        &mut self,
-        ui: &mut egui::Ui,
-        browser: &Browser,
-        thumbs: &mut Thumbs,
-        layout: Option<&Layout>,
-    ) -> (Option<i64>, bool) {
+    pub fn show(&mut self, ui: &mut egui::Ui, g: &mut Gallery<'_>) -> (Option<i64>, bool) {
         let mut search = false;
         ui.horizontal(|ui| {
-            let current = browser.current;
+            let current = g.browser.current;
             if ui
                 .add_enabled(
                     current.is_some(),
@@ -103,11 +78,11 @@ impl SimilarView {
             return (None, search);
         };
         ui.horizontal(|ui| {
-            if let Some(row) = browser.row(q) {
+            if let Some(row) = g.browser.row(q) {
                 tile(
                     ui,
-                    thumbs,
-                    layout,
+                    g.thumbs,
+                    g.layout,
                     row,
                     &format!("query\n{}", row.caption()),
                     true,
@@ -119,6 +94,6 @@ impl SimilarView {
             ));
         });
         ui.separator();
-        (tiles(ui, &self.neighbours, browser, thumbs, layout), search)
+        (tiles(ui, &self.neighbours, g), search)
     }
 }

@@ -27,6 +27,7 @@ use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::{Identification, Neighbour, Searcher};
 use crate::standardise::{levels, standardise, Params, Rect};
+use crate::sync::{self, CheckReport, RemoteConfig, SyncOptions, SyncReport};
 use crate::Error;
 
 /// Longest side of an original as shown in the inspector (the crop is still in original pixels).
@@ -49,6 +50,8 @@ pub enum Place {
     Identify,
     /// Embedding.
     Embed,
+    /// Sync with production (settings, connection test, plan, run, conflicts).
+    Sync,
 }
 
 /// Something for a worker to do.
@@ -114,6 +117,32 @@ pub enum Command {
         /// Voting neighbours.
         k: usize,
     },
+    /// Production: settings, connection test, plan, run, conflicts.
+    Sync(SyncCommand),
+}
+
+/// Commands about production (`crate::sync`).
+pub enum SyncCommand {
+    /// Read the settings (config file, then environment).
+    LoadConfig,
+    /// Save the settings to the config file.
+    SaveConfig(Box<RemoteConfig>),
+    /// Test both connections with these settings.
+    Check(Box<RemoteConfig>),
+    /// Plan (`dry_run`) or run a sync with the saved settings.
+    Run {
+        /// Only work out what would change.
+        dry_run: bool,
+        /// Cancel flag and progress channel.
+        ctl: JobControl,
+    },
+    /// Resolve a conflict.
+    Resolve {
+        /// Image id.
+        id: i64,
+        /// Keep this library's version (else take production's).
+        keep_local: bool,
+    },
 }
 
 /// What a worker answers. Every command ends with exactly one [`Reply::Finished`].
@@ -129,7 +158,7 @@ pub enum Reply {
         rows: Vec<Row>,
         /// The catalogue snapshot.
         catalogue: Catalogue,
-        /// Active encoder id, when the library has one.
+        /// The encoder searches use (or why it cannot be loaded).
         encoder: Option<String>,
     },
     /// One imported (or refused) file.
@@ -191,6 +220,16 @@ pub enum Reply {
         /// False when the library is too small to judge (verdict is always unknown).
         calibrated: bool,
     },
+    /// Production settings as loaded.
+    SyncConfig(Box<RemoteConfig>),
+    /// Settings saved (where).
+    SyncSaved(String),
+    /// Result of a connection test.
+    SyncChecked(CheckReport),
+    /// A plan or a run ended.
+    Synced(Box<SyncReport>),
+    /// A conflict was resolved.
+    Resolved(i64),
     /// Something failed; shown where it happened.
     Failed {
         /// Where.
@@ -352,6 +391,7 @@ fn place_of(command: &Command) -> Place {
         Command::Open { .. } | Command::Preview { .. } | Command::Recrop { .. } => Place::Crop,
         Command::Similar { .. } => Place::Similar,
         Command::Identify { .. } => Place::Identify,
+        Command::Sync(_) => Place::Sync,
     }
 }
 
@@ -452,9 +492,10 @@ impl Session {
                     .index
                     .vector(id)
                     .ok_or_else(|| Error::Invalid(format!("image {id} has no vector yet: run Embed")))?;
-                let neighbours = searcher.similar(&query.to_vec(), k, Some(id));
+                let neighbours = searcher.similar(query, k, Some(id));
                 send(Reply::Similar { id, neighbours });
             }
+            Command::Sync(c) => self.sync(c, send)?,
             Command::Identify { path, k } => {
                 let encoder = self.encoder()?;
                 let vector = embed_file(encoder.as_ref(), &path)?;
@@ -477,7 +518,51 @@ impl Session {
         Ok(())
     }
 
-    fn rows(&self) -> Result<Reply, Error> {
+    fn sync(&mut self, command: SyncCommand, send: &dyn Fn(Reply)) -> Result<(), Error> {
+        match command {
+            SyncCommand::LoadConfig => send(Reply::SyncConfig(Box::new(RemoteConfig::load()?))),
+            SyncCommand::SaveConfig(cfg) => {
+                let path = RemoteConfig::default_path()
+                    .ok_or_else(|| Error::Invalid("no config folder: set RAIOX_CONFIG".into()))?;
+                cfg.save(&path)?;
+                send(Reply::SyncSaved(path.display().to_string()));
+            }
+            SyncCommand::Check(cfg) => {
+                let encoder = self.encoder()?;
+                send(Reply::SyncChecked(sync::check(&cfg, encoder.as_ref())?));
+            }
+            SyncCommand::Run { dry_run, ctl } => {
+                let cfg = RemoteConfig::load()?;
+                let missing = cfg.missing();
+                if !missing.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "production settings missing: {} (open Settings in this window)",
+                        missing.join(", ")
+                    )));
+                }
+                let encoder = self.encoder()?;
+                let opts = SyncOptions {
+                    dry_run,
+                    ..SyncOptions::default()
+                };
+                let report = sync::sync(&mut self.lib, &cfg, encoder.as_ref(), &opts, &ctl)?;
+                self.searcher = None;
+                send(Reply::Synced(Box::new(report)));
+            }
+            SyncCommand::Resolve { id, keep_local } => {
+                sync::outbox::resolve(self.lib.conn_mut(), id, keep_local)?;
+                send(Reply::Resolved(id));
+            }
+        }
+        Ok(())
+    }
+
+    fn rows(&mut self) -> Result<Reply, Error> {
+        // The encoder queries will use (loading it here also warms it up for the first search).
+        let encoder = match self.encoder() {
+            Ok(e) => Some(e.id().to_string()),
+            Err(e) => Some(format!("unavailable: {e}")),
+        };
         let rows = images::list(self.lib.conn(), None)?
             .iter()
             .map(Row::from)
@@ -485,7 +570,7 @@ impl Session {
         Ok(Reply::Rows {
             rows,
             catalogue: Catalogue::load(self.lib.conn())?,
-            encoder: crate::search::store::setting(self.lib.conn(), "encoder")?,
+            encoder,
         })
     }
 

@@ -1,0 +1,381 @@
+//! The frame: panel layout, the toolbar, keyboard shortcuts and dropped files.
+//!
+//! Why apart from the state: this is the only code eframe calls each frame. It reads the input,
+//! draws the panels (functions of the state in [`crate::gui::app`]) and turns what they return into
+//! the app's actions; it never waits for a worker.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use egui::{Key, Modifiers};
+
+use crate::gui::app::{Dialog, RaioxApp, Tab};
+use crate::gui::browser::{self, Gallery};
+use crate::gui::identify;
+use crate::gui::inspector;
+use crate::gui::labels;
+use crate::gui::production;
+use crate::gui::settings::{self, STORAGE_KEY};
+use crate::gui::status;
+use crate::gui::undo::Edit;
+use crate::gui::worker::{Command, Place, SyncCommand};
+
+impl RaioxApp {
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let (mut undo, mut redo) = (false, false);
+        let mut keys = Vec::new();
+        ctx.input_mut(|i| {
+            if typing {
+                return;
+            }
+            redo = i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+            undo = i.consume_key(Modifiers::COMMAND, Key::Z);
+            for key in [
+                Key::J,
+                Key::K,
+                Key::ArrowRight,
+                Key::ArrowLeft,
+                Key::ArrowDown,
+                Key::ArrowUp,
+                Key::Enter,
+                Key::Slash,
+                Key::L,
+                Key::I,
+                Key::S,
+            ]
+            .into_iter()
+            .chain(labels::NUMBER_KEYS)
+            {
+                if i.consume_key(Modifiers::NONE, key) {
+                    keys.push(key);
+                }
+            }
+        });
+        if redo {
+            self.redo();
+        } else if undo {
+            self.undo();
+        }
+        for key in keys {
+            match key {
+                Key::J | Key::ArrowRight | Key::ArrowDown => self.step(1),
+                Key::K | Key::ArrowLeft | Key::ArrowUp => self.step(-1),
+                Key::Enter => self.apply_label(None),
+                Key::Slash | Key::L => self.picker.focus = true,
+                Key::I => self.tab = Tab::Inspect,
+                Key::S => {
+                    if let Some(id) = self.browser.current {
+                        self.find_similar(id);
+                    }
+                }
+                other => {
+                    if let Some(n) = labels::NUMBER_KEYS.iter().position(|k| *k == other) {
+                        self.apply_recent(n + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn dropped(&mut self, ctx: &egui::Context) {
+        let paths: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if paths.is_empty() {
+            return;
+        }
+        if self.tab == Tab::Identify {
+            if let Some(p) = paths.into_iter().next() {
+                self.identify_file(p);
+            }
+        } else {
+            self.import(paths);
+        }
+    }
+
+    fn toolbar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("Raiox Studio");
+            ui.separator();
+            if ui.button("Add images...").clicked() {
+                self.open_dialog(Dialog::AddFiles);
+            }
+            if ui.button("Add folder...").clicked() {
+                self.open_dialog(Dialog::AddFolder);
+            }
+            ui.separator();
+            let undo_tip = self.history.next_undo().map(Edit::describe);
+            let r = ui.add_enabled(undo_tip.is_some(), egui::Button::new("Undo"));
+            if r.on_hover_text(format!("Ctrl+Z {}", undo_tip.unwrap_or_default()))
+                .clicked()
+            {
+                self.undo();
+            }
+            let redo_tip = self.history.next_redo().map(Edit::describe);
+            let r = ui.add_enabled(redo_tip.is_some(), egui::Button::new("Redo"));
+            if r.on_hover_text(format!("Ctrl+Shift+Z {}", redo_tip.unwrap_or_default()))
+                .clicked()
+            {
+                self.redo();
+            }
+            ui.separator();
+            if ui.button("Sync to production...").clicked() {
+                self.open_sync();
+            }
+            if ui.button("Settings").clicked() {
+                self.settings_open = !self.settings_open;
+            }
+            let theme = if self.persisted.dark {
+                "Light theme"
+            } else {
+                "Dark theme"
+            };
+            if ui.button(theme).clicked() {
+                self.persisted.dark = !self.persisted.dark;
+            }
+        });
+    }
+
+    fn central(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            for (tab, name) in [
+                (Tab::Library, "Library"),
+                (Tab::Inspect, "Inspect"),
+                (Tab::Similar, "Similar"),
+                (Tab::Identify, "Identify"),
+                (Tab::Import, "Import"),
+            ] {
+                ui.selectable_value(&mut self.tab, tab, name);
+            }
+        });
+        ui.separator();
+        let layout = self.layout.clone();
+        let layout = layout.as_ref();
+        match self.tab {
+            Tab::Library => {
+                let scroll_to = self.scroll_to.take();
+                match browser::grid(ui, &mut self.browser, &mut self.thumbs, layout, scroll_to) {
+                    Some(browser::Intent::Click { id, toggle, range }) => {
+                        self.browser.click(id, toggle, range)
+                    }
+                    Some(browser::Intent::Inspect(id)) => {
+                        self.browser.click(id, false, false);
+                        self.tab = Tab::Inspect;
+                    }
+                    None => {}
+                }
+            }
+            Tab::Inspect => {
+                if let Some(id) = self.browser.current {
+                    if self.inspecting != Some(id) {
+                        self.inspecting = Some(id);
+                        self.send(Command::Open { id });
+                    }
+                }
+                match self.inspector.show(ui) {
+                    Some(inspector::Intent::Preview(crop)) => {
+                        if let Some(id) = self.inspector.id() {
+                            self.send(Command::Preview { id, crop });
+                        }
+                    }
+                    Some(inspector::Intent::Save(crop)) => {
+                        if let Some(rec) = &self.inspector.record {
+                            let (id, before) = (rec.id, rec.params.crop);
+                            self.history.record(Edit::Crop {
+                                id,
+                                before,
+                                after: crop,
+                            });
+                            self.send(Command::Recrop { id, crop });
+                        }
+                    }
+                    None => {}
+                }
+            }
+            Tab::Similar => {
+                let (select, search) = self.similar.show(
+                    ui,
+                    &mut Gallery {
+                        browser: &self.browser,
+                        thumbs: &mut self.thumbs,
+                        layout,
+                    },
+                );
+                if let Some(id) = select {
+                    self.browser.click(id, false, false);
+                    self.find_similar(id);
+                } else if let (true, Some(id)) = (search, self.browser.current) {
+                    self.find_similar(id);
+                }
+            }
+            Tab::Identify => match self.identify.show(
+                ui,
+                &mut Gallery {
+                    browser: &self.browser,
+                    thumbs: &mut self.thumbs,
+                    layout,
+                },
+            ) {
+                Some(identify::Intent::Open) => self.open_dialog(Dialog::Identify),
+                Some(identify::Intent::Select(id)) => {
+                    self.browser.click(id, false, false);
+                    self.tab = Tab::Inspect;
+                }
+                None => {}
+            },
+            Tab::Import => {
+                let job = self.jobs.running.iter().find(|j| j.place == Place::Import);
+                if self.importing.show(ui, job) {
+                    if let Some(j) = self.jobs.of(Place::Import) {
+                        j.cancel();
+                    }
+                }
+            }
+        }
+    }
+
+    fn side_panels(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| {
+            let cancel = status::bar(
+                ui,
+                &self.root,
+                self.encoder.as_deref(),
+                &self.browser.counts,
+                &self.jobs,
+                self.library_error.as_deref(),
+            );
+            if let Some(i) = cancel {
+                self.jobs.running[i].cancel();
+            }
+        });
+        egui::Panel::left("filters")
+            .default_size(220.0)
+            .show(ui, |ui| browser::filters(ui, &mut self.browser));
+        egui::Panel::right("labels").default_size(280.0).show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("labels-scroll")
+                .show(ui, |ui| {
+                    match self.picker.show(ui, &self.browser) {
+                        Some(labels::Intent::Apply(sid)) => self.apply_label(Some(sid)),
+                        Some(labels::Intent::ConfirmCurrent) => self.apply_label(None),
+                        Some(labels::Intent::Recent(n)) => self.apply_recent(n),
+                        Some(labels::Intent::AddSystem { manufacturer, system }) => {
+                            self.send(Command::AddSystem { manufacturer, system })
+                        }
+                        None => {}
+                    }
+                    ui.separator();
+                    let current = self.browser.current;
+                    ui.horizontal(|ui| {
+                        if ui
+                            .add_enabled(current.is_some(), egui::Button::new("Inspect (I)"))
+                            .clicked()
+                        {
+                            self.tab = Tab::Inspect;
+                        }
+                        if ui
+                            .add_enabled(current.is_some(), egui::Button::new("Find similar (S)"))
+                            .clicked()
+                        {
+                            if let Some(id) = current {
+                                self.find_similar(id);
+                            }
+                        }
+                    });
+                });
+        });
+    }
+}
+
+/// Dark or light, as the curator chose.
+pub(super) fn apply_theme(ctx: &egui::Context, dark: bool) {
+    ctx.set_theme(if dark {
+        egui::Theme::Dark
+    } else {
+        egui::Theme::Light
+    });
+}
+
+impl eframe::App for RaioxApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.pump(&ctx);
+        self.keyboard(&ctx);
+        self.dropped(&ctx);
+        let want = if self.persisted.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        };
+        if ctx.theme() != want {
+            apply_theme(&ctx, self.persisted.dark);
+        }
+        self.side_panels(ui);
+        egui::CentralPanel::default().show(ui, |ui| self.central(ui));
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            let text = if self.tab == Tab::Identify {
+                "Drop to identify"
+            } else {
+                "Drop to import"
+            };
+            egui::Area::new(egui::Id::unique("drop-hint"))
+                .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                .show(&ctx, |ui| ui.heading(text));
+        }
+        let mut open = self.settings_open;
+        let root = self.root.clone();
+        match settings::window(
+            &ctx,
+            &mut open,
+            &mut self.persisted,
+            &root,
+            self.encoder.as_deref(),
+        ) {
+            Some(settings::Intent::OpenLibrary) => self.open_dialog(Dialog::OpenLibrary),
+            Some(settings::Intent::Embed) => {
+                self.start_job(Place::Embed, "embed", |ctl| Command::Embed { ctl })
+            }
+            None => {}
+        }
+        self.settings_open = open;
+        let running = self
+            .jobs
+            .running
+            .iter()
+            .find(|j| j.place == Place::Sync)
+            .map(|j| j.describe());
+        match self.sync.window(&ctx, running) {
+            Some(production::Intent::Plan) => self.start_sync(true),
+            Some(production::Intent::Run) => self.start_sync(false),
+            Some(production::Intent::Check(cfg)) => {
+                self.sync.waiting = true;
+                self.sync.check = None;
+                self.send(Command::Sync(SyncCommand::Check(cfg)));
+            }
+            Some(production::Intent::Save(cfg)) => self.send(Command::Sync(SyncCommand::SaveConfig(cfg))),
+            Some(production::Intent::Resolve { id, keep_local }) => {
+                self.send(Command::Sync(SyncCommand::Resolve { id, keep_local }))
+            }
+            None => {}
+        }
+        self.persisted.sort = self.browser.filter.sort;
+        self.thumbs.end_frame();
+        if !self.jobs.running.is_empty() || self.pending > 0 {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        if let Some(capture) = self.capture.take() {
+            self.capture = capture.drive(self, &ctx);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.persisted.library = Some(self.root.clone());
+        eframe::set_value(storage, STORAGE_KEY, &self.persisted);
+    }
+}
