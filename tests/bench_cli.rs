@@ -2,8 +2,12 @@
 //! both encoders, kNN, catalogue) whose JSON report must hold every measurement with sane values.
 //! No timing thresholds: only that each figure exists and is physically possible.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::servers::{Postgres, ACCESS, S3, SECRET};
 
 fn stats_ok(v: &serde_json::Value, what: &str) {
     let get = |k: &str| {
@@ -124,5 +128,51 @@ fn bench_tiny_reports_every_measurement() {
     assert!(
         table.contains("local kNN 2000") && table.contains("not configured"),
         "{table}"
+    );
+}
+
+/// With production configured (a real PostgreSQL + pgvector and an S3 server) and `--remote`, the
+/// report holds a real push of fresh items and HNSW kNN over them, with the anchors' inputs.
+#[test]
+fn bench_remote_measures_push_and_hnsw_against_real_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bench-data");
+    let pg = Postgres::start();
+    let url = pg.fresh_db("prod");
+    let s3 = S3::start("raiox-bench");
+    let out = Command::new(env!("CARGO_BIN_EXE_raiox"))
+        .args(["bench", "--scale", "tiny", "--remote", "--json", "--data"])
+        .arg(&data)
+        .env("RAIOX_CONFIG", dir.path().join("no-config.toml"))
+        .env("SPACES_ACCESS_KEY", ACCESS)
+        .env("SPACES_SECRET_KEY", SECRET)
+        .env("SPACES_ENDPOINT", &s3.endpoint)
+        .env("SPACES_BUCKET", "raiox-bench")
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("run raiox bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let remote = &r["remote"];
+    assert_eq!(remote["status"], "measured", "{remote}");
+    let push = &remote["push"];
+    assert_eq!(push["items"], 16, "{push}");
+    assert_eq!(push["uploaded"], 16, "{push}");
+    assert_eq!(push["rows_written"], 16, "{push}");
+    assert_eq!(push["failed"], 0, "{push}");
+    stats_ok(&push["items_per_s"], "push items/s");
+    stats_ok(&push["rows_per_s"], "push rows/s");
+    let knn = &remote["knn"];
+    assert_eq!(knn["vectors"], 16, "{knn}");
+    stats_ok(&knn["p50_ms"], "remote p50");
+    stats_ok(&knn["p95_ms"], "remote p95");
+    let recall = knn["recall_at_10"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&recall), "recall {recall}");
+    assert_eq!(s3.keys("raiox-bench").len(), 16);
+    let rows = std::fs::read_to_string(data.join("inputs/sync/rows.jsonl")).unwrap();
+    assert_eq!(rows.lines().count(), 16);
+    assert_eq!(
+        std::fs::read_dir(data.join("inputs/sync/png")).unwrap().count(),
+        16
     );
 }
