@@ -503,3 +503,42 @@ fn sync_to_production_from_the_window_plans_first_then_runs() {
     h.get_by_label_contains("8 uploaded");
     h.run();
 }
+
+/// eframe's storage, in memory.
+#[derive(Default)]
+struct Memory(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for Memory {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn the_theme_toggles_and_the_last_library_and_theme_are_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("lib");
+    let mut h = window(&root);
+    assert_eq!(h.ctx.theme(), egui::Theme::Dark);
+    h.get_by_label("Light theme").click();
+    settle(&mut h);
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+    h.get_by_label("Dark theme");
+
+    let mut storage = Memory::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let saved: Persisted =
+        eframe::get_value(&storage, raiox::gui::settings::STORAGE_KEY).expect("settings saved");
+    assert_eq!(saved.library.as_deref(), Some(root.as_path()));
+    assert!(!saved.dark);
+}
