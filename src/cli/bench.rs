@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use super::args::{BenchArgs, Cli};
 use super::progress_bar;
+use crate::bench::measure::KnnRow;
 use crate::bench::{self, BenchOptions, BenchReport, Stats};
 
 /// Run every measurement and print the table (or, with `--json`, one JSON object).
@@ -81,19 +82,16 @@ fn print_table(r: &BenchReport) {
             format!("{} img/s{flops}", spread(&e.images_per_s, 1)),
         );
     }
-    for k in &r.knn_local {
+    let knn = |name: String, k: &KnnRow| {
+        row(format!("{name}, p50"), format!("{} ms", spread(&k.p50_ms, 3)));
+        row(format!("{name}, p95"), format!("{} ms", spread(&k.p95_ms, 3)));
         row(
-            format!("local kNN {} × {}, p50", k.vectors, k.dim),
-            format!("{} ms", spread(&k.p50_ms, 3)),
-        );
-        row(
-            format!("local kNN {} × {}, p95", k.vectors, k.dim),
-            format!("{} ms", spread(&k.p95_ms, 3)),
-        );
-        row(
-            format!("local kNN {} × {}, recall@{}", k.vectors, k.dim, k.k),
+            format!("{name}, recall@{}", k.k),
             format!("{:.4}", k.recall_at_10),
         );
+    };
+    for k in &r.knn_local {
+        knn(format!("local kNN {} × {}", k.vectors, k.dim), k);
     }
     let c = &r.catalogue;
     row(
@@ -110,20 +108,7 @@ fn print_table(r: &BenchReport) {
     );
     let remote = &r.remote;
     match &remote.knn {
-        Some(k) => {
-            row(
-                format!("remote kNN {} rows, p50", k.vectors),
-                format!("{} ms", spread(&k.p50_ms, 2)),
-            );
-            row(
-                format!("remote kNN {} rows, p95", k.vectors),
-                format!("{} ms", spread(&k.p95_ms, 2)),
-            );
-            row(
-                format!("remote kNN, recall@{}", k.k),
-                format!("{:.4}", k.recall_at_10),
-            );
-        }
+        Some(k) => knn(format!("remote kNN {} rows × {}", k.vectors, k.dim), k),
         None => row("remote kNN".into(), "—".into()),
     }
     match &remote.push {
