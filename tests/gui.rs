@@ -460,6 +460,7 @@ fn sync_to_production_from_the_window_plans_first_then_runs() {
     let s3 = S3::start("implants");
     let (root, _, _) = common::cli_labelled_library(dir.path(), "1", "13");
     let mut h = window(&root);
+    h.get_by_label("not synced (8)");
 
     h.get_by_label("Sync to production...").click();
     settle(&mut h);
@@ -501,6 +502,7 @@ fn sync_to_production_from_the_window_plans_first_then_runs() {
     let rows = pg.psql("prod", "SELECT COUNT(*) FROM implants WHERE NOT deleted");
     assert_eq!(rows.trim(), "8");
     h.get_by_label_contains("8 uploaded");
+    h.get_by_label("not synced (0)");
     h.run();
 }
 

@@ -292,8 +292,10 @@ impl RaioxApp {
                 rows,
                 catalogue,
                 encoder,
+                pending,
+                conflicts,
             } => {
-                self.browser.set_rows(rows);
+                self.browser.set_rows(rows, &pending, &conflicts);
                 self.browser.catalogue = Some(catalogue);
                 self.encoder = encoder;
                 self.rows_loaded = true;

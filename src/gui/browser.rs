@@ -7,7 +7,7 @@ use egui::{Align2, Color32, FontId, Response, Role, Sense, Stroke, Vec2, WidgetI
 
 use crate::catalogue::images::Status;
 use crate::gui::inspector::unit_uv;
-use crate::gui::state::{status_name, Browser, Row, Sort};
+use crate::gui::state::{status_name, Browser, Row, Sort, SyncState};
 use crate::gui::thumbs::{Thumbs, SIDE};
 use crate::library::Layout;
 
@@ -218,6 +218,19 @@ pub fn filters(ui: &mut egui::Ui, browser: &mut Browser) {
         let n = counts.by_status.get(status_name(s)).copied().unwrap_or(0);
         ui.radio_value(&mut f.status, Some(s), format!("{} ({n})", status_name(s)));
     }
+    ui.separator();
+    ui.label("Production");
+    ui.radio_value(&mut f.sync, None, "Any");
+    ui.radio_value(
+        &mut f.sync,
+        Some(SyncState::Pending),
+        format!("not synced ({})", counts.pending),
+    );
+    ui.radio_value(
+        &mut f.sync,
+        Some(SyncState::Conflict),
+        format!("conflict ({})", counts.conflicts),
+    );
     ui.separator();
     ui.label("Manufacturer / system");
     if ui

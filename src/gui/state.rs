@@ -10,6 +10,17 @@ use crate::catalogue::images::{ImageRecord, Status};
 use crate::catalogue::naming::standard_name;
 use crate::catalogue::systems::{Catalogue, System};
 
+/// Where an image stands with production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    /// No local change waiting.
+    Synced,
+    /// A local change is queued for the next sync.
+    Pending,
+    /// Changed here and in production since the last sync.
+    Conflict,
+}
+
 /// What the grid needs of one image (a full record is loaded only for the inspector).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -29,6 +40,8 @@ pub struct Row {
     pub standard_sha256: String,
     /// Lower-case text matched by the free-text filter.
     pub haystack: String,
+    /// Where it stands with production.
+    pub sync: SyncState,
 }
 
 impl From<&ImageRecord> for Row {
@@ -52,6 +65,8 @@ impl From<&ImageRecord> for Row {
             status: r.status,
             standard_sha256: r.standard_sha256.clone(),
             haystack,
+            // Every local change is queued for sync; the worker's listing says what is not.
+            sync: SyncState::Pending,
         }
     }
 }
@@ -112,6 +127,8 @@ pub struct Filter {
     pub system: Option<String>,
     /// Only this status.
     pub status: Option<Status>,
+    /// Only this sync state.
+    pub sync: Option<SyncState>,
     /// Free text (id, name, label, notes, source file name).
     pub text: String,
     /// Order.
@@ -124,6 +141,7 @@ impl Default for Filter {
             manufacturer: None,
             system: None,
             status: None,
+            sync: None,
             text: String::new(),
             sort: Sort::Oldest,
         }
@@ -133,6 +151,7 @@ impl Default for Filter {
 impl Filter {
     fn keeps(&self, row: &Row, words: &[String]) -> bool {
         self.status.is_none_or(|s| s == row.status)
+            && self.sync.is_none_or(|s| s == row.sync)
             && self
                 .manufacturer
                 .as_ref()
@@ -154,6 +173,10 @@ pub struct Counts {
     pub by_status: BTreeMap<&'static str, usize>,
     /// Per manufacturer, then per system.
     pub by_system: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Images with a local change not yet in production.
+    pub pending: usize,
+    /// Images in conflict with production.
+    pub conflicts: usize,
 }
 
 /// The library as the window sees it.
@@ -180,8 +203,20 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Replace every row (a fresh listing from the worker).
-    pub fn set_rows(&mut self, rows: Vec<Row>) {
+    /// Replace every row (a fresh listing from the worker), with the ids queued for sync and those
+    /// in conflict.
+    pub fn set_rows(&mut self, mut rows: Vec<Row>, pending: &[i64], conflicts: &[i64]) {
+        let pending: std::collections::HashSet<i64> = pending.iter().copied().collect();
+        let conflicts: std::collections::HashSet<i64> = conflicts.iter().copied().collect();
+        for r in &mut rows {
+            r.sync = if conflicts.contains(&r.id) {
+                SyncState::Conflict
+            } else if pending.contains(&r.id) {
+                SyncState::Pending
+            } else {
+                SyncState::Synced
+            };
+        }
         self.rows = rows;
         self.reindex();
     }
@@ -363,6 +398,8 @@ fn count(rows: &[Row]) -> Counts {
     };
     for r in rows {
         *c.by_status.entry(status_name(r.status)).or_default() += 1;
+        c.pending += usize::from(r.sync == SyncState::Pending);
+        c.conflicts += usize::from(r.sync == SyncState::Conflict);
         if let (Some(m), Some(s)) = (&r.manufacturer, &r.system) {
             *c.by_system
                 .entry(m.clone())

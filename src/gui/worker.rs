@@ -160,6 +160,10 @@ pub enum Reply {
         catalogue: Catalogue,
         /// The encoder searches use (or why it cannot be loaded).
         encoder: Option<String>,
+        /// Images with a change queued for production.
+        pending: Vec<i64>,
+        /// Images in conflict with production.
+        conflicts: Vec<i64>,
     },
     /// One imported (or refused) file.
     Imported(ImportItem),
@@ -571,6 +575,14 @@ impl Session {
             rows,
             catalogue: Catalogue::load(self.lib.conn())?,
             encoder,
+            pending: sync::outbox::pending(self.lib.conn())?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+            conflicts: sync::outbox::conflicts(self.lib.conn())?
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
         })
     }
 
