@@ -48,7 +48,11 @@ if [ "$TORCH" = 1 ]; then
     "$PY" -m pip install --quiet --disable-pip-version-check transformers
 fi
 if [ ${#REMOTE[@]} -gt 0 ] && ! command -v rclone >/dev/null; then
-    echo "rclone is not installed: apt-get install rclone (the upload anchor will be skipped)" >&2
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -q rclone >&2 || true
+    fi
+    command -v rclone >/dev/null ||
+        echo "rclone is not installed: apt-get install rclone (the upload anchor will be skipped)" >&2
 fi
 
 if [ -n "${RAIOX_BIN:-}" ]; then
