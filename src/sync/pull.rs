@@ -137,12 +137,14 @@ pub(super) fn pull(
                 Action::Skip => {}
                 Action::Conflict(id) => {
                     outbox::record_conflict(&tx, id, row.revision, &serde_json::to_string(row)?)?;
-                    report.conflicts.push(SyncItemReport {
-                        id: Some(id),
-                        key: row.object_key.clone(),
-                        action: "conflict".into(),
-                        error: Some("changed here and in production".into()),
-                    });
+                    if !report.conflicts.iter().any(|c| c.id == Some(id)) {
+                        report.conflicts.push(SyncItemReport {
+                            id: Some(id),
+                            key: row.object_key.clone(),
+                            action: "conflict".into(),
+                            error: Some("changed here and in production".into()),
+                        });
+                    }
                 }
                 Action::Delete(id) => {
                     tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;

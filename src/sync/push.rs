@@ -285,26 +285,23 @@ fn push_batch(
         outbox::mark_synced(&tx, it.image_id, Some(it.seq), &synced(it, *rev))?;
         report.unchanged += 1;
     }
+    // A row missing from `written` was refused by the revision guard: production changed between
+    // our read and our write. It stays queued; the next run reads production again and lists it.
     for it in &ready {
-        match written.get(&it.row.id) {
-            Some(rev) => {
-                outbox::mark_synced(&tx, it.image_id, Some(it.seq), &synced(it, *rev))?;
-                report.rows_written += 1;
-                report.items.push(report_item(
-                    it.image_id,
-                    &it.key,
-                    if it.sync.revision.is_some() {
-                        "update"
-                    } else {
-                        "upload"
-                    },
-                    None,
-                ));
-            }
-            // The guard refused: production changed between our read and our write. The item stays
-            // queued; the next run reads production again and lists the conflict.
-            None => {}
+        let Some(rev) = written.get(&it.row.id) else {
+            continue;
+        };
+        if let Some(old) = current.get(&it.row.id).filter(|c| c.object_key != it.key) {
+            outbox::queue_garbage(&tx, &old.object_key)?;
         }
+        outbox::mark_synced(&tx, it.image_id, Some(it.seq), &synced(it, *rev))?;
+        report.rows_written += 1;
+        let action = if it.sync.revision.is_some() {
+            "update"
+        } else {
+            "upload"
+        };
+        report.items.push(report_item(it.image_id, &it.key, action, None));
     }
     for (it, cur) in &conflicts {
         let json = serde_json::to_string(cur)?;

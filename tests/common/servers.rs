@@ -370,6 +370,15 @@ impl S3 {
         out
     }
 
+    /// Serve the same folder again (a new port), behaving as `opts` says.
+    pub fn restart(&mut self, opts: S3Opts) {
+        self.stop();
+        let owned = self._owned.take();
+        let mut fresh = Self::serve(&self.dir, opts);
+        fresh._owned = owned;
+        *self = fresh;
+    }
+
     /// Stop serving (connections in flight are dropped).
     pub fn stop(&mut self) {
         if let Some(rt) = self.rt.take() {
