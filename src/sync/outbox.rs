@@ -153,7 +153,10 @@ pub fn mark_synced(tx: &Transaction, image_id: i64, seq: Option<i64>, item: &Syn
 
 /// An object production no longer points to (another library's key replaced by this write).
 pub fn queue_garbage(tx: &Transaction, object_key: &str) -> Result<(), Error> {
-    tx.execute("INSERT OR IGNORE INTO sync_garbage (object_key) VALUES (?1)", [object_key])?;
+    tx.execute(
+        "INSERT OR IGNORE INTO sync_garbage (object_key) VALUES (?1)",
+        [object_key],
+    )?;
     Ok(())
 }
 
