@@ -300,7 +300,10 @@ fn deletes_and_conflicts_between_two_libraries() {
     let (out, r) = sync(&prod, &lib_a, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(r["conflicts"].as_array().unwrap().len(), 1, "{r}");
-    assert_eq!(prod.rows("system = 'Bone Level Tapered' AND NOT deleted"), blt + 1);
+    assert_eq!(
+        prod.rows("system = 'Bone Level Tapered' AND NOT deleted"),
+        blt + 1
+    );
     let listed = json_lines(&common::raiox(&lib_a, &["conflicts", "list", "--json"]));
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["id"].as_i64().unwrap().to_string(), ida);
@@ -329,7 +332,11 @@ fn drill_s3_server_stops_mid_push() {
     });
     let (out, r) = sync(&prod, &lib, &["--attempts", "2"]);
     assert!(!out.status.success(), "the sync must fail while S3 is down: {r}");
-    assert!(!r["failed"].as_array().is_none_or(|f| f.is_empty()), "{r} {}", stderr(&out));
+    assert!(
+        !r["failed"].as_array().is_none_or(|f| f.is_empty()),
+        "{r} {}",
+        stderr(&out)
+    );
     let rows = prod.rows("true");
     assert!(rows <= 5, "rows only for uploaded objects: {rows}");
     prod.s3.restart(S3Opts::default());
