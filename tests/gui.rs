@@ -491,7 +491,7 @@ fn sync_to_production_from_the_window_plans_first_then_runs() {
     assert!(plan.dry_run);
     assert_eq!(plan.uploaded, 8, "8 labelled images to upload");
     assert_eq!(s3.keys("implants").len(), 0, "a plan changes nothing");
-    h.get_by_label_contains("8 to upload");
+    h.get_by_label_contains("8 objects would be uploaded");
 
     h.get_by_label("Run sync").click();
     settle(&mut h);
@@ -501,7 +501,7 @@ fn sync_to_production_from_the_window_plans_first_then_runs() {
     assert_eq!(s3.keys("implants").len(), 8);
     let rows = pg.psql("prod", "SELECT COUNT(*) FROM implants WHERE NOT deleted");
     assert_eq!(rows.trim(), "8");
-    h.get_by_label_contains("8 uploaded");
+    h.get_by_label_contains("8 objects were uploaded");
     h.get_by_label("not synced (0)");
     h.run();
 }

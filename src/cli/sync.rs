@@ -61,20 +61,7 @@ fn print_report(r: &SyncReport) {
             it.error.as_deref().unwrap_or("")
         );
     }
-    let verb = if r.dry_run { "would be" } else { "were" };
-    println!(
-        "{} objects {verb} uploaded, {} rows written, {} unchanged, {} deleted, {} objects removed, {} pulled; \
-         {} conflicts, {} failed, {} waiting for a label",
-        r.uploaded,
-        r.rows_written,
-        r.unchanged,
-        r.deleted,
-        r.objects_removed,
-        r.pulled,
-        r.conflicts.len(),
-        r.failed.len(),
-        r.waiting_unlabelled
-    );
+    println!("{}", r.summary());
 }
 
 pub fn cmd_remote(cli: &Cli, command: &RemoteCommand) -> Result<ExitCode> {

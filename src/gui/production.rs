@@ -215,12 +215,12 @@ impl SyncView {
         }
         if let Some(plan) = &self.plan {
             ui.heading("Plan");
-            ui.label(summary(plan));
+            ui.label(plan.summary());
             items(ui, "plan-items", &plan.items);
         }
         if let Some(report) = &self.report {
             ui.heading("Last sync");
-            ui.label(summary(report));
+            ui.label(report.summary());
             for f in &report.failed {
                 ui.colored_label(
                     ui.visuals().error_fg_color,
@@ -248,22 +248,6 @@ impl SyncView {
         }
         intent
     }
-}
-
-/// One line of totals.
-pub fn summary(r: &SyncReport) -> String {
-    let verb = if r.dry_run { "to upload" } else { "uploaded" };
-    format!(
-        "{} {verb}, {} rows written, {} unchanged, {} deleted, {} pulled; {} conflicts, {} failed, {} waiting for a label",
-        r.uploaded,
-        r.rows_written,
-        r.unchanged,
-        r.deleted,
-        r.pulled,
-        r.conflicts.len(),
-        r.failed.len(),
-        r.waiting_unlabelled
-    )
 }
 
 fn items(ui: &mut egui::Ui, id: &str, items: &[SyncItemReport]) {

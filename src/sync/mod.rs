@@ -111,6 +111,26 @@ pub struct SyncReport {
     pub outcome: Option<Outcome>,
 }
 
+impl SyncReport {
+    /// One line of totals, the same in the CLI and the GUI.
+    pub fn summary(&self) -> String {
+        let verb = if self.dry_run { "would be" } else { "were" };
+        format!(
+            "{} objects {verb} uploaded, {} rows written, {} unchanged, {} deleted, {} objects removed, \
+             {} pulled; {} conflicts, {} failed, {} waiting for a label",
+            self.uploaded,
+            self.rows_written,
+            self.unchanged,
+            self.deleted,
+            self.objects_removed,
+            self.pulled,
+            self.conflicts.len(),
+            self.failed.len(),
+            self.waiting_unlabelled
+        )
+    }
+}
+
 /// A live session with production: runtime, bucket and database, checked against the encoder.
 pub(crate) struct Session {
     store: ObjectStore,
