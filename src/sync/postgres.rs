@@ -43,29 +43,28 @@ impl DbTarget {
     /// Parse the URL; `sslmode` defaults to `disable` for this machine and `verify-full` elsewhere.
     pub fn parse(url: &Secret, timeout: Duration) -> Result<DbTarget, Error> {
         let raw = url.expose().trim();
-        let mut parsed = url::Url::parse(raw)
-            .map_err(|e| Error::Invalid(format!("DATABASE_URL is not a valid URL ({e})")))?;
+        // Not `url::Url`: libpq URLs may have an empty host (`postgresql://user@/db?host=/run/pg`).
+        let (base, query) = raw.split_once('?').unwrap_or((raw, ""));
         let mut mode = None;
         let mut root_cert = None;
-        let kept: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter_map(|(k, v)| match k.as_ref() {
-                "sslmode" => {
-                    mode = Some(v.to_string());
-                    None
+        let mut kept = url::form_urlencoded::Serializer::new(String::new());
+        let mut any = false;
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "sslmode" => mode = Some(v.to_string()),
+                "sslrootcert" => root_cert = Some(std::path::PathBuf::from(v.as_ref())),
+                _ => {
+                    kept.append_pair(&k, &v);
+                    any = true;
                 }
-                "sslrootcert" => {
-                    root_cert = Some(std::path::PathBuf::from(v.as_ref()));
-                    None
-                }
-                _ => Some((k.to_string(), v.to_string())),
-            })
-            .collect();
-        parsed.set_query(None);
-        if !kept.is_empty() {
-            parsed.query_pairs_mut().extend_pairs(kept);
+            }
         }
-        let mut config = tokio_postgres::Config::from_str(parsed.as_str())
+        let rebuilt = if any {
+            format!("{base}?{}", kept.finish())
+        } else {
+            base.to_string()
+        };
+        let mut config = tokio_postgres::Config::from_str(&rebuilt)
             .map_err(|e| Error::Invalid(format!("DATABASE_URL: {e}")))?;
         config.connect_timeout(timeout);
         config.application_name("raiox");
