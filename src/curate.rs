@@ -98,6 +98,12 @@ pub fn recrop(
         params.invert = i;
     }
     params.version = crate::standardise::PIPELINE_VERSION;
+    if !images::is_local_origin(lib.conn(), id)? {
+        return Err(Error::Invalid(format!(
+            "image {id} came from production: its original is not in this library, so it cannot be re-cropped here"
+        )));
+    }
+    let _writing = lib.writing()?;
     let original = lib.original_path(&rec.sha256, &rec.original_ext);
     let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
     let decoded = decode(&bytes, &DecodeLimits::default())
@@ -117,11 +123,12 @@ pub fn recrop(
 
 /// Re-derive the standard images written by an older pipeline version (or all with `all`), one
 /// image per transaction so an interruption keeps what was done; returns how many were re-derived.
+/// Items pulled from production are left as production has them (their originals are elsewhere).
 pub fn restandardise(lib: &mut Library, all: bool, ctl: &JobControl) -> Result<(usize, Outcome), Error> {
     let ids: Vec<i64> = {
-        let mut stmt = lib
-            .conn()
-            .prepare("SELECT id FROM images WHERE ?1 OR params_version < ?2 ORDER BY id")?;
+        let mut stmt = lib.conn().prepare(
+            "SELECT id FROM images WHERE origin = 'local' AND (?1 OR params_version < ?2) ORDER BY id",
+        )?;
         let rows = stmt.query_map(
             rusqlite::params![all, crate::standardise::PIPELINE_VERSION],
             |r| r.get(0),
@@ -138,8 +145,8 @@ pub fn restandardise(lib: &mut Library, all: bool, ctl: &JobControl) -> Result<(
     Ok((ids.len(), Outcome::Finished))
 }
 
-/// Delete images from the library: their rows, vectors, and the library's copies of their original
-/// and standard image when no other record uses them. The next sync soft-deletes them in
+/// Delete images from the library: their rows, vectors, and the library's copy of their standard
+/// image when no other record uses it; their originals go to the library's trash. The next sync soft-deletes them in
 /// production (a catalogue trigger queues that). Returns how many were deleted.
 pub fn delete(lib: &mut Library, ids: &[i64]) -> Result<usize, Error> {
     let records = ids
@@ -153,19 +160,17 @@ pub fn delete(lib: &mut Library, ids: &[i64]) -> Result<usize, Error> {
     }
     tx.commit()?;
     for rec in &records {
-        let mut files = vec![];
         if images::standard_refs(lib.conn(), &rec.standard_sha256)? == 0 {
-            files.push(lib.standard_path(&rec.standard_sha256));
-        }
-        if !rec.sha256.starts_with("remote:") {
-            files.push(lib.original_path(&rec.sha256, &rec.original_ext));
-        }
-        for f in files {
+            let f = lib.standard_path(&rec.standard_sha256);
             match std::fs::remove_file(&f) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io(&f, e)),
             }
+        }
+        // The original may be the curator's only copy of the film: it goes to the trash.
+        if rec.origin_local && images::id_by_sha(lib.conn(), &rec.sha256)?.is_none() {
+            lib.move_to_trash(&lib.original_path(&rec.sha256, &rec.original_ext))?;
         }
     }
     Ok(records.len())

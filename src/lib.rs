@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod curate;
 pub mod embed;
 pub mod error;
+pub mod export;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod ingest;

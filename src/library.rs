@@ -4,10 +4,17 @@
 //! and renamed into place (content-addressed, so a rewrite is harmless) *before* the database
 //! transaction that references them commits. A crash therefore leaves at worst unreferenced files,
 //! which [`Library::sweep`] removes on the next import or check: every file left is explained by a row.
+//!
+//! Two raiox processes (the window and a CLI, say) may share one library: every job that writes
+//! files holds the library lock shared ([`Library::writing`]); a sweep needs it exclusively and is
+//! skipped while anyone writes, so it can never take another process's files for leftovers.
+//! Originals are the curator's only copy of a film: they are never deleted, only moved to `trash/`.
 
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
+#[cfg(unix)]
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,20 +38,57 @@ pub struct Layout {
 
 impl Layout {
     /// Where the original with this SHA-256 and extension lives.
+    ///
+    /// Paths are built only from a valid hash and a plain extension; anything else (a value that
+    /// came from somewhere untrusted) maps to a name inside the library that no file ever has.
     pub fn original_path(&self, sha256: &str, ext: &str) -> PathBuf {
-        self.root
-            .join("originals")
-            .join(&sha256[..2])
-            .join(format!("{sha256}.{ext}"))
+        let ext = if is_plain_ext(ext) { ext } else { "invalid" };
+        self.content_path("originals", sha256, ext)
     }
 
     /// Where the standardised image with this SHA-256 lives.
     pub fn standard_path(&self, standard_sha256: &str) -> PathBuf {
-        self.root
-            .join("standard")
-            .join(&standard_sha256[..2])
-            .join(format!("{standard_sha256}.png"))
+        self.content_path("standard", standard_sha256, "png")
     }
+
+    fn content_path(&self, top: &str, sha256: &str, ext: &str) -> PathBuf {
+        if !is_sha256_hex(sha256) {
+            return self.root.join(top).join("invalid-hash").join(INVALID_NAME);
+        }
+        self.root
+            .join(top)
+            .join(&sha256[..2])
+            .join(format!("{sha256}.{ext}"))
+    }
+
+    /// The folder deleted and orphaned originals are moved to (emptied by the curator).
+    pub fn trash_dir(&self) -> PathBuf {
+        self.root.join("trash")
+    }
+}
+
+/// A file name no content-addressed file has: the target of paths built from invalid hashes.
+const INVALID_NAME: &str = "no-such-file";
+
+/// Whether `s` is a SHA-256 as the library writes it: 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `ext` is a plain file extension (1–8 ASCII letters or digits).
+fn is_plain_ext(ext: &str) -> bool {
+    (1..=8).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A hold on the library lock (`library.lock`), released when dropped.
+///
+/// Why a file lock: it is the one thing two processes (or two handles in one process) both see,
+/// and the kernel releases it when a process dies, so a `kill -9` never leaves the library locked.
+#[derive(Debug)]
+pub struct LibraryLock {
+    _file: fs::File,
 }
 
 /// What [`Library::sweep`] removed.
@@ -52,8 +96,12 @@ impl Layout {
 pub struct SweepReport {
     /// Unfinished temporary files removed.
     pub temp_files: usize,
-    /// Complete files that no record references (an import killed before its commit).
+    /// Complete files that no record references (an import killed before its commit); orphaned
+    /// originals are moved to the trash, never deleted.
     pub orphans: usize,
+    /// Whether the sweep was skipped because another job or process was writing to the library.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped_busy: bool,
 }
 
 /// The result of [`Library::check`].
@@ -79,9 +127,15 @@ impl Library {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, Error> {
         let root = root.into();
         for dir in [root.clone(), root.join("originals"), root.join("standard")] {
-            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            create_private_dir(&dir)?;
+            narrow_dir(&dir)?;
         }
-        let conn = db::open(&root.join("library.db"))?;
+        let db_path = root.join("library.db");
+        let conn = db::open(&db_path)?;
+        // Originals keep every DICOM tag and source names may hold patients' names: owner only.
+        for file in ["library.db", "library.db-wal", "library.db-shm"] {
+            make_private_file(&root.join(file))?;
+        }
         Ok(Library {
             layout: Layout { root },
             conn,
@@ -118,8 +172,40 @@ impl Library {
         self.layout.standard_path(standard_sha256)
     }
 
-    /// Remove temporary files and files that no record references.
+    /// Hold the library lock shared while this job writes files, so no sweep (here or in another
+    /// process) mistakes them for leftovers. Waits while a sweep runs (sweeps are short).
+    pub fn writing(&self) -> Result<LibraryLock, Error> {
+        let file = self.lock_file()?;
+        let path = self.root().join("library.lock");
+        file.lock_shared().map_err(|e| Error::io(&path, e))?;
+        Ok(LibraryLock { _file: file })
+    }
+
+    fn lock_file(&self) -> Result<fs::File, Error> {
+        let path = self.root().join("library.lock");
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        opts.open(&path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Remove temporary files and files that no record references, when no job or process is
+    /// writing to the library (otherwise the sweep is skipped and says so). Orphaned originals go
+    /// to the trash.
     pub fn sweep(&self) -> Result<SweepReport, Error> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Ok(SweepReport {
+                    skipped_busy: true,
+                    ..SweepReport::default()
+                })
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(self.root().join("library.lock"), e)),
+        }
+        let _exclusive = LibraryLock { _file: file };
         let mut referenced = HashSet::new();
         let mut stmt = self
             .conn
@@ -144,7 +230,11 @@ impl Library {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.contains(".tmp"));
                 if is_temp || !referenced.contains(&file) {
-                    fs::remove_file(&file).map_err(|e| Error::io(&file, e))?;
+                    if !is_temp && top == "originals" {
+                        self.move_to_trash(&file)?;
+                    } else {
+                        fs::remove_file(&file).map_err(|e| Error::io(&file, e))?;
+                    }
                     if is_temp {
                         report.temp_files += 1;
                     } else {
@@ -154,6 +244,39 @@ impl Library {
             }
         }
         Ok(report)
+    }
+
+    /// Move an original to the trash (it may be the curator's only copy of that film).
+    pub fn move_to_trash(&self, file: &Path) -> Result<(), Error> {
+        let trash = self.layout.trash_dir();
+        create_private_dir(&trash)?;
+        let name = file.file_name().unwrap_or_default();
+        let target = trash.join(name);
+        match fs::rename(file, &target) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(file, e)),
+        }
+    }
+
+    /// Files in the trash: (path, bytes).
+    pub fn trash(&self) -> Result<Vec<(PathBuf, u64)>, Error> {
+        let mut out = Vec::new();
+        for f in files_under(&self.layout.trash_dir())? {
+            let len = fs::metadata(&f).map_err(|e| Error::io(&f, e))?.len();
+            out.push((f, len));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Delete everything in the trash for good; returns how many files were removed.
+    pub fn empty_trash(&self) -> Result<usize, Error> {
+        let files = self.trash()?;
+        for (f, _) in &files {
+            fs::remove_file(f).map_err(|e| Error::io(f, e))?;
+        }
+        Ok(files.len())
     }
 
     /// Verify the database and every record's files, then sweep leftovers.
@@ -211,8 +334,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if path.exists() {
         return Ok(());
     }
-    let dir = path.parent().expect("library paths have a parent");
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let Some(dir) = path.parent() else {
+        return Err(Error::Invalid(format!("{}: not a file path", path.display())));
+    };
+    create_private_dir(dir)?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(
         "{}.{}-{n}.tmp",
@@ -220,7 +345,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -229,6 +358,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
+    Ok(())
+}
+
+/// Create a folder (and its parents) readable by the owner only.
+pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    b.mode(0o700);
+    b.create(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Narrow one of the library's own folders to owner-only (libraries made by older builds were 755).
+fn narrow_dir(dir: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let meta = fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Narrow an existing file to owner read/write (missing file: nothing to do).
+fn make_private_file(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    match fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(path, e))?;
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 

@@ -234,8 +234,20 @@ fn push(
     let report = sync::sync(&mut lib, cfg, encoder, &sync_opts, ctl)?;
     let seconds = start.elapsed().as_secs_f64();
     let once = |n: usize| Stats::of(&[n as f64 / seconds]);
+    let items = images::list(lib.conn(), None)?;
+    // Leave production as it was: the synthetic items are deleted again (soft-deleted rows, their
+    // objects removed), so no curator's library ever pulls them.
+    let ids: Vec<i64> = items.iter().map(|r| r.id).collect();
+    crate::curate::delete(&mut lib, &ids)?;
+    let cleanup = sync::sync(&mut lib, cfg, encoder, &sync_opts, ctl)?;
+    if !cleanup.failed.is_empty() || cleanup.deleted < report.rows_written {
+        return Err(Error::Remote(format!(
+            "bench: the synthetic rows could not all be removed from production again: {}",
+            cleanup.summary()
+        )));
+    }
     Ok(PushRow {
-        items: images::list(lib.conn(), None)?.len(),
+        items: items.len(),
         uploaded: report.uploaded,
         rows_written: report.rows_written,
         failed: report.failed.len(),

@@ -142,6 +142,19 @@ CREATE TRIGGER sync_queue_delete BEFORE DELETE ON images BEGIN
     DELETE FROM sync_outbox WHERE image_id = OLD.id;
 END;
 "#,
+    r#"
+-- Standard names are unique across production, so production gives them: a name made here is
+-- provisional (name_given = 0) until a push or a pull brings the name production allocated.
+ALTER TABLE images ADD COLUMN name_given INTEGER NOT NULL DEFAULT 0;
+-- Production rows that failed validation or whose object is missing or wrong: listed with the
+-- reason, never applied; retried on every pull until production fixes them.
+CREATE TABLE sync_quarantine (
+    remote_id TEXT PRIMARY KEY,
+    revision  INTEGER NOT NULL,
+    reason    TEXT NOT NULL,
+    seen_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.
@@ -151,6 +164,10 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A deferred transaction that reads and then writes fails at once with "database is locked"
+    // when another process wrote in between (the busy timeout does not apply to the upgrade), so
+    // every transaction takes the write lock when it begins.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

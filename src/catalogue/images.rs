@@ -135,6 +135,9 @@ pub struct ImageRecord {
     pub created_at: String,
     /// Last change (UTC, ISO 8601).
     pub updated_at: String,
+    /// Made in this library (its original is here), not pulled from production.
+    #[serde(skip)]
+    pub origin_local: bool,
 }
 
 /// Everything needed to insert a freshly imported image.
@@ -169,7 +172,7 @@ pub struct NewImage {
 const SELECT: &str = "SELECT i.id, i.sha256, i.original_ext, i.source_name, i.source_format, i.width, i.height,
     i.technical, i.params, i.auto_crop, i.inverted, i.standard_sha256, m.name, s.name, i.system_id,
     i.modality, i.diameter_mm, i.length_mm, i.connection, i.notes, i.status, i.standard_name,
-    i.created_at, i.updated_at
+    i.created_at, i.updated_at, i.origin
     FROM images i LEFT JOIN systems s ON s.id = i.system_id LEFT JOIN manufacturers m ON m.id = i.manufacturer_id";
 
 /// A JSON column decoded into its type.
@@ -210,6 +213,7 @@ fn from_row(r: &Row) -> rusqlite::Result<ImageRecord> {
         name: r.get(21)?,
         created_at: r.get(22)?,
         updated_at: r.get(23)?,
+        origin_local: r.get::<_, String>(24)? == "local",
     })
 }
 
@@ -317,7 +321,9 @@ pub fn set_label(
     };
     tx.execute(
         "UPDATE images SET manufacturer_id = ?2, system_id = ?3, modality = ?4, diameter_mm = ?5, length_mm = ?6,
-            connection = ?7, notes = ?8, status = ?9, standard_name = ?10, name_seq = ?11,
+            connection = ?7, notes = ?8, status = ?9,
+            name_given = CASE WHEN standard_name IS ?10 THEN name_given ELSE 0 END,
+            standard_name = ?10, name_seq = ?11,
             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
          WHERE id = ?1",
         params![
@@ -335,6 +341,64 @@ pub fn set_label(
         ],
     )?;
     Ok(name)
+}
+
+/// Give an image the standard name production allocated (`name` must parse). Another image here
+/// holding that name provisionally is renumbered (a provisional name is not stable by definition);
+/// one holding it as given by production is an error (production never gives a name twice).
+pub fn adopt_name(tx: &Connection, id: i64, name: &str) -> Result<(), Error> {
+    let parts = crate::catalogue::naming::parse_standard_name(name)
+        .ok_or_else(|| Error::Invalid(format!("{name:?} is not a standard name")))?;
+    let holder: Option<(i64, bool)> = tx
+        .query_row(
+            "SELECT id, name_given FROM images WHERE standard_name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match holder {
+        Some((other, _)) if other == id => {}
+        Some((other, true)) => {
+            return Err(Error::Invalid(format!(
+                "production gave {name} to image {id}, but image {other} already has it from production"
+            )))
+        }
+        Some((other, false)) => {
+            let (stem, system_id): (String, Option<i64>) = tx.query_row(
+                "SELECT standard_name, system_id FROM images WHERE id = ?1",
+                [other],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let stem =
+                crate::catalogue::naming::parse_standard_name(&stem).map_or(parts.stem.clone(), |p| p.stem);
+            let seq: u32 = tx.query_row(
+                "SELECT MAX(COALESCE(MAX(name_seq), 0), ?2) + 1 FROM images WHERE system_id IS ?1",
+                params![system_id, parts.seq],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE images SET standard_name = ?2, name_seq = ?3 WHERE id = ?1",
+                params![other, format!("{stem}_{seq:04}.png"), seq],
+            )?;
+        }
+        None => {}
+    }
+    tx.execute(
+        "UPDATE images SET standard_name = ?2, name_seq = ?3, name_given = 1 WHERE id = ?1",
+        params![id, name, parts.seq],
+    )?;
+    Ok(())
+}
+
+/// Whether an image was made in this library (it then has an original here), not pulled.
+pub fn is_local_origin(conn: &Connection, id: i64) -> Result<bool, Error> {
+    let origin: String = conn.query_row("SELECT origin FROM images WHERE id = ?1", [id], |r| r.get(0))?;
+    Ok(origin == "local")
+}
+
+/// Whether an image's standard name was given by production (else it is provisional).
+pub fn name_given(conn: &Connection, id: i64) -> Result<bool, Error> {
+    Ok(conn.query_row("SELECT name_given FROM images WHERE id = ?1", [id], |r| r.get(0))?)
 }
 
 /// Record a re-derived standard image for an image.

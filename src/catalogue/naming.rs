@@ -91,6 +91,56 @@ pub fn standard_name(
     format!("{manufacturer_slug}_{system_slug}{size}_{seq:04}.png")
 }
 
+/// A standard name taken apart: what production numbers (`key`: manufacturer and system), what
+/// the name says before its number (`stem`: key plus size), and the number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameParts {
+    /// `<manufacturer>_<system>`: numbers are unique per key.
+    pub key: String,
+    /// `<manufacturer>_<system>[_<d>x<l>]`.
+    pub stem: String,
+    /// The sequence number.
+    pub seq: u32,
+}
+
+/// Parse a standard name; `None` for anything that does not follow the grammar exactly (so a name
+/// read from production that is not a plain file name is refused, never joined onto a path).
+pub fn parse_standard_name(name: &str) -> Option<NameParts> {
+    if name.len() > 200 {
+        return None;
+    }
+    let base = name.strip_suffix(".png")?;
+    let (stem, seq) = base.rsplit_once('_')?;
+    if seq.len() < 4 || seq.len() > 9 || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let parts: Vec<&str> = stem.split('_').collect();
+    let slug_ok = |p: &str| {
+        !p.is_empty()
+            && !p.starts_with('-')
+            && !p.ends_with('-')
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let size_ok = |p: &str| {
+        p.split_once('x').is_some_and(|(d, l)| {
+            [d, l].iter().all(|v| {
+                !v.is_empty() && v.len() <= 6 && v.parse::<f64>().is_ok_and(|x| x.is_finite() && x > 0.0)
+            })
+        })
+    };
+    match parts.as_slice() {
+        [m, s] if slug_ok(m) && slug_ok(s) => {}
+        [m, s, size] if slug_ok(m) && slug_ok(s) && size_ok(size) => {}
+        _ => return None,
+    }
+    Some(NameParts {
+        key: format!("{}_{}", parts[0], parts[1]),
+        stem: stem.to_string(),
+        seq: seq.parse().ok()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +165,32 @@ mod tests {
         assert_eq!(key("BoneLevelTapered"), key("bone level tapered"));
         assert_eq!(key("NOBEL BIOCARE"), "nobelbiocare");
         assert_eq!(key("Brånemark"), "branemark");
+    }
+
+    #[test]
+    fn names_parse_back_and_hostile_ones_are_refused() {
+        let n = standard_name("straumann", "bone-level-tapered", Some(4.1), Some(10.0), 7);
+        let p = parse_standard_name(&n).unwrap();
+        assert_eq!(p.key, "straumann_bone-level-tapered");
+        assert_eq!(p.stem, "straumann_bone-level-tapered_4.1x10");
+        assert_eq!(p.seq, 7);
+        assert_eq!(parse_standard_name("a_b_12345.png").unwrap().stem, "a_b");
+        for bad in [
+            "../../etc/passwd",
+            "/tmp/x_y_0001.png",
+            "a_b_0001.png/../../x",
+            "a_b_..x.._0001.png",
+            "A_b_0001.png",
+            "a_b_0001.PNG",
+            "a_b_1.png",
+            "a_b_0001.png\0",
+            "a/b_c_0001.png",
+            "a_b_c_d_0001.png",
+            "_b_0001.png",
+            "",
+        ] {
+            assert_eq!(parse_standard_name(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -126,9 +126,13 @@ pub enum Command {
         #[arg(required = true)]
         ids: Vec<i64>,
     },
-    /// Items changed both here and in production: list them, or keep one side.
+    /// Items changed both here and in production (and production rows refused as unsafe): list
+    /// them, or keep one side.
     #[command(subcommand)]
     Conflicts(ConflictsCommand),
+    /// Originals of deleted images wait in the library's trash: list it or empty it.
+    #[command(subcommand)]
+    Trash(TrashCommand),
     /// Measure every performance goal on this machine (synthetic library, cached) and print a table.
     Bench(BenchArgs),
 }
@@ -222,6 +226,15 @@ pub enum ConflictsCommand {
         /// Image id.
         id: i64,
     },
+}
+
+/// `raiox trash ...`.
+#[derive(Debug, Subcommand)]
+pub enum TrashCommand {
+    /// List the originals in the trash.
+    List,
+    /// Delete them for good.
+    Empty,
 }
 
 /// `raiox import`.

@@ -11,7 +11,6 @@ mod search;
 mod sync;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -142,6 +141,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Remote(c) => sync::cmd_remote(&cli, c),
         Command::Delete { ids } => sync::cmd_delete(&cli, ids),
         Command::Conflicts(c) => sync::cmd_conflicts(&cli, c),
+        Command::Trash(c) => sync::cmd_trash(&cli, c),
         Command::Bench(args) => bench::cmd_bench(&cli, args),
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
         Command::Eval { k, encoder } => search::cmd_eval(&cli, *k, *encoder),
@@ -382,45 +382,9 @@ fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One exported row: shareable fields only (no source path).
-#[derive(Serialize)]
-struct ExportRow<'a> {
-    id: i64,
-    name: Option<&'a str>,
-    manufacturer: Option<&'a str>,
-    system: Option<&'a str>,
-    status: String,
-    modality: Option<String>,
-    diameter_mm: Option<f64>,
-    length_mm: Option<f64>,
-    connection: Option<&'a str>,
-    width: u32,
-    height: u32,
-    sha256: &'a str,
-    standard_sha256: &'a str,
-}
-
 fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
     let lib = open_library(cli)?;
-    let records = images::list(lib.conn(), None)?;
-    let rows: Vec<ExportRow> = records
-        .iter()
-        .map(|r| ExportRow {
-            id: r.id,
-            name: r.name.as_deref(),
-            manufacturer: r.manufacturer.as_deref(),
-            system: r.system.as_deref(),
-            status: format!("{:?}", r.status).to_lowercase(),
-            modality: r.attributes.modality.map(|m| format!("{m:?}").to_lowercase()),
-            diameter_mm: r.attributes.diameter_mm,
-            length_mm: r.attributes.length_mm,
-            connection: r.attributes.connection.as_deref(),
-            width: r.width,
-            height: r.height,
-            sha256: &r.sha256,
-            standard_sha256: &r.standard_sha256,
-        })
-        .collect();
+    let rows = crate::export::rows(&lib)?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => {
             Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)
@@ -432,18 +396,12 @@ fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
             serde_json::to_writer_pretty(&mut out, &rows)?;
             writeln!(out)?;
         }
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            rows.iter().try_for_each(|r| w.serialize(r))?;
-            w.flush()?;
-        }
+        ExportFormat::Csv => crate::export::write_csv(out, &rows)?,
     }
     if let Some(dir) = &args.images {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for r in records.iter().filter(|r| r.name.is_some()) {
-            let to: PathBuf = dir.join(r.name.as_deref().unwrap_or_default());
-            std::fs::copy(lib.standard_path(&r.standard_sha256), &to)
-                .with_context(|| format!("writing {}", to.display()))?;
+        let report = crate::export::copy_images(&lib, dir)?;
+        for (id, why) in &report.skipped {
+            eprintln!("warning: image {id} not exported: {why}");
         }
     }
     Ok(ExitCode::SUCCESS)

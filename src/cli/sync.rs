@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::args::{ConflictsCommand, RemoteCommand, SyncArgs};
+use super::args::{ConflictsCommand, RemoteCommand, SyncArgs, TrashCommand};
 use super::{json_line, open_library, progress_bar, Cli};
 use crate::curate;
 use crate::embed::job::embed_file;
@@ -193,9 +193,42 @@ pub fn cmd_conflicts(cli: &Cli, command: &ConflictsCommand) -> Result<ExitCode> 
                     );
                 }
             }
+            for (remote_id, rev, reason) in outbox::quarantined(lib.conn())? {
+                if cli.json {
+                    json_line(
+                        &serde_json::json!({"quarantined": remote_id, "remote_revision": rev, "reason": reason}),
+                    )?;
+                } else {
+                    println!("production row {remote_id} (revision {rev}) refused: {reason}");
+                }
+            }
         }
-        ConflictsCommand::KeepLocal { id } => outbox::resolve(lib.conn_mut(), *id, true)?,
-        ConflictsCommand::TakeRemote { id } => outbox::resolve(lib.conn_mut(), *id, false)?,
+        ConflictsCommand::KeepLocal { id } => sync::resolve_conflict(&mut lib, *id, true)?,
+        ConflictsCommand::TakeRemote { id } => sync::resolve_conflict(&mut lib, *id, false)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn cmd_trash(cli: &Cli, command: &TrashCommand) -> Result<ExitCode> {
+    let lib = open_library(cli)?;
+    match command {
+        TrashCommand::List => {
+            for (path, bytes) in lib.trash()? {
+                if cli.json {
+                    json_line(&serde_json::json!({"path": path, "bytes": bytes}))?;
+                } else {
+                    println!("{bytes:>10}  {}", path.display());
+                }
+            }
+        }
+        TrashCommand::Empty => {
+            let n = lib.empty_trash()?;
+            if cli.json {
+                json_line(&serde_json::json!({"removed": n}))?;
+            } else {
+                println!("{n} files removed from the trash");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

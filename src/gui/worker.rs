@@ -554,7 +554,7 @@ impl Session {
                 send(Reply::Synced(Box::new(report)));
             }
             SyncCommand::Resolve { id, keep_local } => {
-                sync::outbox::resolve(self.lib.conn_mut(), id, keep_local)?;
+                sync::resolve_conflict(&mut self.lib, id, keep_local)?;
                 send(Reply::Resolved(id));
             }
         }

@@ -547,13 +547,40 @@ fn technical(obj: &DefaultDicomObject, ts: &str) -> Technical {
             (v.len() >= 2 && v[..2].iter().all(|x| x.is_finite() && *x > 0.0)).then(|| [v[0], v[1]])
         });
     Technical {
-        modality: text(obj, tags::MODALITY),
+        modality: text(obj, tags::MODALITY).filter(|m| is_defined_modality(m)),
         pixel_spacing_mm: spacing,
         bits_allocated: int(obj, tags::BITS_ALLOCATED).and_then(|v| u16::try_from(v).ok()),
         bits_stored: int(obj, tags::BITS_STORED).and_then(|v| u16::try_from(v).ok()),
-        photometric: text(obj, tags::PHOTOMETRIC_INTERPRETATION),
+        photometric: text(obj, tags::PHOTOMETRIC_INTERPRETATION).filter(|p| is_defined_photometric(p)),
         transfer_syntax: Some(ts.to_string()).filter(|s| !s.is_empty()),
     }
+}
+
+/// Modality (0008,0060) is a code string, but writers put free text in it (a patient's name has
+/// been seen there): only DICOM's defined terms are kept.
+fn is_defined_modality(m: &str) -> bool {
+    const DEFINED: &[&str] = &[
+        "IO", "PX", "DX", "CR", "CT", "MR", "US", "XA", "RF", "MG", "NM", "PT", "OT", "SC", "RG", "DOC",
+        "XC", "OP", "OPT", "ES", "GM", "SM", "BDUS", "BMD", "DG", "EPS", "HD", "IVUS", "KO", "LS", "OCT",
+        "PR", "RTIMAGE", "SEG", "SR", "TG", "VL",
+    ];
+    DEFINED.contains(&m)
+}
+
+/// Photometric Interpretation: the defined terms only, for the same reason.
+fn is_defined_photometric(p: &str) -> bool {
+    const DEFINED: &[&str] = &[
+        "MONOCHROME1",
+        "MONOCHROME2",
+        "RGB",
+        "PALETTE COLOR",
+        "YBR_FULL",
+        "YBR_FULL_422",
+        "YBR_PARTIAL_420",
+        "YBR_ICT",
+        "YBR_RCT",
+    ];
+    DEFINED.contains(&p)
 }
 
 fn text(obj: &DefaultDicomObject, tag: Tag) -> Option<String> {
@@ -891,6 +918,20 @@ mod tests {
             Gray::U8(g) => g.pixels().map(|p| u32::from(p[0])).collect(),
             Gray::U16(g) => g.pixels().map(|p| u32::from(p[0])).collect(),
         }
+    }
+
+    #[test]
+    fn free_text_in_modality_is_dropped() {
+        use dicom_core::DataElement;
+        let bytes = synthetic(
+            "MONOCHROME2",
+            vec![DataElement::new(tags::MODALITY, VR::CS, "JOHN DOE 1970-01-01")],
+        );
+        let d = decode_dicom(&bytes, &DecodeLimits::default()).unwrap();
+        assert_eq!(d.technical.modality, None);
+        assert_eq!(d.technical.photometric.as_deref(), Some("MONOCHROME2"));
+        let d = decode_dicom(&synthetic("MONOCHROME2", vec![]), &DecodeLimits::default()).unwrap();
+        assert_eq!(d.technical.modality.as_deref(), Some("CT"));
     }
 
     #[test]

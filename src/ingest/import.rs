@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::catalogue::images::{self, Attributes, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
 use crate::embed::Encoder;
+use crate::ingest::budget::{footprint, Budget};
 use crate::ingest::decode::{decode, DecodeLimits, RefuseReason};
 use crate::ingest::labels::{LabelSource, Labeller, RawLabel};
 use crate::library::{sha256_hex, write_atomic, Layout, Library};
@@ -121,6 +122,7 @@ pub fn import(
     let labeller = Labeller::new(opts.labels.clone())?;
     let catalogue = Catalogue::load(lib.conn())?;
     lib.sweep()?;
+    let _writing = lib.writing()?;
     let mut summary = ImportSummary {
         imported: 0,
         duplicates: 0,
@@ -290,6 +292,8 @@ fn prepare(
     sha: &str,
     opts: &ImportOptions,
 ) -> Result<(NewImage, GrayImage), String> {
+    // Decoders share one memory budget (held until the working copies are gone).
+    let _memory = Budget::decoders().reserve(footprint(bytes));
     let decoded = decode(bytes, &opts.limits).map_err(|e| e.to_string())?;
     let std = standardise(&decoded, &opts.params).map_err(|e| e.to_string())?;
     let std_sha = sha256_hex(&std.png);

@@ -3,6 +3,7 @@
 //! De-identification happens by construction: only pixels and the whitelisted [`decode::Technical`]
 //! fields leave the decoders, standard images are written without metadata, and the source path is
 //! kept only as local provenance (never used in names, exports or uploads).
+pub mod budget;
 pub mod decode;
 pub mod dicom;
 pub mod import;

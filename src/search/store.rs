@@ -4,7 +4,7 @@
 //! of production later, so vectors live in the library's SQLite file, queryable with plain SQL
 //! (`embedding MATCH ? AND k = ?`). Fast repeated search uses [`super::index::Index`] loaded from here.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::Error;
 
@@ -74,7 +74,7 @@ pub fn from_blob(b: &[u8]) -> Vec<f32> {
 
 /// Store (or replace) one image's vector and its provenance.
 pub fn put(
-    tx: &Transaction,
+    tx: &Connection,
     image_id: i64,
     standard_sha256: &str,
     stamp: &ModelStamp,
@@ -159,7 +159,7 @@ pub fn get(conn: &Connection, stamp: &ModelStamp, image_id: i64) -> Result<Optio
 }
 
 /// Remove an image's vectors of every model (vec0 tables have no foreign keys to cascade).
-pub fn remove(tx: &Transaction, image_id: i64) -> Result<(), Error> {
+pub fn remove(tx: &Connection, image_id: i64) -> Result<(), Error> {
     let tables: Vec<String> = {
         let mut stmt = tx.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'vec\\_%' ESCAPE '\\' AND sql LIKE 'CREATE VIRTUAL TABLE%'")?;
         let rows = stmt.query_map([], |r| r.get(0))?;

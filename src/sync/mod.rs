@@ -15,6 +15,7 @@ pub mod postgres;
 mod pull;
 mod push;
 pub mod remote;
+pub mod validate;
 
 use std::time::Duration;
 
@@ -105,6 +106,9 @@ pub struct SyncReport {
     pub conflicts: Vec<SyncItemReport>,
     /// Items that failed after retries (left queued).
     pub failed: Vec<SyncItemReport>,
+    /// Production rows refused (bad fields, missing or wrong object), with the reason; never
+    /// applied, tried again on the next pull.
+    pub quarantined: Vec<SyncItemReport>,
     /// Every item touched (or, in a dry run, to be touched).
     pub items: Vec<SyncItemReport>,
     /// Whether the run finished or was cancelled.
@@ -117,7 +121,7 @@ impl SyncReport {
         let verb = if self.dry_run { "would be" } else { "were" };
         format!(
             "{} objects {verb} uploaded, {} rows written, {} unchanged, {} deleted, {} objects removed, \
-             {} pulled; {} conflicts, {} failed, {} waiting for a label",
+             {} pulled; {} conflicts, {} failed, {} quarantined, {} waiting for a label",
             self.uploaded,
             self.rows_written,
             self.unchanged,
@@ -126,6 +130,7 @@ impl SyncReport {
             self.pulled,
             self.conflicts.len(),
             self.failed.len(),
+            self.quarantined.len(),
             self.waiting_unlabelled
         )
     }
@@ -299,6 +304,17 @@ pub fn sync(
     }
     report.outcome = Some(outcome);
     Ok(report)
+}
+
+/// Resolve a conflict: keep this library's version (the next push writes it over production's) or
+/// take production's. Taking production's deletion of an item made here deletes it here too, its
+/// original going to the trash.
+pub fn resolve_conflict(lib: &mut Library, image_id: i64, keep_local: bool) -> Result<(), Error> {
+    let remote_deleted = outbox::resolve(lib.conn_mut(), image_id, keep_local)?;
+    if !keep_local && remote_deleted {
+        crate::curate::delete(lib, &[image_id])?;
+    }
+    Ok(())
 }
 
 /// The result of `raiox remote check`: one line per connection, `None` when it works.

@@ -61,6 +61,12 @@ impl ObjectStore {
             .host_str()
             .ok_or_else(|| Error::Invalid(format!("SPACES_ENDPOINT {endpoint:?} has no host")))?
             .to_string();
+        if url.scheme() != "https" && !is_local_host(&host) {
+            return Err(Error::Invalid(format!(
+                "SPACES_ENDPOINT {endpoint:?} is not https: the access key's signatures and every image would \
+                 cross the network unencrypted; use https:// (plain http is accepted for this machine only)"
+            )));
+        }
         let path_style = cfg.path_style.unwrap_or_else(|| {
             is_local_host(&host) || url::Host::parse(&host).is_ok_and(|h| !matches!(h, url::Host::Domain(_)))
         });
@@ -115,13 +121,28 @@ impl ObjectStore {
             .map_err(|e| classify(e, &format!("upload {key}")))
     }
 
-    /// Download an object's bytes.
-    pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        self.bucket
-            .get_object(key)
+    /// Download an object's bytes, refusing (not transient) one larger than `cap` bytes before it
+    /// is read whole: production is not trusted.
+    pub async fn get(&self, key: &str, cap: usize) -> Result<Vec<u8>, StoreError> {
+        use futures_util::StreamExt;
+        let what = format!("download {key}");
+        let mut stream = self
+            .bucket
+            .get_object_stream(key)
             .await
-            .map(|r| r.bytes().to_vec())
-            .map_err(|e| classify(e, &format!("download {key}")))
+            .map_err(|e| classify(e, &what))?;
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.bytes().next().await {
+            let chunk = chunk.map_err(|e| classify(e, &what))?;
+            if out.len() + chunk.len() > cap {
+                return Err(StoreError {
+                    transient: false,
+                    message: format!("{what}: larger than {cap} bytes, refused"),
+                });
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
     }
 
     /// Delete an object; a key that is already gone is success.

@@ -4,10 +4,10 @@
 //! Why in the catalogue: every step of a sync commits here in the same transaction as its effect on
 //! the library, so a crash at any moment leaves a queue that the next run simply continues.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
-use crate::catalogue::images::{Attributes, ImageRecord, Status};
+use crate::catalogue::images::{Attributes, Status};
 use crate::search::store;
 use crate::Error;
 
@@ -109,7 +109,7 @@ pub fn ensure_remote_id(conn: &Connection, image_id: i64) -> Result<SyncItem, Er
 
 /// Record that production now holds `item` for the image; dequeue the change if nothing changed
 /// since it was read (`seq`), and queue the object the row no longer points to for removal.
-pub fn mark_synced(tx: &Transaction, image_id: i64, seq: Option<i64>, item: &SyncItem) -> Result<(), Error> {
+pub fn mark_synced(tx: &Connection, image_id: i64, seq: Option<i64>, item: &SyncItem) -> Result<(), Error> {
     let old: Option<Option<String>> = tx
         .query_row(
             "SELECT object_key FROM sync_items WHERE image_id = ?1",
@@ -152,7 +152,7 @@ pub fn mark_synced(tx: &Transaction, image_id: i64, seq: Option<i64>, item: &Syn
 }
 
 /// An object production no longer points to (another library's key replaced by this write).
-pub fn queue_garbage(tx: &Transaction, object_key: &str) -> Result<(), Error> {
+pub fn queue_garbage(tx: &Connection, object_key: &str) -> Result<(), Error> {
     tx.execute(
         "INSERT OR IGNORE INTO sync_garbage (object_key) VALUES (?1)",
         [object_key],
@@ -176,7 +176,7 @@ pub fn deletes(conn: &Connection) -> Result<Vec<(Uuid, i64, Option<String>)>, Er
 }
 
 /// A production row is soft-deleted: forget the pending delete and queue its object for removal.
-pub fn mark_deleted(tx: &Transaction, remote_id: Uuid, object_key: Option<&str>) -> Result<(), Error> {
+pub fn mark_deleted(tx: &Connection, remote_id: Uuid, object_key: Option<&str>) -> Result<(), Error> {
     tx.execute(
         "DELETE FROM sync_deletes WHERE remote_id = ?1",
         [remote_id.to_string()],
@@ -209,7 +209,7 @@ pub fn forget_garbage(conn: &Connection, key: &str) -> Result<(), Error> {
 
 /// An item changed both here and in production: keep both, list it for the curator.
 pub fn record_conflict(
-    tx: &Transaction,
+    tx: &Connection,
     image_id: i64,
     remote_revision: i64,
     remote: &str,
@@ -229,38 +229,53 @@ pub fn conflicts(conn: &Connection) -> Result<Vec<(i64, i64, String)>, Error> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Resolve a conflict: keep this library's version (the next push overwrites production) or take
-/// production's (the next pull overwrites the library).
-pub fn resolve(conn: &mut Connection, image_id: i64, keep_local: bool) -> Result<(), Error> {
+/// Resolve a conflict: keep this library's version (queued, so the next push overwrites
+/// production) or take production's (the next pull overwrites the library). Returns whether
+/// production's version is a deletion.
+pub fn resolve(conn: &mut Connection, image_id: i64, keep_local: bool) -> Result<bool, Error> {
     let tx = conn.transaction()?;
-    let rev: Option<i64> = tx
+    let found: Option<(i64, String)> = tx
         .query_row(
-            "SELECT remote_revision FROM sync_conflicts WHERE image_id = ?1",
+            "SELECT remote_revision, remote FROM sync_conflicts WHERE image_id = ?1",
             [image_id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some(rev) = rev else {
+    let Some((rev, remote)) = found else {
         return Err(Error::Invalid(format!("image {image_id} has no sync conflict")));
     };
+    let deleted = serde_json::from_str::<serde_json::Value>(&remote)
+        .ok()
+        .and_then(|v| v.get("deleted").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false);
     if keep_local {
         tx.execute(
             "UPDATE sync_items SET revision = ?2 WHERE image_id = ?1",
             params![image_id, rev],
         )?;
-    } else {
-        tx.execute("DELETE FROM sync_outbox WHERE image_id = ?1", [image_id])?;
-        // Pull again from just before the conflicting revision.
-        let wm = watermark(&tx)?;
-        store::set_setting(&tx, WATERMARK, &wm.min(rev - 1).to_string())?;
         tx.execute(
-            "UPDATE sync_items SET revision = NULL WHERE image_id = ?1",
+            "INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+             VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox))",
             [image_id],
         )?;
+    } else {
+        tx.execute("DELETE FROM sync_outbox WHERE image_id = ?1", [image_id])?;
+        if !deleted {
+            // Pull again from just before the conflicting revision.
+            let wm = watermark(&tx)?;
+            store::set_setting(&tx, WATERMARK, &wm.min(rev - 1).to_string())?;
+            tx.execute(
+                "UPDATE sync_items SET revision = NULL WHERE image_id = ?1",
+                [image_id],
+            )?;
+        } else {
+            // Production already deleted it: nothing to push when it is deleted here.
+            tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [image_id])?;
+        }
     }
     tx.execute("DELETE FROM sync_conflicts WHERE image_id = ?1", [image_id])?;
     tx.commit()?;
-    Ok(())
+    Ok(deleted)
 }
 
 /// Whether an item is listed as a conflict.
@@ -287,15 +302,50 @@ pub fn set_watermark(conn: &Connection, revision: i64) -> Result<(), Error> {
     store::set_setting(conn, WATERMARK, &revision.to_string())
 }
 
-/// The object key of a labelled image: `implants/<manufacturer-slug>/<system-slug>/<standard-name>`.
-pub fn object_key(conn: &Connection, rec: &ImageRecord) -> Result<Option<String>, Error> {
-    let (Some(system_id), Some(name)) = (rec.system_id, rec.name.as_ref()) else {
-        return Ok(None);
-    };
-    let (m, s): (String, String) = conn.query_row(
-        "SELECT m.slug, s.slug FROM systems s JOIN manufacturers m ON m.id = s.manufacturer_id WHERE s.id = ?1",
-        [system_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+/// The object key of a standard image: `implants/<sha[..2]>/<sha>.png`.
+///
+/// Why content-addressed: several curators write to one bucket; a key that names its content can
+/// never be overwritten with other bytes, so every row's object always holds that row's image.
+pub fn object_key(standard_sha256: &str) -> String {
+    format!(
+        "implants/{}/{standard_sha256}.png",
+        &standard_sha256[..2.min(standard_sha256.len())]
+    )
+}
+
+/// The position of an item's queued change, if it has one.
+pub fn queued_seq(conn: &Connection, image_id: i64) -> Result<Option<i64>, Error> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM sync_outbox WHERE image_id = ?1",
+            [image_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// A production row that cannot be used: kept out of the library with its reason.
+pub fn quarantine(tx: &Connection, remote_id: &str, revision: i64, reason: &str) -> Result<(), Error> {
+    tx.execute(
+        "INSERT OR REPLACE INTO sync_quarantine (remote_id, revision, reason) VALUES (?1, ?2, ?3)",
+        params![remote_id, revision, reason],
     )?;
-    Ok(Some(format!("implants/{m}/{s}/{name}")))
+    Ok(())
+}
+
+/// A quarantined row is now fine (or gone).
+pub fn release(tx: &Connection, remote_id: Uuid) -> Result<(), Error> {
+    tx.execute(
+        "DELETE FROM sync_quarantine WHERE remote_id = ?1",
+        [remote_id.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Quarantined production rows: (production id, revision, reason).
+pub fn quarantined(conn: &Connection) -> Result<Vec<(String, i64, String)>, Error> {
+    let mut stmt =
+        conn.prepare("SELECT remote_id, revision, reason FROM sync_quarantine ORDER BY remote_id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -4,6 +4,12 @@
 //! production URLs (DigitalOcean's among them) also use `verify-ca`, `verify-full` and `sslrootcert`.
 //! TLS is required by default for any host that is not this machine, verified against the Mozilla
 //! roots plus the OS store (so `SSL_CERT_FILE` adds a CA) plus `sslrootcert` when given.
+//!
+//! Why stricter than libpq: DigitalOcean's connection strings say `sslmode=require`, which in libpq
+//! accepts any certificate, so anyone on the path could take the password. For a host that is not
+//! this machine, `require` and `prefer` verify the certificate and never fall back to plain text;
+//! `disable` is refused. Only `raiox_tls=insecure` in the URL (an explicit choice) turns that off.
+//! A host counts as this machine only when its name *and* any `hostaddr` are loopback.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -47,12 +53,19 @@ impl DbTarget {
         let (base, query) = raw.split_once('?').unwrap_or((raw, ""));
         let mut mode = None;
         let mut root_cert = None;
+        let mut insecure = false;
         let mut kept = url::form_urlencoded::Serializer::new(String::new());
         let mut any = false;
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             match k.as_ref() {
                 "sslmode" => mode = Some(v.to_string()),
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(v.as_ref())),
+                "raiox_tls" if v == "insecure" => insecure = true,
+                "raiox_tls" => {
+                    return Err(Error::Invalid(format!(
+                        "DATABASE_URL: raiox_tls={v:?} is not understood (only \"insecure\")"
+                    )))
+                }
                 _ => {
                     kept.append_pair(&k, &v);
                     any = true;
@@ -71,15 +84,22 @@ impl DbTarget {
         let local = config.get_hosts().iter().all(|h| match h {
             Host::Tcp(name) => is_local_host(name),
             Host::Unix(_) => true,
-        });
+        }) && config.get_hostaddrs().iter().all(|a| a.is_loopback());
         let policy = match mode.as_deref() {
             None if local => TlsPolicy::Disable,
             None => TlsPolicy::VerifyFull,
-            Some("disable") | Some("allow") => TlsPolicy::Disable,
-            Some("prefer") => TlsPolicy::Prefer,
-            Some("require") if root_cert.is_some() => TlsPolicy::VerifyFull,
-            Some("require") => TlsPolicy::Require,
-            Some("verify-ca") | Some("verify-full") => TlsPolicy::VerifyFull,
+            Some("disable") | Some("allow") if local || insecure => TlsPolicy::Disable,
+            Some("disable") | Some("allow") => {
+                return Err(Error::Invalid(
+                    "DATABASE_URL: sslmode=disable to a host that is not this machine would send the password \
+                     unencrypted; use sslmode=require (verified), or add raiox_tls=insecure if you really mean it"
+                        .into(),
+                ))
+            }
+            Some("prefer") if local || insecure => TlsPolicy::Prefer,
+            Some("require") if insecure && root_cert.is_none() => TlsPolicy::Require,
+            Some("require") if local && root_cert.is_none() => TlsPolicy::Require,
+            Some("prefer") | Some("require") | Some("verify-ca") | Some("verify-full") => TlsPolicy::VerifyFull,
             Some(other) => {
                 return Err(Error::Invalid(format!("DATABASE_URL: unknown sslmode {other:?}")));
             }
@@ -220,10 +240,37 @@ mod tests {
             TlsPolicy::Disable
         );
         assert_eq!(policy("postgres://u:p@db.example.com/db"), TlsPolicy::VerifyFull);
+        // DigitalOcean's strings say `require`: verified for a remote host.
         assert_eq!(
             policy("postgres://u:p@db.example.com/db?sslmode=require"),
+            TlsPolicy::VerifyFull
+        );
+        assert_eq!(
+            policy("postgres://u:p@db.example.com/db?sslmode=prefer"),
+            TlsPolicy::VerifyFull
+        );
+        assert_eq!(
+            policy("postgres://u:p@db.example.com/db?sslmode=require&raiox_tls=insecure"),
             TlsPolicy::Require
         );
+        assert_eq!(
+            policy("postgres://u:p@localhost/db?sslmode=require"),
+            TlsPolicy::Require
+        );
+        // A loopback name with a remote address is remote.
+        assert_eq!(
+            policy("postgres://u:p@localhost/db?hostaddr=203.0.113.7"),
+            TlsPolicy::VerifyFull
+        );
+        assert_eq!(
+            policy("postgres://u:p@db.example.com/db?hostaddr=127.0.0.1&sslmode=require"),
+            TlsPolicy::VerifyFull
+        );
+        assert!(DbTarget::parse(
+            &Secret::new("postgres://u:p@db.example.com/db?sslmode=disable"),
+            Duration::from_secs(1)
+        )
+        .is_err());
         assert_eq!(
             policy("postgres://u:p@localhost/db?sslmode=verify-ca"),
             TlsPolicy::VerifyFull

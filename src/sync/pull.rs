@@ -4,12 +4,18 @@
 //! Why page by page with the watermark in the same transaction: a pull cut short resumes exactly
 //! where it stopped. A row whose item also has an unpushed local change is a conflict: it is listed,
 //! and neither side is overwritten.
+//!
+//! Production is not trusted: every row is checked ([`super::validate`]) before any of its values
+//! touches a path or the catalogue. A row that fails — bad fields, a missing or wrong object — is
+//! quarantined with its reason and the pull goes on past it; quarantined rows are tried again on
+//! every pull, so one fixed in production comes in by itself.
 
 use futures_util::StreamExt;
 use rusqlite::{params, OptionalExtension};
 use tokio::runtime::Runtime;
+use uuid::Uuid;
 
-use crate::catalogue::images::Status;
+use crate::catalogue::images::{self, Status};
 use crate::catalogue::naming::slug;
 use crate::catalogue::systems::{add_manufacturer, add_system};
 use crate::ingest::decode::Technical;
@@ -20,6 +26,7 @@ use crate::standardise::crop::Rect;
 use crate::standardise::Params;
 use crate::sync::outbox::{self, RowAttributes, SyncItem};
 use crate::sync::remote::RemoteRow;
+use crate::sync::validate::{check_row, MAX_OBJECT_BYTES};
 use crate::sync::{retry_store, Session, SyncItemReport, SyncReport};
 use crate::Error;
 
@@ -28,9 +35,18 @@ const PAGE: i64 = 500;
 /// What to do with one production row.
 enum Action {
     Skip,
-    Conflict(i64),
+    Conflict(i64, &'static str),
     Delete(i64),
     Apply { local: Option<i64>, download: bool },
+    Quarantine(String),
+}
+
+/// How a page ended.
+enum PageEnd {
+    /// Every row was handled.
+    Complete,
+    /// A transient failure stopped the page before its end; the watermark did not pass it.
+    Stopped,
 }
 
 pub(super) fn pull(
@@ -40,6 +56,11 @@ pub(super) fn pull(
     ctl: &JobControl,
     report: &mut SyncReport,
 ) -> Result<Outcome, Error> {
+    // Downloaded images are written before their rows commit: no sweep may take them meanwhile.
+    let _writing = lib.writing()?;
+    if !session.opts.dry_run {
+        retry_quarantined(lib, session, rt, report)?;
+    }
     let mut wm = outbox::watermark(lib.conn())?;
     let total = rt.block_on(session.with_db("count production changes", &wm, |r, wm| {
         Box::pin(r.count_since(*wm))
@@ -55,139 +76,225 @@ pub(super) fn pull(
         if rows.is_empty() {
             return Ok(Outcome::Finished);
         }
-        let mut actions = Vec::with_capacity(rows.len());
-        for row in &rows {
-            actions.push(classify(lib, row)?);
+        let (handled, end) = page(lib, session, rt, &rows, true, report)?;
+        if let Some(last) = handled.checked_sub(1) {
+            wm = rows[last].revision;
         }
-        if session.opts.dry_run {
-            for (row, a) in rows.iter().zip(&actions) {
-                let (id, action) = match a {
-                    Action::Skip => continue,
-                    Action::Conflict(id) => (Some(*id), "conflict"),
-                    Action::Delete(id) => (Some(*id), "pull-delete"),
-                    Action::Apply { local, .. } => (*local, "pull"),
-                };
-                report.pulled += (action != "conflict") as usize;
-                report.items.push(SyncItemReport {
-                    id,
-                    key: row.object_key.clone(),
-                    action: action.into(),
-                    error: None,
-                });
-            }
-            wm = rows.last().map_or(wm, |r| r.revision);
-            continue;
-        }
-        // Images first (verified against their hash), then one transaction for the page.
-        let opts = session.opts.clone();
-        let store = &session.store;
-        let layout = lib.layout().clone();
-        let downloads: Vec<(usize, Result<(), String>)> = rt.block_on(
-            futures_util::stream::iter(rows.iter().zip(&actions).enumerate().filter_map(|(n, (row, a))| {
-                matches!(a, Action::Apply { download: true, .. }).then_some((n, row))
-            }))
-            .map(|(n, row)| {
-                let (opts, layout) = (&opts, &layout);
-                async move {
-                    let fetched = retry_store(opts, || store.get(&row.object_key)).await;
-                    let result = match fetched {
-                        Err(e) => Err(e.message),
-                        Ok(bytes) if sha256_hex(&bytes) != row.content_sha256 => Err(format!(
-                            "{}: content does not match its hash in production",
-                            row.object_key
-                        )),
-                        Ok(bytes) => write_atomic(&layout.standard_path(&row.content_sha256), &bytes)
-                            .map_err(|e| e.to_string()),
-                    };
-                    (n, result)
-                }
-            })
-            .buffer_unordered(opts.concurrency.max(1))
-            .collect(),
-        );
-        // Stop the page at the first failed download so the watermark never passes it.
-        let stop = downloads
-            .iter()
-            .filter(|d| d.1.is_err())
-            .map(|d| d.0)
-            .min()
-            .unwrap_or(rows.len());
-        for (n, r) in &downloads {
-            if let Err(e) = r {
-                report.failed.push(SyncItemReport {
-                    id: None,
-                    key: rows[*n].object_key.clone(),
-                    action: "pull".into(),
-                    error: Some(session.cfg.redact(e)),
-                });
-            }
-        }
-        let systems: Vec<Option<(i64, i64)>> = rows[..stop]
-            .iter()
-            .zip(&actions)
-            .map(|(row, a)| match a {
-                Action::Apply { .. } => system_ids(lib, row).map(Some),
-                _ => Ok(None),
-            })
-            .collect::<Result<_, _>>()?;
-        let stamp = session.stamp.clone();
-        let tx = lib.conn_mut().transaction()?;
-        for ((row, action), sys) in rows[..stop].iter().zip(actions).zip(systems) {
-            match action {
-                Action::Skip => {}
-                Action::Conflict(id) => {
-                    outbox::record_conflict(&tx, id, row.revision, &serde_json::to_string(row)?)?;
-                    if !report.conflicts.iter().any(|c| c.id == Some(id)) {
-                        report.conflicts.push(SyncItemReport {
-                            id: Some(id),
-                            key: row.object_key.clone(),
-                            action: "conflict".into(),
-                            error: Some("changed here and in production".into()),
-                        });
-                    }
-                }
-                Action::Delete(id) => {
-                    tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
-                    store::remove(&tx, id)?;
-                    tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
-                    report.pulled += 1;
-                }
-                Action::Apply { local, .. } => {
-                    let (manufacturer_id, system_id) = sys.expect("resolved above");
-                    let id = apply(&tx, row, local, manufacturer_id, system_id)?;
-                    if let Some(v) = &row.embedding {
-                        store::ensure_table(&tx, &stamp)?;
-                        store::put(&tx, id, &row.content_sha256, &stamp, v)?;
-                    }
-                    let item = SyncItem {
-                        remote_id: row.id,
-                        revision: Some(row.revision),
-                        object_key: Some(row.object_key.clone()),
-                        content_sha256: Some(row.content_sha256.clone()),
-                    };
-                    outbox::mark_synced(&tx, id, None, &item)?;
-                    report.pulled += 1;
-                    report.items.push(SyncItemReport {
-                        id: Some(id),
-                        key: row.object_key.clone(),
-                        action: "pull".into(),
-                        error: None,
-                    });
-                }
-            }
-            wm = row.revision;
-        }
-        outbox::set_watermark(&tx, wm)?;
-        if store::setting(&tx, "encoder")?.is_none() {
-            store::set_setting(&tx, "encoder", &stamp.encoder_id)?;
-        }
-        tx.commit()?;
-        seen += stop as u64;
+        seen += handled as u64;
         ctl.report("pull", seen.min(total as u64), total as u64);
-        if stop < rows.len() {
+        if matches!(end, PageEnd::Stopped) {
             return Ok(Outcome::Finished);
         }
     }
+}
+
+/// Rows quarantined by an earlier pull, read again: those production fixed come in, those it
+/// removed are forgotten, the others stay listed.
+fn retry_quarantined(
+    lib: &mut Library,
+    session: &mut Session,
+    rt: &Runtime,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
+    let ids: Vec<Uuid> = outbox::quarantined(lib.conn())?
+        .iter()
+        .filter_map(|(id, _, _)| Uuid::parse_str(id).ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = rt.block_on(session.with_db("read quarantined rows", &ids[..], |r, ids| {
+        Box::pin(r.rows_by_id(ids))
+    }))?;
+    {
+        let tx = lib.conn_mut().transaction()?;
+        for id in &ids {
+            if !rows.iter().any(|r| r.id == *id) {
+                outbox::release(&tx, *id)?;
+            }
+        }
+        tx.commit()?;
+    }
+    page(lib, session, rt, &rows, false, report)?;
+    Ok(())
+}
+
+/// Handle one page of rows; returns how many were handled (a prefix of `rows`) and how it ended.
+/// With `advance`, the watermark moves to the last handled row in the page's transaction.
+fn page(
+    lib: &mut Library,
+    session: &mut Session,
+    rt: &Runtime,
+    rows: &[RemoteRow],
+    advance: bool,
+    report: &mut SyncReport,
+) -> Result<(usize, PageEnd), Error> {
+    let mut actions = Vec::with_capacity(rows.len());
+    for row in rows {
+        actions.push(match check_row(row, &session.stamp) {
+            Ok(()) => classify(lib, row)?,
+            Err(reason) => Action::Quarantine(reason),
+        });
+    }
+    if session.opts.dry_run {
+        for (row, a) in rows.iter().zip(&actions) {
+            let (id, action, error) = match a {
+                Action::Skip => continue,
+                Action::Conflict(id, _) => (Some(*id), "conflict", None),
+                Action::Delete(id) => (Some(*id), "pull-delete", None),
+                Action::Apply { local, .. } => (*local, "pull", None),
+                Action::Quarantine(why) => (None, "quarantine", Some(why.clone())),
+            };
+            report.pulled += (action == "pull" || action == "pull-delete") as usize;
+            report.items.push(SyncItemReport {
+                id,
+                key: row.id.to_string(),
+                action: action.into(),
+                error,
+            });
+        }
+        return Ok((rows.len(), PageEnd::Complete));
+    }
+    // Images first (size-capped, verified against their hash), then one transaction for the page.
+    let opts = session.opts.clone();
+    let store = &session.store;
+    let layout = lib.layout().clone();
+    let downloads: Vec<(usize, Result<(), (bool, String)>)> = rt.block_on(
+        futures_util::stream::iter(rows.iter().zip(&actions).enumerate().filter_map(|(n, (row, a))| {
+            matches!(a, Action::Apply { download: true, .. }).then_some((n, row))
+        }))
+        .map(|(n, row)| {
+            let (opts, layout) = (&opts, &layout);
+            async move {
+                let fetched = retry_store(opts, || store.get(&row.object_key, MAX_OBJECT_BYTES)).await;
+                let result = match fetched {
+                    Err(e) => Err((e.transient, e.message)),
+                    Ok(bytes) if sha256_hex(&bytes) != row.content_sha256 => Err((
+                        false,
+                        format!(
+                            "{}: content does not match its hash in production",
+                            row.object_key
+                        ),
+                    )),
+                    Ok(bytes) => write_atomic(&layout.standard_path(&row.content_sha256), &bytes)
+                        .map_err(|e| (true, e.to_string())),
+                };
+                (n, result)
+            }
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect(),
+    );
+    // A transient failure stops the page there so the watermark never passes it; a permanent one
+    // (missing object, wrong content, too large) quarantines that row only.
+    let mut stop = rows.len();
+    for (n, r) in downloads {
+        match r {
+            Ok(()) => {}
+            Err((false, why)) => actions[n] = Action::Quarantine(session.cfg.redact(&why)),
+            Err((true, why)) => {
+                stop = stop.min(n);
+                report.failed.push(SyncItemReport {
+                    id: None,
+                    key: rows[n].object_key.clone(),
+                    action: "pull".into(),
+                    error: Some(session.cfg.redact(&why)),
+                });
+            }
+        }
+    }
+    let mut systems = Vec::with_capacity(stop);
+    for (row, a) in rows[..stop].iter().zip(actions.iter_mut()) {
+        systems.push(None);
+        if matches!(a, Action::Apply { .. }) {
+            match system_ids(lib, row) {
+                Ok(ids) => *systems.last_mut().expect("pushed above") = Some(ids),
+                Err(e) => *a = Action::Quarantine(e.to_string()),
+            }
+        }
+    }
+    let stamp = session.stamp.clone();
+    let mut tx = lib.conn_mut().transaction()?;
+    for ((row, action), sys) in rows[..stop].iter().zip(actions).zip(systems) {
+        match action {
+            Action::Skip => {}
+            Action::Conflict(id, why) => {
+                outbox::record_conflict(&tx, id, row.revision, &serde_json::to_string(row)?)?;
+                if !report.conflicts.iter().any(|c| c.id == Some(id)) {
+                    report.conflicts.push(SyncItemReport {
+                        id: Some(id),
+                        key: row.id.to_string(),
+                        action: "conflict".into(),
+                        error: Some(why.into()),
+                    });
+                }
+            }
+            Action::Delete(id) => {
+                tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
+                store::remove(&tx, id)?;
+                tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
+                outbox::release(&tx, row.id)?;
+                report.pulled += 1;
+            }
+            Action::Quarantine(why) => quarantine(&tx, row, &why, report)?,
+            Action::Apply { local, .. } => {
+                let Some((manufacturer_id, system_id)) = sys else {
+                    continue;
+                };
+                // One savepoint per row: a row that cannot be applied (a name another item holds)
+                // is quarantined without undoing the rest of the page.
+                let sp = tx.savepoint()?;
+                match apply(&sp, row, local, manufacturer_id, system_id, &stamp) {
+                    Ok(id) => {
+                        sp.commit()?;
+                        outbox::release(&tx, row.id)?;
+                        report.pulled += 1;
+                        report.items.push(SyncItemReport {
+                            id: Some(id),
+                            key: row.object_key.clone(),
+                            action: "pull".into(),
+                            error: None,
+                        });
+                    }
+                    Err(e) => {
+                        drop(sp);
+                        quarantine(&tx, row, &e.to_string(), report)?;
+                    }
+                }
+            }
+        }
+    }
+    if advance {
+        if let Some(last) = rows[..stop].last() {
+            outbox::set_watermark(&tx, last.revision)?;
+        }
+    }
+    if store::setting(&tx, "encoder")?.is_none() {
+        store::set_setting(&tx, "encoder", &stamp.encoder_id)?;
+    }
+    tx.commit()?;
+    let end = if stop < rows.len() {
+        PageEnd::Stopped
+    } else {
+        PageEnd::Complete
+    };
+    Ok((stop, end))
+}
+
+fn quarantine(
+    tx: &rusqlite::Transaction,
+    row: &RemoteRow,
+    why: &str,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
+    outbox::quarantine(tx, &row.id.to_string(), row.revision, why)?;
+    report.quarantined.push(SyncItemReport {
+        id: None,
+        key: row.id.to_string(),
+        action: "quarantine".into(),
+        error: Some(why.to_string()),
+    });
+    Ok(())
 }
 
 fn classify(lib: &Library, row: &RemoteRow) -> Result<Action, Error> {
@@ -206,9 +313,17 @@ fn classify(lib: &Library, row: &RemoteRow) -> Result<Action, Error> {
         return Ok(Action::Skip);
     }
     if outbox::is_pending(conn, id)? || outbox::in_conflict(conn, id)? {
-        return Ok(Action::Conflict(id));
+        return Ok(Action::Conflict(id, "changed here and in production"));
     }
     if row.deleted {
+        // Only what came from production may be removed by production: an item made here holds
+        // the curator's original, so its deletion elsewhere is shown to them instead.
+        if images::is_local_origin(conn, id)? {
+            return Ok(Action::Conflict(
+                id,
+                "deleted in production by another library; the original here is kept until you choose",
+            ));
+        }
         return Ok(Action::Delete(id));
     }
     let have = lib.standard_path(&row.content_sha256).is_file();
@@ -247,18 +362,18 @@ fn system_ids(lib: &mut Library, row: &RemoteRow) -> Result<(i64, i64), Error> {
     Ok((mid, sid))
 }
 
-/// Write a production row into the library (a new remote-only image, or an update of one).
+/// Write a validated production row into the library (a new remote-only image, or an update of
+/// one), with its vector, name and sync state.
 fn apply(
-    tx: &rusqlite::Transaction,
+    tx: &rusqlite::Savepoint,
     row: &RemoteRow,
     local: Option<i64>,
     manufacturer_id: i64,
     system_id: i64,
+    stamp: &store::ModelStamp,
 ) -> Result<i64, Error> {
-    let attrs: RowAttributes = serde_json::from_value(row.attributes.clone()).unwrap_or(RowAttributes {
-        attributes: Default::default(),
-        status: Status::Labelled,
-    });
+    let attrs: RowAttributes = serde_json::from_value(row.attributes.clone())
+        .map_err(|e| Error::Invalid(format!("attributes: {e}")))?;
     let id = match local {
         Some(id) => id,
         None => {
@@ -280,12 +395,6 @@ fn apply(
             tx.last_insert_rowid()
         }
     };
-    let seq: Option<u32> = row
-        .standard_name
-        .trim_end_matches(".png")
-        .rsplit('_')
-        .next()
-        .and_then(|n| n.parse().ok());
     let status = if attrs.status == Status::Unlabelled {
         Status::Labelled
     } else {
@@ -294,7 +403,7 @@ fn apply(
     let a = &attrs.attributes;
     tx.execute(
         "UPDATE images SET manufacturer_id = ?2, system_id = ?3, modality = ?4, diameter_mm = ?5, length_mm = ?6,
-             connection = ?7, notes = ?8, status = ?9, standard_name = ?10, name_seq = ?11, standard_sha256 = ?12,
+             connection = ?7, notes = ?8, status = ?9, standard_sha256 = ?10,
              updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
          WHERE id = ?1",
         params![
@@ -307,10 +416,20 @@ fn apply(
             a.connection,
             a.notes,
             status.as_str(),
-            row.standard_name,
-            seq,
             row.content_sha256,
         ],
     )?;
+    images::adopt_name(tx, id, &row.standard_name)?;
+    if let Some(v) = &row.embedding {
+        store::ensure_table(tx, stamp)?;
+        store::put(tx, id, &row.content_sha256, stamp, v)?;
+    }
+    let item = SyncItem {
+        remote_id: row.id,
+        revision: Some(row.revision),
+        object_key: Some(row.object_key.clone()),
+        content_sha256: Some(row.content_sha256.clone()),
+    };
+    outbox::mark_synced(tx, id, None, &item)?;
     Ok(id)
 }

@@ -10,13 +10,14 @@ use futures_util::StreamExt;
 use tokio::runtime::Runtime;
 
 use crate::catalogue::images::{self, ImageRecord, Status};
+use crate::catalogue::naming::{parse_standard_name, NameParts};
 use crate::embed::job::embed_ids;
 use crate::embed::Encoder;
 use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
 use crate::search::store;
 use crate::sync::outbox::{self, RowAttributes, SyncItem};
-use crate::sync::remote::{PushRow, RemoteRow};
+use crate::sync::remote::{PushRow, RemoteRow, Written};
 use crate::sync::{retry_store, Session, SyncItemReport, SyncReport};
 use crate::Error;
 
@@ -27,14 +28,16 @@ struct Item {
     key: String,
     sync: SyncItem,
     row: RemoteRow,
+    name: NameParts,
     path: std::path::PathBuf,
 }
 
-/// Whether production's row already says everything this one says.
-fn same_content(a: &RemoteRow, b: &RemoteRow) -> bool {
+/// Whether production's row already says everything this one says (`b`, whose name is a proposal:
+/// only its stem counts, production gives the number).
+fn same_content(a: &RemoteRow, b: &RemoteRow, name: &NameParts) -> bool {
     !a.deleted
         && a.content_sha256 == b.content_sha256
-        && a.standard_name == b.standard_name
+        && parse_standard_name(&a.standard_name).is_some_and(|p| p.stem == name.stem && p.key == name.key)
         && a.manufacturer == b.manufacturer
         && a.system == b.system
         && a.attributes == b.attributes
@@ -128,9 +131,10 @@ fn prepare(
     let mut items = Vec::new();
     for (id, seq, rec) in chunk {
         let conn = lib.conn();
-        let Some(key) = outbox::object_key(conn, rec)? else {
+        let Some(name) = rec.name.as_deref().and_then(parse_standard_name) else {
             continue;
         };
+        let key = outbox::object_key(&rec.standard_sha256);
         let vector = store::get(conn, stamp, *id)?;
         if vector.is_none() && !session.opts.dry_run {
             report
@@ -171,6 +175,7 @@ fn prepare(
             },
             key,
             sync,
+            name,
             path: lib.standard_path(&rec.standard_sha256),
         });
     }
@@ -193,14 +198,15 @@ fn push_batch(
     let mut conflicts = Vec::new();
     for it in items {
         match current.get(&it.row.id) {
-            Some(cur) if same_content(cur, &it.row) => unchanged.push((it, cur.revision)),
+            Some(cur) if same_content(cur, &it.row, &it.name) => unchanged.push((it, cur.clone())),
             Some(cur) if it.sync.revision.is_some_and(|r| r != cur.revision) => {
                 conflicts.push((it, cur.clone()))
             }
-            // Ours from a run that stopped before recording it locally.
+            // Ours from a run that stopped before recording it locally. A deleted row's object may
+            // have been removed: upload again.
             Some(cur) => write.push((
                 Some(cur.revision),
-                cur.object_key == it.key && cur.content_sha256 == it.row.content_sha256,
+                !cur.deleted && cur.object_key == it.key && cur.content_sha256 == it.row.content_sha256,
                 it,
             )),
             None => write.push((None, false, it)),
@@ -246,6 +252,8 @@ fn push_batch(
         rows.push(PushRow {
             row: it.row.clone(),
             expected: expected.or(it.sync.revision),
+            name_key: it.name.key.clone(),
+            name_stem: it.name.stem.clone(),
         });
         ready.push(it);
     }
@@ -281,20 +289,34 @@ fn push_batch(
         object_key: Some(it.key.clone()),
         content_sha256: Some(it.row.content_sha256.clone()),
     };
-    for (it, rev) in &unchanged {
-        outbox::mark_synced(&tx, it.image_id, Some(it.seq), &synced(it, *rev))?;
+    for (it, cur) in &unchanged {
+        let w = Written {
+            revision: cur.revision,
+            standard_name: cur.standard_name.clone(),
+        };
+        if let Err(e) = record_written(&tx, it, &w, &synced(it, cur.revision)) {
+            report
+                .failed
+                .push(report_item(it.image_id, &it.key, "name", Some(e.to_string())));
+            continue;
+        }
         report.unchanged += 1;
     }
     // A row missing from `written` was refused by the revision guard: production changed between
     // our read and our write. It stays queued; the next run reads production again and lists it.
     for it in &ready {
-        let Some(rev) = written.get(&it.row.id) else {
+        let Some(w) = written.get(&it.row.id) else {
             continue;
         };
         if let Some(old) = current.get(&it.row.id).filter(|c| c.object_key != it.key) {
             outbox::queue_garbage(&tx, &old.object_key)?;
         }
-        outbox::mark_synced(&tx, it.image_id, Some(it.seq), &synced(it, *rev))?;
+        if let Err(e) = record_written(&tx, it, w, &synced(it, w.revision)) {
+            report
+                .failed
+                .push(report_item(it.image_id, &it.key, "name", Some(e.to_string())));
+            continue;
+        }
         report.rows_written += 1;
         let action = if it.sync.revision.is_some() {
             "update"
@@ -314,6 +336,24 @@ fn push_batch(
         ));
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Record locally what production now holds for an item: its revision, object and the standard
+/// name production gave. The item leaves the outbox unless it changed again during the push.
+fn record_written(
+    tx: &rusqlite::Transaction,
+    it: &Item,
+    written: &Written,
+    item: &SyncItem,
+) -> Result<(), Error> {
+    let untouched = outbox::queued_seq(tx, it.image_id)? == Some(it.seq);
+    let given = images::get(tx, it.image_id)?.name;
+    if given.as_deref() != Some(written.standard_name.as_str()) || !images::name_given(tx, it.image_id)? {
+        images::adopt_name(tx, it.image_id, &written.standard_name)?;
+    }
+    // Adopting the name re-queues the item (a catalogue trigger); it was pushed as it is.
+    outbox::mark_synced(tx, it.image_id, if untouched { None } else { Some(it.seq) }, item)?;
     Ok(())
 }
 
@@ -390,6 +430,20 @@ fn collect_garbage(
         report.objects_removed += keys.len();
         return Ok(());
     }
+    // Objects are shared between curators (content-addressed): one still used by a live row of
+    // anyone's stays.
+    let mut free = Vec::with_capacity(keys.len());
+    for key in keys {
+        let used = rt.block_on(session.with_db("check object use", key.as_str(), |r, k| {
+            Box::pin(r.object_in_use(k))
+        }))?;
+        if used {
+            outbox::forget_garbage(lib.conn(), &key)?;
+        } else {
+            free.push(key);
+        }
+    }
+    let keys = free;
     let opts = session.opts.clone();
     let store = &session.store;
     let results: Vec<(String, Result<(), String>)> = rt.block_on(

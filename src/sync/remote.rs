@@ -5,6 +5,11 @@
 //! lock, so revision order is commit order and "everything after revision N" is a complete change
 //! feed for any number of curators' libraries. Writes are guarded by the revision the writer last
 //! saw, so a change made elsewhere is never overwritten silently: it comes back as a conflict.
+//!
+//! Why production gives the names: several curators label offline, each numbering its own items;
+//! only production sees them all. A row is written with the *stem* of its name
+//! (`maker_system[_size]`) and production draws the number from a per-`maker_system` counter under
+//! the same lock, keeping a row's name while its stem stays the same.
 
 use std::collections::HashMap;
 
@@ -18,7 +23,7 @@ use crate::sync::postgres::describe;
 use crate::Error;
 
 /// Schema version this build writes; a newer one in production is refused.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// Key of the advisory lock that serialises writers (and migrations).
 const WRITE_LOCK: i64 = 0x7261_696f_785f_7379; // "raiox_sy"
 /// HNSW build parameters (see docs/BENCHMARKS.md for the recall/latency trade-off).
@@ -61,10 +66,23 @@ pub struct RemoteRow {
 /// What one library wants production to hold for one item.
 #[derive(Debug, Clone)]
 pub struct PushRow {
-    /// The row itself (revision and deleted are ignored).
+    /// The row itself (revision and deleted are ignored; its standard name is only a proposal).
     pub row: RemoteRow,
     /// The revision this library last saw (None: the row is new).
     pub expected: Option<i64>,
+    /// What production numbers: `<manufacturer>_<system>`.
+    pub name_key: String,
+    /// The name without its number: `<manufacturer>_<system>[_<d>x<l>]`.
+    pub name_stem: String,
+}
+
+/// A row production accepted: its new revision and the standard name it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Revision of the write.
+    pub revision: i64,
+    /// The name production gave (or kept).
+    pub standard_name: String,
 }
 
 /// A connected, migrated production database.
@@ -218,15 +236,12 @@ impl Remote {
                      updated_at      timestamptz NOT NULL DEFAULT now(),
                      deleted         boolean NOT NULL DEFAULT false
                  );
-                 CREATE INDEX implants_revision ON implants (revision);
-                 CREATE INDEX implants_embedding_hnsw ON implants
-                     USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION});",
+                 CREATE INDEX implants_revision ON implants (revision);",
                 dim = stamp.dim
             ))
             .await
             .map_err(pg)?;
             for (k, v) in [
-                ("schema_version", SCHEMA_VERSION.to_string()),
                 ("encoder_id", stamp.encoder_id.clone()),
                 ("dim", stamp.dim.to_string()),
                 ("weights_sha256", stamp.weights_sha256.clone()),
@@ -241,7 +256,44 @@ impl Remote {
                 .map_err(pg)?;
             }
         }
+        if version < 2 {
+            // Two curators may import the same film: content is no longer unique, objects are
+            // content-addressed and shared. Names are numbered by production. kNN searches live
+            // rows only, through a partial HNSW index.
+            c.batch_execute(&format!(
+                "ALTER TABLE implants DROP CONSTRAINT IF EXISTS implants_content_sha256_key;
+                 CREATE INDEX IF NOT EXISTS implants_content ON implants (content_sha256);
+                 CREATE INDEX IF NOT EXISTS implants_object_key ON implants (object_key);
+                 CREATE TABLE IF NOT EXISTS raiox_names (name_key text PRIMARY KEY, last_seq bigint NOT NULL);
+                 DROP INDEX IF EXISTS implants_embedding_hnsw;
+                 CREATE INDEX IF NOT EXISTS implants_embedding_live_hnsw ON implants
+                     USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})
+                     WHERE NOT deleted;"
+            ))
+            .await
+            .map_err(pg)?;
+            c.execute(
+                "INSERT INTO raiox_meta (key, value) VALUES ('schema_version', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&SCHEMA_VERSION.to_string()],
+            )
+            .await
+            .map_err(pg)?;
+        }
         Ok(())
+    }
+
+    /// Whether any live row points to this object (checked before an object is removed).
+    pub async fn object_in_use(&self, key: &str) -> Result<bool, Error> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT 1 FROM implants WHERE object_key = $1 AND NOT deleted LIMIT 1",
+                &[&key],
+            )
+            .await
+            .map_err(pg)?
+            .is_some())
     }
 
     /// Production's current rows for these ids (without vectors).
@@ -257,15 +309,17 @@ impl Remote {
         Ok(rows.iter().map(|r| row_of(r, false)).map(|r| (r.id, r)).collect())
     }
 
-    /// Write new and changed rows in one transaction. Returns the new revision of each row written;
-    /// a row left out was changed in production since `expected` (a conflict). Fails as a whole on a
-    /// constraint violation (the caller then retries rows one by one to find the culprit).
-    pub async fn upsert(&mut self, rows: &[PushRow]) -> Result<HashMap<Uuid, i64>, Error> {
-        let (new, changed): (Vec<&PushRow>, Vec<&PushRow>) = rows.iter().partition(|r| r.expected.is_none());
+    /// Write new and changed rows in one transaction, giving each its standard name. Returns what
+    /// was written per row; a row left out was changed in production since `expected` (a
+    /// conflict). Fails as a whole on a constraint violation (the caller then retries rows one by
+    /// one to find the culprit).
+    pub async fn upsert(&mut self, rows: &[PushRow]) -> Result<HashMap<Uuid, Written>, Error> {
         let tx = self.client.transaction().await.map_err(pg)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
             .await
             .map_err(pg)?;
+        let names = allocate_names(&tx, rows).await?;
+        let (new, changed): (Vec<&PushRow>, Vec<&PushRow>) = rows.iter().partition(|r| r.expected.is_none());
         let mut written = HashMap::new();
         for (set, sql) in [
             (
@@ -276,7 +330,7 @@ impl Remote {
                      $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::vector[], $11::bigint[])
                      AS x(id, c, n, m, s, a, k, u, e, v, expected)
                  ON CONFLICT (id) DO NOTHING
-                 RETURNING id, revision",
+                 RETURNING id, revision, standard_name",
             ),
             (
                 &changed,
@@ -286,7 +340,7 @@ impl Remote {
                  FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
                      $8::text[], $9::text[], $10::vector[], $11::bigint[]) AS x(id, c, n, m, s, a, k, u, e, v, expected)
                  WHERE t.id = x.id AND t.revision = x.expected
-                 RETURNING t.id, t.revision",
+                 RETURNING t.id, t.revision, t.standard_name",
             ),
         ] {
             if set.is_empty() {
@@ -294,6 +348,10 @@ impl Remote {
             }
             let col = |f: fn(&RemoteRow) -> String| set.iter().map(|r| f(&r.row)).collect::<Vec<String>>();
             let ids: Vec<Uuid> = set.iter().map(|r| r.row.id).collect();
+            let given: Vec<String> = set
+                .iter()
+                .map(|r| names.get(&r.row.id).cloned().unwrap_or_default())
+                .collect();
             let attrs: Vec<serde_json::Value> = set.iter().map(|r| r.row.attributes.clone()).collect();
             let urls: Vec<Option<String>> = set.iter().map(|r| r.row.url.clone()).collect();
             let vectors: Vec<Vector> = set
@@ -307,7 +365,7 @@ impl Remote {
                     &[
                         &ids,
                         &col(|r| r.content_sha256.clone()),
-                        &col(|r| r.standard_name.clone()),
+                        &given,
                         &col(|r| r.manufacturer.clone()),
                         &col(|r| r.system.clone()),
                         &attrs,
@@ -320,7 +378,15 @@ impl Remote {
                 )
                 .await
                 .map_err(pg)?;
-            written.extend(out.iter().map(|r| (r.get::<_, Uuid>(0), r.get::<_, i64>(1))));
+            written.extend(out.iter().map(|r| {
+                (
+                    r.get::<_, Uuid>(0),
+                    Written {
+                        revision: r.get(1),
+                        standard_name: r.get(2),
+                    },
+                )
+            }));
         }
         tx.commit().await.map_err(pg)?;
         Ok(written)
@@ -364,6 +430,19 @@ impl Remote {
         Ok(rows.iter().map(|r| row_of(r, true)).collect())
     }
 
+    /// These rows as production holds them now, with their vectors (absent ids are left out).
+    pub async fn rows_by_id(&self, ids: &[Uuid]) -> Result<Vec<RemoteRow>, Error> {
+        let rows = self
+            .client
+            .query(
+                &format!("SELECT {COLUMNS}, embedding FROM implants WHERE id = ANY($1) ORDER BY revision"),
+                &[&ids],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| row_of(r, true)).collect())
+    }
+
     /// How many live rows production has after revision `after` (for dry runs and progress).
     pub async fn count_since(&self, after: i64) -> Result<i64, Error> {
         let r = self
@@ -375,8 +454,8 @@ impl Remote {
     }
 
     /// The `k` live rows nearest to `query` by cosine, through the HNSW index: (row, similarity).
-    /// The ORDER BY is the bare distance so the planner uses the index; deleted rows are filtered
-    /// after (pgvector's iterative scan is not in 0.6, so we over-fetch a little instead).
+    /// The ORDER BY is the bare distance so the planner uses the index, and the index covers live
+    /// rows only (a partial index), so soft-deleted rows never take places among the `k`.
     pub async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<(RemoteRow, f32)>, Error> {
         self.client
             .batch_execute(&format!(
@@ -385,22 +464,122 @@ impl Remote {
             ))
             .await
             .map_err(pg)?;
-        let fetch = (k + k / 4 + 4) as i64;
         let rows = self
             .client
             .query(
                 &format!(
-                    "SELECT * FROM (SELECT {COLUMNS}, embedding <=> $1 AS distance FROM implants
-                         ORDER BY embedding <=> $1 LIMIT $2) nn WHERE NOT deleted"
+                    "SELECT {COLUMNS}, embedding <=> $1 AS distance FROM implants WHERE NOT deleted
+                     ORDER BY embedding <=> $1 LIMIT $2"
                 ),
-                &[&Vector::from(query.to_vec()), &fetch],
+                &[&Vector::from(query.to_vec()), &(k as i64)],
             )
             .await
             .map_err(pg)?;
         Ok(rows
             .iter()
-            .take(k)
             .map(|r| (row_of(r, false), 1.0 - r.get::<_, f64>(11) as f32))
             .collect())
     }
+}
+
+/// Decide the standard name of every row of a write, inside its transaction (under the write lock):
+/// an existing row keeps its name while the stem is unchanged; every other row gets the next free
+/// number of its key.
+async fn allocate_names(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[PushRow],
+) -> Result<HashMap<Uuid, String>, Error> {
+    use crate::catalogue::naming::parse_standard_name;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.row.id).collect();
+    let current: HashMap<Uuid, String> = tx
+        .query(
+            "SELECT id, standard_name FROM implants WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut names = HashMap::new();
+    let mut wanted: std::collections::BTreeMap<&str, Vec<&PushRow>> = Default::default();
+    for r in rows {
+        let keep = current
+            .get(&r.row.id)
+            .filter(|n| parse_standard_name(n).is_some_and(|p| p.stem == r.name_stem && p.key == r.name_key));
+        match keep {
+            Some(name) => {
+                names.insert(r.row.id, name.clone());
+            }
+            None => wanted.entry(r.name_key.as_str()).or_default().push(r),
+        }
+    }
+    for (key, want) in wanted {
+        let known = tx
+            .query_opt("SELECT last_seq FROM raiox_names WHERE name_key = $1", &[&key])
+            .await
+            .map_err(pg)?;
+        if known.is_none() {
+            // First number drawn for this key: start past every name production already holds
+            // (rows written before production numbered them, or by other tools).
+            let prefix = format!("{key}_");
+            let highest = tx
+                .query(
+                    "SELECT standard_name FROM implants WHERE starts_with(standard_name, $1)",
+                    &[&prefix],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .filter_map(|r| parse_standard_name(r.get(0)))
+                .filter(|p| p.key == key)
+                .map(|p| i64::from(p.seq))
+                .max()
+                .unwrap_or(0);
+            tx.execute(
+                "INSERT INTO raiox_names (name_key, last_seq) VALUES ($1, $2) ON CONFLICT (name_key) DO NOTHING",
+                &[&key, &highest],
+            )
+            .await
+            .map_err(pg)?;
+        }
+        let mut pending: Vec<&PushRow> = want;
+        // A name some row already holds (written by another tool) is skipped, never reused.
+        while !pending.is_empty() {
+            let n = pending.len() as i64;
+            let last: i64 = tx
+                .query_one(
+                    "UPDATE raiox_names SET last_seq = last_seq + $2 WHERE name_key = $1 RETURNING last_seq",
+                    &[&key, &n],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            let proposed: Vec<String> = pending
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("{}_{:04}.png", r.name_stem, last - n + 1 + i as i64))
+                .collect();
+            let taken: std::collections::HashSet<String> = tx
+                .query(
+                    "SELECT standard_name FROM implants WHERE standard_name = ANY($1)",
+                    &[&proposed],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut again = Vec::new();
+            for (r, name) in pending.into_iter().zip(proposed) {
+                if taken.contains(&name) {
+                    again.push(r);
+                } else {
+                    names.insert(r.row.id, name);
+                }
+            }
+            pending = again;
+        }
+    }
+    Ok(names)
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: temporary libraries, synthetic films, the CLI binary.
 #![allow(dead_code)]
 
+pub mod prod;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

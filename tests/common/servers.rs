@@ -42,7 +42,50 @@ fn pg_bin() -> PathBuf {
         "PostgreSQL for the sync tests comes from PyPI: `pip install pgserver` (.ci/run does it)\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pginstall/bin")
+    let install = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pginstall");
+    reachable_by_others(&install).join("bin")
+}
+
+/// PostgreSQL runs as an unprivileged account, which cannot reach binaries under a private home
+/// (pip installs into `/root/...`, mode 0700): such an install is copied once to a shared folder.
+fn reachable_by_others(install: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let open = install
+        .ancestors()
+        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o005 == 0o005));
+    if open || unsafe_geteuid() != 0 {
+        return install.to_path_buf();
+    }
+    // The binaries find their libraries at `$ORIGIN/../../../pgserver.libs`: copy both folders.
+    let package = install
+        .parent()
+        .expect("pginstall is inside the pgserver package");
+    let site = package.parent().expect("the package is inside site-packages");
+    let shared = std::env::temp_dir().join("raiox-test-pgserver");
+    let bin_of = |root: &Path| root.join("pgserver/pginstall");
+    if bin_of(&shared).join("bin/postgres").is_file() {
+        return bin_of(&shared);
+    }
+    let staging = std::env::temp_dir().join(format!("raiox-test-pgserver.{}", std::process::id()));
+    std::fs::create_dir_all(&staging).unwrap();
+    for part in [package.to_path_buf(), site.join("pgserver.libs")] {
+        if !part.exists() {
+            continue;
+        }
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(&part)
+            .arg(&staging)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "copying {} for the postgres account failed", part.display());
+    }
+    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&staging).status();
+    if std::fs::rename(&staging, &shared).is_err() {
+        // Another test binary copied it first.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    bin_of(&shared)
 }
 
 /// The unprivileged account PostgreSQL runs as when we are root (it refuses to run as root).
