@@ -277,6 +277,18 @@ fn hostile_production_rows_are_quarantined_and_nothing_leaves_the_library() {
         ],
     );
     plant(&prod, &[("object_key", quoted("../../victim/important"))]);
+    // An object whose bytes are not the ones its row names.
+    let wrong_key = format!("implants/dd/{}.png", "d".repeat(64));
+    let wrong = prod.s3.dir.join(BUCKET).join(&wrong_key);
+    std::fs::create_dir_all(wrong.parent().unwrap()).unwrap();
+    std::fs::write(&wrong, b"not the image").unwrap();
+    plant(
+        &prod,
+        &[
+            ("object_key", quoted(&wrong_key)),
+            ("content_sha256", quoted(&"d".repeat(64))),
+        ],
+    );
     // A valid row whose labels are spreadsheet formulas: pulled, but inert when exported.
     plant(
         &prod,
@@ -286,7 +298,7 @@ fn hostile_production_rows_are_quarantined_and_nothing_leaves_the_library() {
             ("standard_name", quoted("hyperlink-http-x_sum-1_0001.png")),
         ],
     );
-    let hostile = 8;
+    let hostile = 9;
 
     // A fresh library pulls: no panic, the good rows in, the bad ones listed with reasons.
     let b = dir.path().join("b");
@@ -307,6 +319,7 @@ fn hostile_production_rows_are_quarantined_and_nothing_leaves_the_library() {
         "object_key",
         "larger than",
         "HTTP 404",
+        "does not match its hash",
     ] {
         assert!(
             reasons.iter().any(|r| r.contains(expect)),
