@@ -25,24 +25,76 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Where pgserver's PostgreSQL binaries are (`RAIOX_PG_BIN` overrides).
+/// Where pgserver's PostgreSQL binaries are: `RAIOX_PG_BIN`, else the `pgserver` package of
+/// `RAIOX_TEST_PYTHON` (set by `tools/test.sh`, which installs it under `target/`), else of `python3`.
 fn pg_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RAIOX_PG_BIN") {
-        return PathBuf::from(p);
-    }
-    let out = Command::new("python3")
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = match std::env::var_os("RAIOX_PG_BIN") {
+            Some(p) => PathBuf::from(p),
+            None => pgserver_bin(),
+        };
+        reachable_by_pg_user(bin)
+    })
+    .clone()
+}
+
+fn pgserver_bin() -> PathBuf {
+    let python = std::env::var_os("RAIOX_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let out = Command::new(&python)
         .args([
             "-c",
             "import pgserver, os; print(os.path.dirname(pgserver.__file__))",
         ])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "PostgreSQL for the sync tests comes from PyPI: `pip install pgserver` (.ci/run does it)\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => panic!(
+            "PostgreSQL for the sync tests comes from PyPI's pgserver, which {} cannot import: run the \
+             tests with `tools/test.sh` (it installs pgserver under target/), or set RAIOX_PG_BIN\n{}",
+            python.to_string_lossy(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "the sync tests need Python ({}: {e}) for pgserver: run them with `tools/test.sh`, or set RAIOX_PG_BIN",
+            python.to_string_lossy()
+        ),
+    };
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pginstall/bin")
+}
+
+/// As root, PostgreSQL runs as the `pgserver` account, which cannot reach binaries under a private
+/// home (a checkout in /root): then a copy of the installation in the temp folder is used.
+fn reachable_by_pg_user(bin: PathBuf) -> PathBuf {
+    let Some(user) = pg_user() else {
+        return bin;
+    };
+    let mut probe = Command::new(bin.join("postgres"));
+    probe.arg("--version").stdout(Stdio::null()).stderr(Stdio::null());
+    as_pg_user(&mut probe, Some(user));
+    if probe.status().is_ok_and(|s| s.success()) {
+        return bin;
+    }
+    let install = bin.parent().expect("pginstall/bin has a parent");
+    // One copy per installation, shared by test runs: made under a private name, then renamed.
+    let tag: u64 = install.to_string_lossy().bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    let copy = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}"));
+    if !copy.join("bin/postgres").exists() {
+        let partial = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}.{}", std::process::id()));
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(install)
+            .arg(&partial)
+            .status()
+            .expect("cp");
+        assert!(status.success(), "copying {} to {}", install.display(), partial.display());
+        if std::fs::rename(&partial, &copy).is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+    }
+    copy.join("bin")
 }
 
 /// The unprivileged account PostgreSQL runs as when we are root (it refuses to run as root).
