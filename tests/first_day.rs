@@ -14,10 +14,21 @@ use serde_json::Value;
 #[test]
 fn labels_csv_alone_imports_and_labels_the_files_it_names() {
     let dir = tempfile::tempdir().unwrap();
-    let synth = synth_set(dir.path(), 2, 3, 256);
     let lib = dir.path().join("lib");
+    let synth = dir.path().join("out");
+    let out = raiox(&lib, &["synth", synth.to_str().unwrap(), "--per-class", "2", "--size", "256"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let labels = synth.join("labels.csv");
-    let out = raiox(&lib, &["import", "--labels", labels.to_str().unwrap(), "--no-embed", "--json"]);
+    let out = raiox(
+        &lib,
+        &[
+            "import",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--no-embed",
+            "--json",
+        ],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -49,12 +60,19 @@ fn an_unknown_system_imports_unlabelled_with_a_suggestion_and_add_unknown_labels
     let synth = synth_set(dir.path(), 2, 4, 256);
     let labels = misspelt_labels(&synth);
     let lib = dir.path().join("lib");
-    let out = raiox(&lib, &["import", "--labels", labels.to_str().unwrap(), "--no-embed"]);
+    let out = raiox(
+        &lib,
+        &["import", "--labels", labels.to_str().unwrap(), "--no-embed"],
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
-    assert_eq!(out.status.code(), Some(0), "nothing is refused: {stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing is refused: {stdout}\n{stderr}"
+    );
     assert!(stderr.contains("16 imported, 0 duplicate, 0 refused"), "{stderr}");
     assert!(
         stdout.contains("unknown system \"T3Parallel\" of Zimmer Biomet (did you mean Zimmer Biomet T3?) — imported unlabelled"),
@@ -70,16 +88,30 @@ fn an_unknown_system_imports_unlabelled_with_a_suggestion_and_add_unknown_labels
     // Rerun with --add-unknown: the catalogue gains the system and the two films are labelled.
     let out = raiox(
         &lib,
-        &["import", "--labels", labels.to_str().unwrap(), "--no-embed", "--add-unknown", "--json"],
+        &[
+            "import",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--no-embed",
+            "--add-unknown",
+            "--json",
+        ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("added to the catalogue: Zimmer Biomet / T3Parallel"), "{stderr}");
+    assert!(
+        stderr.contains("added to the catalogue: Zimmer Biomet / T3Parallel"),
+        "{stderr}"
+    );
     let relabelled: Vec<Value> = json_lines(&out)
         .into_iter()
         .filter(|i| i["system"] == "T3Parallel")
         .collect();
-    assert_eq!(relabelled.len(), 2, "the unlabelled duplicates take the new label");
+    assert_eq!(
+        relabelled.len(),
+        2,
+        "the unlabelled duplicates take the new label"
+    );
     assert!(json_lines(&raiox(&lib, &["list", "--status", "unlabelled", "--json"])).is_empty());
     let catalogue = String::from_utf8_lossy(&raiox(&lib, &["catalogue", "list"]).stdout).into_owned();
     assert!(catalogue.contains("T3Parallel"), "{catalogue}");
@@ -88,7 +120,14 @@ fn an_unknown_system_imports_unlabelled_with_a_suggestion_and_add_unknown_labels
     let lib2 = dir.path().join("lib2");
     let out = raiox(
         &lib2,
-        &["import", "--labels", labels.to_str().unwrap(), "--no-embed", "--add-unknown", "--json"],
+        &[
+            "import",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--no-embed",
+            "--add-unknown",
+            "--json",
+        ],
     );
     assert_eq!(out.status.code(), Some(0));
     assert!(json_lines(&out).iter().all(|i| i["name"].as_str().is_some()));
@@ -99,9 +138,14 @@ fn an_unknown_manufacturer_is_named_with_the_closest_ones() {
     let dir = tempfile::tempdir().unwrap();
     let synth = synth_set(dir.path(), 1, 5, 256);
     let labels = synth.join("labels.csv");
-    let text = std::fs::read_to_string(&labels).unwrap().replace(",Straumann,", ",Straumman,");
+    let text = std::fs::read_to_string(&labels)
+        .unwrap()
+        .replace(",Straumann,", ",Straumman,");
     std::fs::write(&labels, text).unwrap();
-    let out = raiox(&dir.path().join("lib"), &["import", "--labels", labels.to_str().unwrap(), "--no-embed"]);
+    let out = raiox(
+        &dir.path().join("lib"),
+        &["import", "--labels", labels.to_str().unwrap(), "--no-embed"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
     assert!(
@@ -174,7 +218,10 @@ fn ctrl_c_finishes_the_current_items_prints_the_summary_and_exits_130() {
     assert!(stderr.contains("(cancelled)"), "the summary is printed: {stderr}");
     assert!(printed < 320, "the import stopped early ({printed} of 320 files)");
     let listed = json_lines(&raiox(&lib, &["list", "--json"])).len();
-    assert_eq!(listed, printed, "every reported file is in the library, nothing more");
+    assert_eq!(
+        listed, printed,
+        "every reported file is in the library, nothing more"
+    );
     let check = raiox(&lib, &["check", "--json"]);
     assert_eq!(json_lines(&check)[0]["integrity"], "ok");
 }

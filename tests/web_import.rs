@@ -17,7 +17,11 @@ fn films(dir: &std::path::Path) -> Vec<Vec<u8>> {
     let synth = synth_set(dir, 1, 11, 256);
     let mut files: Vec<_> = walk(&synth);
     files.sort();
-    files.into_iter().take(3).map(|p| std::fs::read(p).unwrap()).collect()
+    files
+        .into_iter()
+        .take(3)
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -52,7 +56,10 @@ fn server(films: &[Vec<u8>]) -> WebServer {
     png_start.truncate(600);
     WebServer::start(HashMap::from([
         ("/a.png", Answer::Body("image/png", films[0].clone())),
-        ("/b.png", Answer::Body("application/octet-stream", films[1].clone())),
+        (
+            "/b.png",
+            Answer::Body("application/octet-stream", films[1].clone()),
+        ),
         ("/same-as-a.png", Answer::Body("image/png", films[0].clone())),
         ("/flaky.png", Answer::FlakyThen(1, films[2].clone())),
         ("/page.png", Answer::Body("image/png", html)),
@@ -109,9 +116,17 @@ fn a_url_list_imports_good_images_and_refuses_each_bad_case_by_name() {
     let status = |p: &str| got[p]["status"].as_str().unwrap().to_string();
     let error = |p: &str| got[p]["error"].as_str().unwrap_or("").to_string();
     assert_eq!(status("/a.png"), "imported", "{:?}", got["/a.png"]);
-    assert_eq!(got["/a.png"]["system"], "Bone Level Tapered", "the list's label is used");
+    assert_eq!(
+        got["/a.png"]["system"], "Bone Level Tapered",
+        "the list's label is used"
+    );
     assert_eq!(status("/b.png"), "imported", "sniffed, whatever the Content-Type");
-    assert_eq!(status("/flaky.png"), "imported", "a 503 is retried: {}", error("/flaky.png"));
+    assert_eq!(
+        status("/flaky.png"),
+        "imported",
+        "a 503 is retried: {}",
+        error("/flaky.png")
+    );
     assert_eq!(server.hits("/flaky.png"), 2);
     assert_eq!(
         status("/same-as-a.png"),
@@ -129,7 +144,11 @@ fn a_url_list_imports_good_images_and_refuses_each_bad_case_by_name() {
         ("/dropped.png", "dropped mid-download"),
     ] {
         assert_eq!(status(path), "refused", "{path}: {:?}", got[path]);
-        assert!(error(path).contains(reason), "{path}: {:?} should say {reason}", error(path));
+        assert!(
+            error(path).contains(reason),
+            "{path}: {:?} should say {reason}",
+            error(path)
+        );
     }
     assert_eq!(server.hits("/missing.png"), 1, "a 404 is not retried");
     assert_eq!(server.hits("/slow.png"), 2, "a timeout is retried (--attempts 2)");
@@ -160,19 +179,29 @@ fn urls_on_the_command_line_are_local_provenance_without_credentials() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(!all.contains("hunter2"), "a password in a URL is never printed: {all}");
+    assert!(
+        !all.contains("hunter2"),
+        "a password in a URL is never printed: {all}"
+    );
     let item = &json_lines(&out)[0];
     assert_eq!(item["status"], "imported");
     let id = item["id"].as_i64().unwrap().to_string();
     let show = raiox(&lib, &["show", &id, "--json"]);
     let rec = &json_lines(&show)[0];
-    assert_eq!(rec["source_name"], server.url("/b.png"), "the URL is kept as provenance");
+    assert_eq!(
+        rec["source_name"],
+        server.url("/b.png"),
+        "the URL is kept as provenance"
+    );
     assert!(!String::from_utf8_lossy(&show.stdout).contains("hunter2"));
     for format in ["csv", "json"] {
         let export = raiox(&lib, &["export", "--format", format]);
         let text = String::from_utf8_lossy(&export.stdout);
         assert!(export.status.success());
-        assert!(!text.contains("127.0.0.1"), "exports never carry the source URL: {text}");
+        assert!(
+            !text.contains("127.0.0.1"),
+            "exports never carry the source URL: {text}"
+        );
     }
 }
 
@@ -181,8 +210,14 @@ fn a_file_that_is_not_a_url_list_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("list.txt");
     std::fs::write(&list, "films/a.png\n").unwrap();
-    let out = raiox(&dir.path().join("lib"), &["import", "--urls", list.to_str().unwrap()]);
+    let out = raiox(
+        &dir.path().join("lib"),
+        &["import", "--urls", list.to_str().unwrap()],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("list.txt line 1: 'films/a.png' is not an http(s) URL"), "{stderr}");
+    assert!(
+        stderr.contains("list.txt line 1: 'films/a.png' is not an http(s) URL"),
+        "{stderr}"
+    );
 }

@@ -21,7 +21,7 @@ pub fn cmd_bench(cli: &Cli, args: &BenchArgs) -> Result<ExitCode> {
         remote: args.remote,
     };
     let report = progress_bar::run_with_bar("bench", |ctl, bar| {
-        bench::run(&opts, ctl, &mut |line| bar.suspend(|| eoutln!("bench: {line}")))
+        bench::run(&opts, ctl, &mut |line| bar.suspend(|| eprintln!("bench: {line}")))
     })?;
     if cli.json {
         super::json_line(&report)?;

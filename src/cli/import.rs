@@ -137,7 +137,10 @@ fn print_summary(summary: &ImportSummary, json: bool) {
         }
     }
     if !summary.added_to_catalogue.is_empty() {
-        eprintln!("added to the catalogue: {}", summary.added_to_catalogue.join(", "));
+        eprintln!(
+            "added to the catalogue: {}",
+            summary.added_to_catalogue.join(", ")
+        );
     }
 }
 

@@ -6,6 +6,9 @@
 
 /// Print a line on standard output, ending quietly when the reader has gone (`| head`).
 macro_rules! outln {
+    () => {
+        $crate::cli::output::line(format_args!(""))
+    };
     ($($arg:tt)*) => {
         $crate::cli::output::line(format_args!($($arg)*))
     };
@@ -55,7 +58,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eoutln!("error: {e:#}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     };
@@ -84,7 +87,7 @@ fn open_gui(cli: &Cli) -> Result<ExitCode> {
     #[cfg(not(feature = "gui"))]
     {
         let _ = cli;
-        eoutln!("this raiox was built without the `gui` feature; run `raiox --help` for the commands");
+        eprintln!("this raiox was built without the `gui` feature; run `raiox --help` for the commands");
         Ok(ExitCode::from(2))
     }
 }
@@ -170,7 +173,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.damaged.iter().for_each(|d| outln!("damaged: {d}"));
                 outln!(
                     "leftovers removed: {} temporary, {} unreferenced",
-                    report.swept.temp_files, report.swept.orphans
+                    report.swept.temp_files,
+                    report.swept.orphans
                 );
             }
             let ok = report.integrity == "ok" && report.damaged.is_empty();
@@ -244,7 +248,11 @@ fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
     let a = rec.auto_crop;
     outln!(
         "  crop: {crop} (automatic guess {},{},{},{}); inverted: {}",
-        a.x, a.y, a.w, a.h, rec.inverted
+        a.x,
+        a.y,
+        a.w,
+        a.h,
+        rec.inverted
     );
     outln!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
     outln!("  added {}, changed {}", rec.created_at, rec.updated_at);
@@ -435,7 +443,7 @@ fn cmd_synth(cli: &Cli, args: &SynthArgs) -> Result<ExitCode> {
     if cli.json {
         json_line(&report)?;
     } else {
-        eoutln!(
+        eprintln!(
             "wrote {} films of {} implant systems to {} (labels: {})",
             report.written,
             report.classes,

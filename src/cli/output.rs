@@ -112,6 +112,10 @@ pub fn cancel_on_ctrl_c(ctl: &JobControl) -> CtrlCGuard {
     if let Ok(mut current) = CURRENT.lock() {
         *current = Some(ctl.cancel_flag());
     }
+    // A command made of several jobs (`raiox demo`) starts no new one after Ctrl-C.
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        ctl.cancel();
+    }
     CtrlCGuard(())
 }
 

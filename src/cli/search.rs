@@ -180,7 +180,8 @@ fn print_eval(encoder: &str, r: &EvalReport) {
     let pct = |x: f64| format!("{:.1} %", x * 100.0);
     outln!(
         "leave-one-out over {} labelled images, {encoder}, k = {}",
-        r.images, r.k
+        r.images,
+        r.k
     );
     outln!("  system top-1        {}", pct(r.system_top1));
     outln!("  system top-5        {}", pct(r.system_top5));
@@ -192,7 +193,8 @@ fn print_eval(encoder: &str, r: &EvalReport) {
     if let Some(c) = &r.calibration {
         outln!(
             "  thresholds: vote share ≥ {:.2}, nearest similarity ≥ {:.3}",
-            c.min_confidence, c.min_similarity
+            c.min_confidence,
+            c.min_similarity
         );
     }
     outln!("per-system recall:");

@@ -12,8 +12,6 @@ use crate::gui::capture::Capture;
 use crate::gui::frame::apply_theme;
 use crate::gui::identify::IdentifyView;
 use crate::gui::importing::ImportView;
-use crate::ingest::import::Sources;
-use crate::ingest::web::display_url;
 use crate::gui::inspector::{self, Inspector};
 use crate::gui::jobs::Jobs;
 use crate::gui::labels::Picker;
@@ -24,6 +22,8 @@ use crate::gui::state::Browser;
 use crate::gui::thumbs::Thumbs;
 use crate::gui::undo::{Edit, History, LabelState};
 use crate::gui::worker::{Command, Gate, Place, Reply, SyncCommand, Worker};
+use crate::ingest::import::Sources;
+use crate::ingest::web::display_url;
 use crate::library::{Layout, Library};
 
 /// The central area's pages.

@@ -4,7 +4,6 @@
 //! draws the panels (functions of the state in [`crate::gui::app`]) and turns what they return into
 //! the app's actions; it never waits for a worker.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use egui::{Key, Modifiers};
@@ -130,15 +129,16 @@ impl RaioxApp {
         ctx.input(|i| {
             for event in &i.events {
                 match event {
-                    egui::Event::Paste(text) => sources.urls.extend(
-                        text.lines()
-                            .map(str::trim)
-                            .filter(|l| web::is_url(l))
-                            .map(|url| UrlItem {
-                                url: url.to_string(),
-                                label: None,
-                            }),
-                    ),
+                    egui::Event::Paste(text) => {
+                        sources
+                            .urls
+                            .extend(text.lines().map(str::trim).filter(|l| web::is_url(l)).map(|url| {
+                                UrlItem {
+                                    url: url.to_string(),
+                                    label: None,
+                                }
+                            }))
+                    }
                     egui::Event::PasteImage(image) => match png_of(image) {
                         Ok(png) => {
                             let when = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");

@@ -389,7 +389,9 @@ fn import_chunk(
         });
         if let Content::Known(id) = item.content {
             match duplicate_labelled(lib, resolver, &item.origin, id, raw.as_ref(), opts) {
-                Err(Error::NotFound(_)) => emit(refused(&item.origin, "its record was deleted meanwhile".into())),
+                Err(Error::NotFound(_)) => {
+                    emit(refused(&item.origin, "its record was deleted meanwhile".into()))
+                }
                 other => emit(other?),
             }
             continue;
@@ -402,7 +404,14 @@ fn import_chunk(
             }
         };
         if let Some(id) = images::id_by_sha(lib.conn(), &sha)? {
-            emit(duplicate_labelled(lib, resolver, &item.origin, id, raw.as_ref(), opts)?);
+            emit(duplicate_labelled(
+                lib,
+                resolver,
+                &item.origin,
+                id,
+                raw.as_ref(),
+                opts,
+            )?);
             continue;
         }
         if !in_chunk.insert(sha.clone()) {
@@ -488,8 +497,18 @@ fn import_chunk(
     }
     for (origin, sha, raw) in later_dups {
         match images::id_by_sha(lib.conn(), &sha)? {
-            Some(id) => emit(duplicate_labelled(lib, resolver, &origin, id, raw.as_ref(), opts)?),
-            None => emit(refused(&origin, "its identical twin in this batch was refused".into())),
+            Some(id) => emit(duplicate_labelled(
+                lib,
+                resolver,
+                &origin,
+                id,
+                raw.as_ref(),
+                opts,
+            )?),
+            None => emit(refused(
+                &origin,
+                "its identical twin in this batch was refused".into(),
+            )),
         }
     }
     Ok(())
@@ -600,7 +619,13 @@ fn duplicate_labelled(
                 Status::Labelled
             };
             let tx = lib.conn_mut().transaction()?;
-            images::set_label(&tx, id, Some((l.manufacturer_id, l.system_id)), &rec.attributes, status)?;
+            images::set_label(
+                &tx,
+                id,
+                Some((l.manufacturer_id, l.system_id)),
+                &rec.attributes,
+                status,
+            )?;
             tx.commit()?;
             duplicate(lib, origin, id)
         }

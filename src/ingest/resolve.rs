@@ -86,12 +86,11 @@ impl Resolver {
             return Ok(done.clone());
         }
         let mut answer = self.lookup(raw);
-        if let Err(unresolved) = &answer {
+        if let Err(unresolved) = answer.clone() {
             if self.add_unknown && !unresolved.message.starts_with("ambiguous") {
-                answer = match self.add(lib, raw)? {
-                    Some(label) => Ok(label),
-                    None => Err(unresolved.clone()),
-                };
+                if let Some(label) = self.add(lib, raw)? {
+                    answer = Ok(label);
+                }
             }
         }
         if let Err(u) = &answer {
@@ -148,7 +147,9 @@ impl Resolver {
                 Ok(found) => Some(found),
                 Err(_) => {
                     let suggestions = closest(
-                        cat.manufacturers.iter().map(|m| (m.name.clone(), names(&m.name, &m.aliases))),
+                        cat.manufacturers
+                            .iter()
+                            .map(|m| (m.name.clone(), names(&m.name, &m.aliases))),
                         &key(m),
                     );
                     return Unresolved {
@@ -159,24 +160,31 @@ impl Resolver {
             },
         };
         let q = key(&raw.system);
-        let candidates = |within: Option<&Manufacturer>| {
+        let candidates = |within: Option<&Manufacturer>| -> Vec<(String, Vec<String>)> {
             cat.systems
                 .iter()
                 .filter(move |s| within.is_none_or(|m| m.id == s.manufacturer_id))
-                .map(|s| {
+                .map(move |s| {
                     let mut n = names(&s.name, &s.aliases);
                     if let Some(m) = cat.manufacturer(s.manufacturer_id) {
-                        n.extend(names(&m.name, &m.aliases).iter().map(|mn| format!("{mn}{}", key(&s.name))));
+                        n.extend(
+                            names(&m.name, &m.aliases)
+                                .iter()
+                                .map(|mn| format!("{mn}{}", key(&s.name))),
+                        );
                     }
                     (cat.label(s), n)
                 })
+                .collect()
         };
         // The manufacturer's own systems first; a system filed under another maker comes next.
-        let mut suggestions = closest(candidates(manufacturer), &q);
+        let mut suggestions = closest(candidates(manufacturer).into_iter(), &q);
         if suggestions.is_empty() && manufacturer.is_some() {
-            suggestions = closest(candidates(None), &q);
+            suggestions = closest(candidates(None).into_iter(), &q);
         }
-        let within = manufacturer.map(|m| format!(" of {}", m.name)).unwrap_or_default();
+        let within = manufacturer
+            .map(|m| format!(" of {}", m.name))
+            .unwrap_or_default();
         Unresolved {
             message: format!(
                 "unknown system \"{}\"{within}{}",

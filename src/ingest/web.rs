@@ -256,7 +256,8 @@ fn client(opts: &WebOptions) -> Result<reqwest::Client, String> {
         .connect_timeout(opts.timeout)
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().contains(attempt.url()) {
-                attempt.error(format!("a redirect loop (back to {})", display_url(attempt.url().as_str())))
+                let back_to = display_url(attempt.url().as_str());
+                attempt.error(format!("a redirect loop (back to {back_to})"))
             } else if attempt.previous().len() > max {
                 attempt.error(format!("too many redirects (more than {max})"))
             } else {
@@ -277,7 +278,11 @@ async fn fetch(client: &reqwest::Client, url: &str, opts: &WebOptions) -> Downlo
         match fetch_once(client, url, opts).await {
             Ok(body) => return Ok(body),
             Err(f) if f.transient && attempt < attempts => {
-                tracing::info!("{}: {} (attempt {attempt} of {attempts})", display_url(url), f.reason);
+                tracing::info!(
+                    "{}: {} (attempt {attempt} of {attempts})",
+                    display_url(url),
+                    f.reason
+                );
                 tokio::time::sleep(pause).await;
                 pause = pause.saturating_mul(2);
                 attempt += 1;
@@ -292,7 +297,11 @@ async fn fetch(client: &reqwest::Client, url: &str, opts: &WebOptions) -> Downlo
 
 async fn fetch_once(client: &reqwest::Client, url: &str, opts: &WebOptions) -> Result<Vec<u8>, Failure> {
     let secs = opts.timeout.as_secs_f64();
-    let mut response = client.get(url).send().await.map_err(|e| request_failure(&e, secs))?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| request_failure(&e, secs))?;
     let status = response.status();
     if !status.is_success() {
         let reason = format!(
@@ -316,7 +325,10 @@ async fn fetch_once(client: &reqwest::Client, url: &str, opts: &WebOptions) -> R
     let mut body: Vec<u8> = Vec::new();
     let mut sniffed = false;
     loop {
-        let chunk = response.chunk().await.map_err(|e| body_failure(&e, secs, body.len()))?;
+        let chunk = response
+            .chunk()
+            .await
+            .map_err(|e| body_failure(&e, secs, body.len()))?;
         let Some(chunk) = chunk else { break };
         if body.len() as u64 + chunk.len() as u64 > cap {
             return Err(too_big());
@@ -406,7 +418,10 @@ mod tests {
             display_url("https://ana:s3cret@example.org/a.png"),
             "https://example.org/a.png"
         );
-        assert_eq!(display_url("https://example.org/a.png?x=1"), "https://example.org/a.png?x=1");
+        assert_eq!(
+            display_url("https://example.org/a.png?x=1"),
+            "https://example.org/a.png?x=1"
+        );
         assert!(is_url("HTTPS://example.org/x.png"));
         assert!(!is_url("films/x.png"));
     }
@@ -423,7 +438,10 @@ mod tests {
         let items = read_url_list(&list).unwrap();
         assert_eq!(items.len(), 3);
         assert_eq!(items[0].label, None);
-        assert_eq!(items[1].label.as_ref().unwrap().manufacturer.as_deref(), Some("Straumann"));
+        assert_eq!(
+            items[1].label.as_ref().unwrap().manufacturer.as_deref(),
+            Some("Straumann")
+        );
         assert_eq!(items[2].label.as_ref().unwrap().manufacturer, None);
         std::fs::write(&list, "films/a.png\n").unwrap();
         let err = read_url_list(&list).unwrap_err().to_string();

@@ -77,9 +77,12 @@ fn reachable_by_pg_user(bin: PathBuf) -> PathBuf {
     }
     let install = bin.parent().expect("pginstall/bin has a parent");
     // One copy per installation, shared by test runs: made under a private name, then renamed.
-    let tag: u64 = install.to_string_lossy().bytes().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
+    let tag: u64 = install
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
     let copy = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}"));
     if !copy.join("bin/postgres").exists() {
         let partial = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}.{}", std::process::id()));
@@ -89,7 +92,12 @@ fn reachable_by_pg_user(bin: PathBuf) -> PathBuf {
             .arg(&partial)
             .status()
             .expect("cp");
-        assert!(status.success(), "copying {} to {}", install.display(), partial.display());
+        assert!(
+            status.success(),
+            "copying {} to {}",
+            install.display(),
+            partial.display()
+        );
         if std::fs::rename(&partial, &copy).is_err() {
             let _ = std::fs::remove_dir_all(&partial);
         }

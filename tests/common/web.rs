@@ -46,9 +46,7 @@ impl WebServer {
             .enable_all()
             .build()
             .expect("runtime");
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let hits = Arc::new(Mutex::new(HashMap::new()));
         let routes = Arc::new(routes);
@@ -114,7 +112,9 @@ async fn serve(
         *n
     };
     let head = |status: &str, kind: &str, len: Option<usize>| {
-        let len = len.map(|n| format!("Content-Length: {n}\r\n")).unwrap_or_default();
+        let len = len
+            .map(|n| format!("Content-Length: {n}\r\n"))
+            .unwrap_or_default();
         format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n{len}Connection: close\r\n\r\n").into_bytes()
     };
     match routes.get(path.as_str()).cloned().unwrap_or(Answer::Status(404)) {
@@ -133,7 +133,9 @@ async fn serve(
                 503 => "503 Service Unavailable".to_string(),
                 c => format!("{c} Status"),
             };
-            socket.write_all(&head(&line, "text/plain", Some(body.len()))).await?;
+            socket
+                .write_all(&head(&line, "text/plain", Some(body.len())))
+                .await?;
             socket.write_all(body.as_bytes()).await?;
         }
         Answer::FlakyThen(failures, body) => {
@@ -142,7 +144,9 @@ async fn serve(
                     .write_all(&head("503 Service Unavailable", "text/plain", Some(0)))
                     .await?;
             } else {
-                socket.write_all(&head("200 OK", "image/png", Some(body.len()))).await?;
+                socket
+                    .write_all(&head("200 OK", "image/png", Some(body.len())))
+                    .await?;
                 socket.write_all(&body).await?;
             }
         }
@@ -154,7 +158,9 @@ async fn serve(
             socket.write_all(head.as_bytes()).await?;
         }
         Answer::DropAfter(declared, part) => {
-            socket.write_all(&head("200 OK", "image/png", Some(declared))).await?;
+            socket
+                .write_all(&head("200 OK", "image/png", Some(declared)))
+                .await?;
             socket.write_all(&part).await?;
             socket.flush().await?;
             // Closing with the body unfinished: the client sees the connection end mid-body.
