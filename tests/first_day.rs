@@ -16,7 +16,17 @@ fn labels_csv_alone_imports_and_labels_the_files_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
     let synth = dir.path().join("out");
-    let out = raiox(&lib, &["synth", synth.to_str().unwrap(), "--per-class", "2", "--size", "256"]);
+    let out = raiox(
+        &lib,
+        &[
+            "synth",
+            synth.to_str().unwrap(),
+            "--per-class",
+            "2",
+            "--size",
+            "256",
+        ],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let labels = synth.join("labels.csv");
     let out = raiox(

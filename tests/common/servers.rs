@@ -75,7 +75,12 @@ fn reachable_by_pg_user(bin: PathBuf) -> PathBuf {
     if probe.status().is_ok_and(|s| s.success()) {
         return bin;
     }
+    // Copied: the installation (`pgserver/pginstall`) and the wheel's shared libraries beside the
+    // package (`pgserver.libs`, found through the binaries' relative RPATH), in the same layout.
     let install = bin.parent().expect("pginstall/bin has a parent");
+    let package = install.parent().expect("pginstall has a parent");
+    let site = package.parent().expect("the package has a parent");
+    let name = |p: &Path| p.file_name().expect("a named folder").to_owned();
     // One copy per installation, shared by test runs: made under a private name, then renamed.
     let tag: u64 = install
         .to_string_lossy()
@@ -84,25 +89,33 @@ fn reachable_by_pg_user(bin: PathBuf) -> PathBuf {
             (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
         });
     let copy = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}"));
-    if !copy.join("bin/postgres").exists() {
+    let copied_bin = copy.join(name(package)).join(name(install)).join("bin");
+    if !copied_bin.join("postgres").exists() {
         let partial = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}.{}", std::process::id()));
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(install)
-            .arg(&partial)
-            .status()
-            .expect("cp");
-        assert!(
-            status.success(),
-            "copying {} to {}",
-            install.display(),
-            partial.display()
-        );
+        std::fs::create_dir_all(partial.join(name(package))).expect("temp folder");
+        let mut parts = vec![(
+            install.to_path_buf(),
+            partial.join(name(package)).join(name(install)),
+        )];
+        let mut libs = name(package);
+        libs.push(".libs");
+        if site.join(&libs).is_dir() {
+            parts.push((site.join(&libs), partial.join(&libs)));
+        }
+        for (from, to) in parts {
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(&from)
+                .arg(&to)
+                .status()
+                .expect("cp");
+            assert!(status.success(), "copying {} to {}", from.display(), to.display());
+        }
         if std::fs::rename(&partial, &copy).is_err() {
             let _ = std::fs::remove_dir_all(&partial);
         }
     }
-    copy.join("bin")
+    copied_bin
 }
 
 /// The unprivileged account PostgreSQL runs as when we are root (it refuses to run as root).
