@@ -29,13 +29,13 @@ if [ -z "${RAIOX_PG_BIN:-}" ]; then
         mkdir -p "$target"
         echo "== installing pgserver (PostgreSQL + pgvector for the sync tests) into $venv" >&2
         if rm -rf "$venv" && "$python" -m venv "$venv" >/dev/null 2>&1 && [ -x "$venv/bin/pip" ]; then
-            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pgserver
+            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pgserver
             export RAIOX_TEST_PYTHON="$PWD/$venv/bin/python"
         else
             # Debian without python3-venv: a plain target folder put on PYTHONPATH instead.
             rm -rf "$venv"
             echo "== no venv module; installing pgserver into $pydeps instead" >&2
-            "$python" -m pip install --quiet --disable-pip-version-check --target "$pydeps" pgserver
+            "$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$pydeps" pgserver
             export RAIOX_TEST_PYTHON="$python"
             export PYTHONPATH="$PWD/$pydeps${PYTHONPATH:+:$PYTHONPATH}"
         fi

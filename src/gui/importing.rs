@@ -87,6 +87,9 @@ impl ImportView {
                     if let Some(e) = &item.error {
                         line.push_str(&format!("  {e}"));
                     }
+                    if let Some(w) = &item.warning {
+                        line.push_str(&format!("  {w}"));
+                    }
                     if let Some(nd) = &item.near_duplicate {
                         line.push_str(&format!("  near-duplicate of #{} ({:.3})", nd.of, nd.similarity));
                     }
