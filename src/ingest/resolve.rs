@@ -120,7 +120,7 @@ impl Resolver {
                 suggestions: u.suggestions.clone(),
             })
             .collect();
-        out.sort_by(|a, b| b.images.cmp(&a.images));
+        out.sort_by_key(|u| std::cmp::Reverse(u.images));
         out
     }
 

@@ -388,7 +388,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn size_text(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
     } else {
         format!("{bytes}-byte")
