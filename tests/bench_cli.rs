@@ -168,7 +168,16 @@ fn bench_remote_measures_push_and_hnsw_against_real_servers() {
     stats_ok(&knn["p95_ms"], "remote p95");
     let recall = knn["recall_at_10"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&recall), "recall {recall}");
-    assert_eq!(s3.keys("raiox-bench").len(), 16);
+    // The bench leaves production as it was: its rows soft-deleted, its objects removed.
+    assert!(s3.keys("raiox-bench").is_empty(), "{:?}", s3.keys("raiox-bench"));
+    assert_eq!(
+        pg.psql("prod", "SELECT COUNT(*) FROM implants WHERE NOT deleted"),
+        "0"
+    );
+    assert!(
+        remote["errors"].as_array().is_none_or(|e| e.is_empty()),
+        "{remote}"
+    );
     let rows = std::fs::read_to_string(data.join("inputs/sync/rows.jsonl")).unwrap();
     assert_eq!(rows.lines().count(), 16);
     assert_eq!(

@@ -544,3 +544,97 @@ fn the_theme_toggles_and_the_last_library_and_theme_are_remembered() {
     assert_eq!(saved.library.as_deref(), Some(root.as_path()));
     assert!(!saved.dark);
 }
+
+/// What a web browser's drag hands over: a link as the drop's path, or an image's bytes with no
+/// file behind them.
+#[derive(Debug)]
+struct BrowserDrop {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl egui::DroppedFile for BrowserDrop {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(self.bytes.clone())
+    }
+}
+
+#[test]
+fn links_and_images_from_a_browser_or_the_clipboard_are_imported() {
+    use common::web::{Answer, WebServer};
+    let dir = tempfile::tempdir().unwrap();
+    let synth = common::synth_set(dir.path(), 1, 9, 256);
+    let films: Vec<Vec<u8>> = ["Neodent/Helix GM", "Neodent/Titamax CM", "Straumann/Tissue Level"]
+        .iter()
+        .map(|d| std::fs::read(synth.join(d).join("0000.png")).unwrap())
+        .collect();
+    let mut html = b"<!doctype html><html><head><title>film</title></head>".to_vec();
+    html.resize(300, b' ');
+    let server = WebServer::start(std::collections::HashMap::from([
+        ("/a.png", Answer::Body("image/png", films[0].clone())),
+        ("/viewer", Answer::Body("text/html", html)),
+    ]));
+    let root = dir.path().join("lib");
+    let mut h = window(&root);
+    let item = |h: &Harness<'static, RaioxApp>, path: &str| {
+        h.state()
+            .importing
+            .items
+            .iter()
+            .find(|i| i.path.starts_with(path))
+            .cloned()
+            .unwrap_or_else(|| panic!("{path} was not handled: {:?}", h.state().importing.items))
+    };
+
+    // A link dropped from a browser: downloaded on the worker and imported.
+    let url = server.url("/a.png");
+    h.input_mut().dropped_files.push(Arc::new(BrowserDrop {
+        path: PathBuf::from(&url),
+        bytes: Vec::new(),
+    }));
+    h.step();
+    assert_eq!(h.state().tab, Tab::Import);
+    settle(&mut h);
+    assert_eq!(item(&h, &url).status, ItemStatus::Imported);
+
+    // An image with no file behind it: its bytes.
+    h.input_mut().dropped_files.push(Arc::new(BrowserDrop {
+        path: PathBuf::from("film-from-a-browser.png"),
+        bytes: films[1].clone(),
+    }));
+    settle(&mut h);
+    assert_eq!(item(&h, "film-from-a-browser.png").status, ItemStatus::Imported);
+
+    // A pasted link to an HTML page: refused by name.
+    let viewer = server.url("/viewer");
+    h.input_mut()
+        .events
+        .push(egui::Event::Paste(format!("{viewer}\n")));
+    settle(&mut h);
+    let refused = item(&h, &viewer);
+    assert_eq!(refused.status, ItemStatus::Refused);
+    assert_eq!(refused.error.as_deref(), Some("an HTML page, not an image"));
+
+    // A pasted image.
+    let rgba = image::load_from_memory(&films[2]).unwrap().to_rgba8();
+    let pasted = egui::ColorImage::from_rgba_unmultiplied(
+        [rgba.width() as usize, rgba.height() as usize],
+        rgba.as_raw(),
+    );
+    h.input_mut()
+        .events
+        .push(egui::Event::PasteImage(Arc::new(pasted)));
+    settle(&mut h);
+    assert_eq!(item(&h, "image pasted at").status, ItemStatus::Imported);
+
+    let recs = records(&root);
+    assert_eq!(recs.len(), 3, "the link, the dropped bytes and the pasted image");
+    assert!(
+        recs.iter().any(|r| r.source_name == url),
+        "the URL is the local provenance"
+    );
+}

@@ -246,7 +246,8 @@ fn labels_from_folders_and_fixed_labels() {
     assert!(items.iter().all(|i| i["system"] == "Helix GM"), "{items:?}");
     let listed = json_lines(&raiox(&lib, &["list", "--status", "confirmed", "--json"]));
     assert_eq!(listed.len(), 2);
-    // An unknown system in the label is a refusal naming the label, not a crash.
+    // An unknown system in the label does not stop the images: imported unlabelled, with a warning
+    // naming the label, and counted in the summary.
     let out = raiox(
         &lib,
         &[
@@ -257,11 +258,16 @@ fn labels_from_folders_and_fixed_labels() {
             "--json",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(json_lines(&out).iter().all(|i| i["error"]
-        .as_str()
-        .unwrap()
-        .contains("unknown system 'Imaginary X'")));
+    assert_eq!(out.status.code(), Some(0));
+    let items = json_lines(&out);
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["status"] == "imported"
+        && i["name"].is_null()
+        && i["warning"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown system \"Imaginary X\"")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Imaginary X: 2 images"));
 }
 
 #[test]

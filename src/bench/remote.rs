@@ -106,6 +106,12 @@ pub fn measure(
         Ok(row) => report.knn = Some(row),
         Err(e) => report.errors.push(format!("kNN: {}", cfg.redact(&e.to_string()))),
     }
+    log("production: removing the synthetic items again");
+    if let Err(e) = clean_up(&cfg, &encoder, dirs, ctl) {
+        report
+            .errors
+            .push(format!("clean-up: {}", cfg.redact(&e.to_string())));
+    }
     if !report.errors.is_empty() {
         report.status = "failed in part (see errors)".into();
     }
@@ -235,17 +241,6 @@ fn push(
     let seconds = start.elapsed().as_secs_f64();
     let once = |n: usize| Stats::of(&[n as f64 / seconds]);
     let items = images::list(lib.conn(), None)?;
-    // Leave production as it was: the synthetic items are deleted again (soft-deleted rows, their
-    // objects removed), so no curator's library ever pulls them.
-    let ids: Vec<i64> = items.iter().map(|r| r.id).collect();
-    crate::curate::delete(&mut lib, &ids)?;
-    let cleanup = sync::sync(&mut lib, cfg, encoder, &sync_opts, ctl)?;
-    if !cleanup.failed.is_empty() || cleanup.deleted < report.rows_written {
-        return Err(Error::Remote(format!(
-            "bench: the synthetic rows could not all be removed from production again: {}",
-            cleanup.summary()
-        )));
-    }
     Ok(PushRow {
         items: items.len(),
         uploaded: report.uploaded,
@@ -254,6 +249,30 @@ fn push(
         items_per_s: once(report.uploaded),
         rows_per_s: once(report.rows_written),
     })
+}
+
+/// Leave production as it was: the pushed synthetic items are deleted again (soft-deleted rows,
+/// their objects removed), so no curator's library ever pulls them.
+fn clean_up(cfg: &RemoteConfig, encoder: &dyn Encoder, dirs: &Dirs, ctl: &JobControl) -> Result<(), Error> {
+    let root = dirs.root.join("sync-run");
+    if !root.join("library.db").is_file() {
+        return Ok(());
+    }
+    let mut lib = Library::open(&root)?;
+    let ids: Vec<i64> = images::list(lib.conn(), None)?.iter().map(|r| r.id).collect();
+    crate::curate::delete(&mut lib, &ids)?;
+    let opts = SyncOptions {
+        pull: false,
+        ..SyncOptions::default()
+    };
+    let report = sync::sync(&mut lib, cfg, encoder, &opts, ctl)?;
+    if !report.failed.is_empty() {
+        return Err(Error::Remote(format!(
+            "the synthetic rows could not all be removed from production: {}",
+            report.summary()
+        )));
+    }
+    Ok(())
 }
 
 /// The pushed library's standard PNGs (under their standard names) and one JSON row per item

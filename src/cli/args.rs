@@ -240,8 +240,8 @@ pub enum TrashCommand {
 /// `raiox import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files or folders.
-    #[arg(required = true)]
+    /// Files, folders or http(s) URLs (may be left out with --labels: the CSV names the files).
+    #[arg(required_unless_present_any = ["labels", "urls"], value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
     /// Manufacturer for every imported file (with --system).
     #[arg(long, requires = "system")]
@@ -261,6 +261,46 @@ pub struct ImportArgs {
     /// Do not embed new images (and so skip the near-duplicate check); run `raiox embed` later.
     #[arg(long)]
     pub no_embed: bool,
+    /// Add manufacturers and systems that labels name but the catalogue lacks, and label with them
+    /// (without it such images are imported unlabelled, with the closest catalogue entries).
+    #[arg(long)]
+    pub add_unknown: bool,
+    /// Download and import the URLs in FILE: one per line, optionally `url,manufacturer,system`.
+    #[arg(long, value_name = "FILE")]
+    pub urls: Option<PathBuf>,
+    /// Seconds one download attempt may take.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Largest download accepted, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub max_size: u64,
+    /// Attempts per URL when the server fails, times out or drops the connection.
+    #[arg(long, default_value_t = 3)]
+    pub attempts: u32,
+    /// Downloads in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+impl Default for ImportArgs {
+    /// The same values as the command line's defaults (for `raiox demo`).
+    fn default() -> Self {
+        ImportArgs {
+            paths: Vec::new(),
+            manufacturer: None,
+            system: None,
+            labels: None,
+            labels_from_dirs: false,
+            confirm: false,
+            no_embed: false,
+            add_unknown: false,
+            urls: None,
+            timeout: 60.0,
+            max_size: 64,
+            attempts: 3,
+            concurrency: 4,
+        }
+    }
 }
 
 /// `raiox label`.

@@ -38,7 +38,7 @@ fn spread(s: &Stats, digits: usize) -> String {
 
 fn print_table(r: &BenchReport) {
     let m = &r.machine;
-    println!(
+    outln!(
         "raiox bench --scale {} — {} ({} cores, {}, {:.0} MHz, {:.1} GiB RAM), {}",
         serde_json::to_value(r.scale)
             .ok()
@@ -51,15 +51,15 @@ fn print_table(r: &BenchReport) {
         m.ram_gib,
         r.date
     );
-    println!(
+    outln!(
         "limits: peak ≈ {:.0} GFLOP/s (f32 FMA), copy bandwidth {} GB/s",
         m.peak_gflop_per_s,
         spread(&m.copy_gb_per_s, 1)
     );
-    println!("inputs for the anchors: {}", r.data_dir.display());
-    println!("\nmedian (min–max) over {} runs", r.plan.repeats);
-    println!("{:<52} {:>40}", "measurement", "value");
-    let row = |what: String, value: String| println!("{what:<52} {value:>40}");
+    outln!("inputs for the anchors: {}", r.data_dir.display());
+    outln!("\nmedian (min–max) over {} runs", r.plan.repeats);
+    outln!("{:<52} {:>40}", "measurement", "value");
+    let row = |what: String, value: String| outln!("{what:<52} {value:>40}");
     for s in &r.standardise {
         row(
             format!(
@@ -124,6 +124,6 @@ fn print_table(r: &BenchReport) {
         }
         None => row("sync push".into(), "—".into()),
     }
-    println!("production: {}", remote.status);
-    remote.errors.iter().for_each(|e| println!("  {e}"));
+    outln!("production: {}", remote.status);
+    remote.errors.iter().for_each(|e| outln!("  {e}"));
 }

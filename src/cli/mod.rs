@@ -4,8 +4,20 @@
 //! only gathers parameters, shows progress on stderr and chooses exit codes (0 ok, 1 failure or a
 //! refused file, 2 usage).
 
+/// Print a line on standard output, ending quietly when the reader has gone (`| head`).
+macro_rules! outln {
+    () => {
+        $crate::cli::output::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod bench;
+mod import;
+mod output;
 mod progress_bar;
 mod search;
 mod sync;
@@ -25,14 +37,13 @@ use args::{
 use crate::catalogue::images::{self, Attributes, ImageRecord};
 use crate::catalogue::systems::{self, Catalogue};
 use crate::curate::{self, LabelChange};
-use crate::ingest::import::{import, ImportItem, ImportOptions, ItemStatus};
-use crate::ingest::labels::LabelSource;
 use crate::library::Library;
 use crate::synth::{self, SynthOptions};
 
 /// Entry point of the `raiox` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::quiet_broken_pipe_panics();
     let level = match cli.verbose {
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,
@@ -42,12 +53,18 @@ pub fn main() -> ExitCode {
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .init();
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    if output::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        ExitCode::from(130)
+    } else {
+        code
     }
 }
 
@@ -88,14 +105,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     };
     match command {
         Command::Gui => open_gui(&cli),
-        Command::Import(args) => cmd_import(&cli, args),
+        Command::Import(args) => import::cmd_import(&cli, args),
         Command::List { status } => {
             let lib = open_library(&cli)?;
             for rec in images::list(lib.conn(), *status)? {
                 if cli.json {
                     json_line(&rec)?;
                 } else {
-                    println!("{}", summary_line(&rec));
+                    outln!("{}", summary_line(&rec));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -117,7 +134,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 json_line(&serde_json::json!({"restandardised": n, "outcome": outcome}))?;
             } else {
-                println!("{n} standard images re-derived");
+                outln!("{n} standard images re-derived");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -151,12 +168,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 json_line(&report)?;
             } else {
-                println!("database integrity: {}", report.integrity);
-                println!("records checked: {}", report.records);
-                report.damaged.iter().for_each(|d| println!("damaged: {d}"));
-                println!(
+                outln!("database integrity: {}", report.integrity);
+                outln!("records checked: {}", report.records);
+                report.damaged.iter().for_each(|d| outln!("damaged: {d}"));
+                outln!(
                     "leftovers removed: {} temporary, {} unreferenced",
-                    report.swept.temp_files, report.swept.orphans
+                    report.swept.temp_files,
+                    report.swept.orphans
                 );
             }
             let ok = report.integrity == "ok" && report.damaged.is_empty();
@@ -175,119 +193,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 manufacturer: None,
                 system: None,
                 labels: Some(synth_dir.join("labels.csv")),
-                labels_from_dirs: false,
-                confirm: false,
-                no_embed: false,
+                ..ImportArgs::default()
             };
-            let code = cmd_import(&cli, &import_args)?;
+            let code = import::cmd_import(&cli, &import_args)?;
             let lib = open_library(&cli)?;
             if !cli.json {
-                println!("\nLibrary at {}:", lib.root().display());
+                outln!("\nLibrary at {}:", lib.root().display());
                 for rec in images::list(lib.conn(), None)? {
-                    println!("{}", summary_line(&rec));
+                    outln!("{}", summary_line(&rec));
                 }
-                println!();
+                outln!();
                 search::cmd_eval(&cli, 10, None)?;
             }
             Ok(code)
-        }
-    }
-}
-
-fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
-    let labels = if let Some(system) = &args.system {
-        LabelSource::Fixed {
-            manufacturer: args.manufacturer.clone(),
-            system: system.clone(),
-        }
-    } else if let Some(csv) = &args.labels {
-        LabelSource::Csv(csv.clone())
-    } else if args.labels_from_dirs {
-        LabelSource::FromDirs
-    } else {
-        LabelSource::None
-    };
-    let encoder = if args.no_embed {
-        None
-    } else {
-        match crate::embed::select::choose(&lib, None) {
-            Ok(e) => Some(std::sync::Arc::from(e)),
-            Err(e) => {
-                eprintln!("warning: images will not be embedded now ({e}); run `raiox embed` later");
-                None
-            }
-        }
-    };
-    let opts = ImportOptions {
-        labels,
-        confirm: args.confirm,
-        encoder,
-        ..ImportOptions::default()
-    };
-    let json = cli.json;
-    let summary = progress_bar::run_with_bar("importing", |ctl, bar| {
-        import(&mut lib, &args.paths, &opts, ctl, &mut |item: &ImportItem| {
-            let line = if json {
-                serde_json::to_string(item).unwrap_or_default()
-            } else {
-                item_line(item)
-            };
-            bar.suspend(|| println!("{line}"));
-        })
-    })?;
-    if !json {
-        eprintln!(
-            "{} imported, {} duplicate, {} refused{}",
-            summary.imported,
-            summary.duplicates,
-            summary.refused,
-            if summary.outcome == crate::progress::Outcome::Cancelled {
-                " (cancelled)"
-            } else {
-                ""
-            }
-        );
-    }
-    Ok(if summary.refused > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn item_line(item: &ImportItem) -> String {
-    match item.status {
-        ItemStatus::Refused => format!(
-            "refused    {}: {}",
-            item.path,
-            item.error.as_deref().unwrap_or("")
-        ),
-        status => {
-            let word = if status == ItemStatus::Imported {
-                "imported "
-            } else {
-                "duplicate"
-            };
-            let label = match (&item.manufacturer, &item.system) {
-                (Some(m), Some(s)) => format!("  [{m} / {s}]"),
-                _ => String::new(),
-            };
-            let warning = match &item.near_duplicate {
-                Some(d) => format!(
-                    "\n  warning: looks like a {}copy of #{} (similarity {:.3})",
-                    if d.mirrored { "mirrored " } else { "" },
-                    d.of,
-                    d.similarity
-                ),
-                None => String::new(),
-            };
-            format!(
-                "{word}  #{:<6} {}{label}  <- {}{warning}",
-                item.id.unwrap_or_default(),
-                item.name.as_deref().unwrap_or("(unlabelled)"),
-                item.path
-            )
         }
     }
 }
@@ -319,21 +237,25 @@ fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
         value["standard_path"] = standard.display().to_string().into();
         return json_line(&value);
     }
-    println!("{}", summary_line(rec));
-    println!("  source (local only): {}", rec.source_name);
-    println!("  original:  {}", original.display());
-    println!("  standard:  {}", standard.display());
-    println!("  technical: {}", serde_json::to_string(&rec.technical)?);
+    outln!("{}", summary_line(rec));
+    outln!("  source (local only): {}", rec.source_name);
+    outln!("  original:  {}", original.display());
+    outln!("  standard:  {}", standard.display());
+    outln!("  technical: {}", serde_json::to_string(&rec.technical)?);
     let crop = rec.params.crop.map_or("automatic".to_string(), |c| {
         format!("{},{},{},{}", c.x, c.y, c.w, c.h)
     });
     let a = rec.auto_crop;
-    println!(
+    outln!(
         "  crop: {crop} (automatic guess {},{},{},{}); inverted: {}",
-        a.x, a.y, a.w, a.h, rec.inverted
+        a.x,
+        a.y,
+        a.w,
+        a.h,
+        rec.inverted
     );
-    println!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
-    println!("  added {}, changed {}", rec.created_at, rec.updated_at);
+    outln!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
+    outln!("  added {}, changed {}", rec.created_at, rec.updated_at);
     Ok(())
 }
 
@@ -356,7 +278,7 @@ fn cmd_label(cli: &Cli, args: &LabelArgs) -> Result<ExitCode> {
         if cli.json {
             json_line(&rec)?;
         } else {
-            println!("{}", summary_line(&rec));
+            outln!("{}", summary_line(&rec));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -416,9 +338,9 @@ fn cmd_catalogue(cli: &Cli, command: &CatalogueCommand) -> Result<ExitCode> {
                 return json_line(&cat).map(|_| ExitCode::SUCCESS);
             }
             for m in &cat.manufacturers {
-                println!("{}  [{}]{}", m.name, m.slug, aliases(&m.aliases));
+                outln!("{}  [{}]{}", m.name, m.slug, aliases(&m.aliases));
                 for s in cat.systems.iter().filter(|s| s.manufacturer_id == m.id) {
-                    println!("    {}  [{}]{}", s.name, s.slug, aliases(&s.aliases));
+                    outln!("    {}  [{}]{}", s.name, s.slug, aliases(&s.aliases));
                 }
             }
         }
@@ -450,7 +372,7 @@ fn cmd_catalogue(cli: &Cli, command: &CatalogueCommand) -> Result<ExitCode> {
             if cli.json {
                 json_line(&serde_json::json!({"manufacturer": m, "system": s}))?;
             } else {
-                println!(
+                outln!(
                     "{}{}",
                     m.name,
                     s.map(|s| format!(" / {}", s.name)).unwrap_or_default()

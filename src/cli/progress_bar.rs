@@ -7,7 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::progress::JobControl;
 
-/// Run `job` with a control whose progress drives a bar; the job may print through the bar.
+/// Run `job` with a control whose progress drives a bar and which Ctrl-C cancels; the job may
+/// print through the bar.
 pub fn run_with_bar<T, E>(
     what: &str,
     job: impl FnOnce(&JobControl, &ProgressBar) -> Result<T, E>,
@@ -25,6 +26,7 @@ pub fn run_with_bar<T, E>(
     bar.set_message(what.to_string());
     let (tx, rx) = mpsc::channel();
     let ctl = JobControl::with_progress(tx);
+    let _ctrl_c = super::output::cancel_on_ctrl_c(&ctl);
     let result = std::thread::scope(|s| {
         let watcher = bar.clone();
         s.spawn(move || {

@@ -23,9 +23,9 @@ pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
         json_line(&summary)?;
     } else {
         for f in &summary.failures {
-            println!("failed     #{}: {}", f.id, f.error);
+            outln!("failed     #{}: {}", f.id, f.error);
         }
-        println!(
+        outln!(
             "{}: {} embedded, {} already up to date, {} failed",
             summary.encoder,
             summary.embedded,
@@ -92,8 +92,8 @@ pub fn cmd_similar(cli: &Cli, target: &str, k: usize, choice: Option<EncoderChoi
     if cli.json {
         json_line(&serde_json::json!({"query": target, "encoder": encoder.id(), "neighbours": found}))?;
     } else {
-        println!("most similar to {target} ({}):", encoder.id());
-        found.iter().for_each(|n| println!("{}", neighbour_line(n)));
+        outln!("most similar to {target} ({}):", encoder.id());
+        found.iter().for_each(|n| outln!("{}", neighbour_line(n)));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -123,7 +123,7 @@ pub fn cmd_identify(
                 if cli.json {
                     json_line(&serde_json::json!({"path": shown, "error": e.to_string()}))?;
                 } else {
-                    println!("{shown}: cannot identify: {e}");
+                    outln!("{shown}: cannot identify: {e}");
                 }
                 continue;
             }
@@ -134,28 +134,28 @@ pub fn cmd_identify(
             continue;
         }
         match &result.verdict {
-            Some(v) => println!(
+            Some(v) => outln!(
                 "{shown}: {} / {} (confidence {:.0} %)",
                 v.manufacturer,
                 v.system,
                 v.confidence * 100.0
             ),
             None if calibration.is_none() => {
-                println!(
+                outln!(
                     "{shown}: unknown — the library needs at least 10 labelled images of 2+ systems to judge"
                 )
             }
-            None => println!("{shown}: unknown — not confidently in the catalogue"),
+            None => outln!("{shown}: unknown — not confidently in the catalogue"),
         }
         for c in result.candidates.iter().take(5) {
-            println!("  {:>5.1} %  {} / {}", c.score * 100.0, c.manufacturer, c.system);
+            outln!("  {:>5.1} %  {} / {}", c.score * 100.0, c.manufacturer, c.system);
         }
-        println!("  evidence:");
+        outln!("  evidence:");
         result
             .neighbours
             .iter()
             .take(5)
-            .for_each(|n| println!("  {}", neighbour_line(n)));
+            .for_each(|n| outln!("  {}", neighbour_line(n)));
     }
     Ok(if failed {
         ExitCode::FAILURE
@@ -178,36 +178,38 @@ pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>) -> Result<Ex
 
 fn print_eval(encoder: &str, r: &EvalReport) {
     let pct = |x: f64| format!("{:.1} %", x * 100.0);
-    println!(
+    outln!(
         "leave-one-out over {} labelled images, {encoder}, k = {}",
-        r.images, r.k
+        r.images,
+        r.k
     );
-    println!("  system top-1        {}", pct(r.system_top1));
-    println!("  system top-5        {}", pct(r.system_top5));
-    println!("  manufacturer top-1  {}", pct(r.manufacturer_top1));
-    println!("  manufacturer top-5  {}", pct(r.manufacturer_top5));
-    println!("  precision@{:<2}       {}", r.k, pct(r.precision_at_k));
-    println!("  said unknown        {}", pct(r.unknown_rate));
-    println!("  verdict precision   {}", pct(r.verdict_precision));
+    outln!("  system top-1        {}", pct(r.system_top1));
+    outln!("  system top-5        {}", pct(r.system_top5));
+    outln!("  manufacturer top-1  {}", pct(r.manufacturer_top1));
+    outln!("  manufacturer top-5  {}", pct(r.manufacturer_top5));
+    outln!("  precision@{:<2}       {}", r.k, pct(r.precision_at_k));
+    outln!("  said unknown        {}", pct(r.unknown_rate));
+    outln!("  verdict precision   {}", pct(r.verdict_precision));
     if let Some(c) = &r.calibration {
-        println!(
+        outln!(
             "  thresholds: vote share ≥ {:.2}, nearest similarity ≥ {:.3}",
-            c.min_confidence, c.min_similarity
+            c.min_confidence,
+            c.min_similarity
         );
     }
-    println!("per-system recall:");
+    outln!("per-system recall:");
     for (s, v) in &r.per_system_recall {
-        println!("  {:<40} {}", s, pct(*v));
+        outln!("  {:<40} {}", s, pct(*v));
     }
     let names: Vec<&String> = r.per_system_recall.keys().collect();
-    println!("confusion (rows: true, columns: predicted, in the order above):");
+    outln!("confusion (rows: true, columns: predicted, in the order above):");
     for t in &names {
         let row = &r.confusion[*t];
         let cells: Vec<String> = names
             .iter()
             .map(|p| format!("{:>4}", row.get(*p).copied().unwrap_or(0)))
             .collect();
-        println!("  {:<40} {}", t, cells.join(""));
+        outln!("  {:<40} {}", t, cells.join(""));
     }
 }
 
@@ -217,13 +219,13 @@ pub fn cmd_models(cli: &Cli, command: &ModelsCommand) -> Result<ExitCode> {
             model: EncoderChoice::Lite0,
         } => {
             let path = crate::embed::lite0::bundled_weights_path()?;
-            println!("lite0 is bundled: {}", path.display());
+            outln!("lite0 is bundled: {}", path.display());
         }
         ModelsCommand::Fetch {
             model: EncoderChoice::Clip,
         } => {
             let dir = crate::embed::clip::fetch(&crate::embed::clip::default_dir())?;
-            println!("CLIP ViT-B/32 weights ready in {}", dir.display());
+            outln!("CLIP ViT-B/32 weights ready in {}", dir.display());
         }
         ModelsCommand::List => {
             let lib = open_library(cli)?;
@@ -237,17 +239,17 @@ pub fn cmd_models(cli: &Cli, command: &ModelsCommand) -> Result<ExitCode> {
                     "clip": clip,
                 }))?;
             } else {
-                println!(
+                outln!(
                     "active encoder of this library: {}",
                     active.as_deref().unwrap_or("(none yet: the next embed picks)")
                 );
                 match lite0 {
-                    Ok(p) => println!("lite0-imagenet  bundled     {p}"),
-                    Err(e) => println!("lite0-imagenet  MISSING     {e}"),
+                    Ok(p) => outln!("lite0-imagenet  bundled     {p}"),
+                    Err(e) => outln!("lite0-imagenet  MISSING     {e}"),
                 }
                 match clip {
-                    Some(p) => println!("clip-vit-b32    available   {p}"),
-                    None => println!("clip-vit-b32    not present (get it with `raiox models fetch clip`)"),
+                    Some(p) => outln!("clip-vit-b32    available   {p}"),
+                    None => outln!("clip-vit-b32    not present (get it with `raiox models fetch clip`)"),
                 }
             }
         }

@@ -22,6 +22,8 @@ use crate::gui::state::Browser;
 use crate::gui::thumbs::Thumbs;
 use crate::gui::undo::{Edit, History, LabelState};
 use crate::gui::worker::{Command, Gate, Place, Reply, SyncCommand, Worker};
+use crate::ingest::import::Sources;
+use crate::ingest::web::display_url;
 use crate::library::{Layout, Library};
 
 /// The central area's pages.
@@ -195,14 +197,26 @@ impl RaioxApp {
 
     /// Import files and folders (dropped, picked, or from a test).
     pub fn import(&mut self, paths: Vec<PathBuf>) {
-        if paths.is_empty() {
+        self.import_sources(Sources {
+            paths,
+            ..Sources::default()
+        });
+    }
+
+    /// Import files, URLs and in-memory images (dropped, pasted); downloads run on the worker, so
+    /// the window never waits for the network.
+    pub fn import_sources(&mut self, sources: Sources) {
+        if sources.paths.is_empty() && sources.urls.is_empty() && sources.bytes.is_empty() {
             return;
         }
-        self.importing.inputs.extend(paths.iter().cloned());
+        let inputs = &mut self.importing.inputs;
+        inputs.extend(sources.paths.iter().map(|p| p.display().to_string()));
+        inputs.extend(sources.urls.iter().map(|u| display_url(&u.url)));
+        inputs.extend(sources.bytes.iter().map(|(name, _)| name.clone()));
         self.importing.summary = None;
         self.importing.error = None;
         self.tab = Tab::Import;
-        self.start_job(Place::Import, "import", |ctl| Command::Import { paths, ctl });
+        self.start_job(Place::Import, "import", |ctl| Command::Import { sources, ctl });
     }
 
     /// Identify an image file that is not in the library.

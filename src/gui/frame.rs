@@ -4,7 +4,6 @@
 //! draws the panels (functions of the state in [`crate::gui::app`]) and turns what they return into
 //! the app's actions; it never waits for a worker.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use egui::{Key, Modifiers};
@@ -19,6 +18,8 @@ use crate::gui::settings::{self, STORAGE_KEY};
 use crate::gui::status;
 use crate::gui::undo::Edit;
 use crate::gui::worker::{Command, Place, SyncCommand};
+use crate::ingest::import::Sources;
+use crate::ingest::web::{self, UrlItem};
 
 impl RaioxApp {
     fn keyboard(&mut self, ctx: &egui::Context) {
@@ -78,24 +79,82 @@ impl RaioxApp {
         }
     }
 
+    /// Dropped files and folders, URLs (a platform may hand a link dragged from a browser over as
+    /// its path) and images with no file behind them (a browser's image: its bytes).
     fn dropped(&mut self, ctx: &egui::Context) {
-        let paths: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .collect()
-        });
-        if paths.is_empty() {
+        let dropped: Vec<egui::DroppedFileHandle> = ctx.input(|i| i.raw.dropped_files.clone());
+        if dropped.is_empty() {
             return;
         }
         if self.tab == Tab::Identify {
-            if let Some(p) = paths.into_iter().next() {
-                self.identify_file(p);
+            if let Some(f) = dropped.first() {
+                self.identify_file(f.path().to_path_buf());
             }
-        } else {
-            self.import(paths);
+            return;
         }
+        let mut sources = Sources::default();
+        for f in dropped {
+            let path = f.path();
+            let text = path.to_string_lossy();
+            if web::is_url(&text) {
+                sources.urls.push(UrlItem {
+                    url: text.into_owned(),
+                    label: None,
+                });
+            } else if path.exists() {
+                sources.paths.push(path.to_path_buf());
+            } else {
+                match f.bytes() {
+                    Ok(bytes) if !bytes.is_empty() => {
+                        let name = path
+                            .file_name()
+                            .map_or("dropped image".into(), |n| n.to_string_lossy().into_owned());
+                        sources.bytes.push((format!("{name} (dropped)"), bytes));
+                    }
+                    // Reported by the import as a file that cannot be read.
+                    _ => sources.paths.push(path.to_path_buf()),
+                }
+            }
+        }
+        self.import_sources(sources);
+    }
+
+    /// Ctrl+V outside a text field: a copied image, or copied image URLs (one per line), is imported.
+    fn pasted(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let mut sources = Sources::default();
+        let mut failed = None;
+        ctx.input(|i| {
+            for event in &i.events {
+                match event {
+                    egui::Event::Paste(text) => {
+                        sources
+                            .urls
+                            .extend(text.lines().map(str::trim).filter(|l| web::is_url(l)).map(|url| {
+                                UrlItem {
+                                    url: url.to_string(),
+                                    label: None,
+                                }
+                            }))
+                    }
+                    egui::Event::PasteImage(image) => match png_of(image) {
+                        Ok(png) => {
+                            let when = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+                            sources.bytes.push((format!("image pasted at {when}"), png));
+                        }
+                        Err(e) => failed = Some(format!("the pasted image could not be read: {e}")),
+                    },
+                    _ => {}
+                }
+            }
+        });
+        if let Some(e) = failed {
+            self.tab = Tab::Import;
+            self.importing.error = Some(e);
+        }
+        self.import_sources(sources);
     }
 
     fn toolbar(&mut self, ui: &mut egui::Ui) {
@@ -308,6 +367,7 @@ impl eframe::App for RaioxApp {
         self.pump(&ctx);
         self.keyboard(&ctx);
         self.dropped(&ctx);
+        self.pasted(&ctx);
         let want = if self.persisted.dark {
             egui::Theme::Dark
         } else {
@@ -378,4 +438,27 @@ impl eframe::App for RaioxApp {
         self.persisted.library = Some(self.root.clone());
         eframe::set_value(storage, STORAGE_KEY, &self.persisted);
     }
+}
+
+/// A pasted image as PNG bytes (fast compression: this runs on the UI thread, once per paste).
+fn png_of(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
+    let [w, h] = image.size;
+    let rgba: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|c| c.to_srgba_unmultiplied())
+        .collect();
+    let (w, h) = (
+        u32::try_from(w).map_err(|e| e.to_string())?,
+        u32::try_from(h).map_err(|e| e.to_string())?,
+    );
+    let mut png = Vec::new();
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        &mut png,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    image::ImageEncoder::write_image(encoder, &rgba, w, h, image::ExtendedColorType::Rgba8)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
 }

@@ -4,16 +4,14 @@
 //! Why a per-file list: a curator importing a folder must see which files were refused and why
 //! (corrupt, too small, not an image) without leaving the window; every good file is still imported.
 
-use std::path::PathBuf;
-
 use crate::gui::jobs::Job;
 use crate::ingest::import::{ImportItem, ItemStatus};
 
 /// The import panel's state.
 #[derive(Default)]
 pub struct ImportView {
-    /// Inputs queued or importing (files and folders as given).
-    pub inputs: Vec<PathBuf>,
+    /// Inputs queued or importing (files and folders as given, URLs, pasted images).
+    pub inputs: Vec<String>,
     /// Per-file outcomes, in the order they were handled.
     pub items: Vec<ImportItem>,
     /// Summary of the last finished import.
@@ -37,7 +35,10 @@ impl ImportView {
     pub fn show(&mut self, ui: &mut egui::Ui, job: Option<&Job>) -> bool {
         let mut cancel = false;
         ui.heading("Import");
-        ui.label("Drop image files or whole folders anywhere on the window, or use Add images / Add folder.");
+        ui.label(
+            "Drop image files, whole folders or images from a web browser anywhere on the window, use Add \
+             images / Add folder, or paste (Ctrl+V) an image or image URLs.",
+        );
         if let Some(job) = job {
             ui.horizontal(|ui| {
                 let bar = match job.fraction() {
@@ -65,7 +66,7 @@ impl ImportView {
             self.items.len()
         ));
         for p in &self.inputs {
-            ui.label(format!("importing: {}", p.display()));
+            ui.label(format!("importing: {p}"));
         }
         ui.separator();
         let row_height = ui.text_style_height(&egui::TextStyle::Body);
@@ -85,6 +86,9 @@ impl ImportView {
                     }
                     if let Some(e) = &item.error {
                         line.push_str(&format!("  {e}"));
+                    }
+                    if let Some(w) = &item.warning {
+                        line.push_str(&format!("  {w}"));
                     }
                     if let Some(nd) = &item.near_duplicate {
                         line.push_str(&format!("  near-duplicate of #{} ({:.3})", nd.of, nd.similarity));

@@ -22,7 +22,7 @@ use crate::embed::select::choose;
 use crate::embed::Encoder;
 use crate::gui::state::Row;
 use crate::ingest::decode::{decode, DecodeLimits, Decoded};
-use crate::ingest::import::{import, ImportItem, ImportOptions};
+use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
 use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::{Identification, Neighbour, Searcher};
@@ -58,10 +58,10 @@ pub enum Place {
 pub enum Command {
     /// List every image and the catalogue (after any change made elsewhere).
     LoadRows,
-    /// Import files and folders, reporting each file; embeds new images.
+    /// Import files, folders, URLs and in-memory images, reporting each; embeds new images.
     Import {
-        /// Files and folders.
-        paths: Vec<PathBuf>,
+        /// What to import.
+        sources: Sources,
         /// Cancel flag and progress channel.
         ctl: JobControl,
     },
@@ -406,12 +406,12 @@ impl Session {
                 self.searcher = None;
                 send(self.rows()?);
             }
-            Command::Import { paths, ctl } => {
+            Command::Import { sources, ctl } => {
                 let opts = ImportOptions {
                     encoder: Some(self.encoder()?),
                     ..ImportOptions::default()
                 };
-                let summary = import(&mut self.lib, &paths, &opts, &ctl, &mut |item| {
+                let summary = import_sources(&mut self.lib, sources, &opts, &ctl, &mut |item| {
                     send(Reply::Imported(item.clone()))
                 })?;
                 self.searcher = None;

@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use image::GrayImage;
 use rayon::prelude::*;
@@ -19,6 +21,8 @@ use crate::embed::Encoder;
 use crate::ingest::budget::{footprint, Budget};
 use crate::ingest::decode::{decode, DecodeLimits, RefuseReason};
 use crate::ingest::labels::{LabelSource, Labeller, RawLabel};
+use crate::ingest::resolve::{Label, Resolver};
+use crate::ingest::web::{self, display_url, UrlItem, WebOptions};
 use crate::library::{sha256_hex, write_atomic, Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::stamp_of;
@@ -53,6 +57,11 @@ pub struct ImportOptions {
     /// Embed new images with this encoder in the same transaction as their records, and warn about
     /// near-duplicates; `None` leaves embedding to a later `raiox embed`.
     pub encoder: Option<Arc<dyn Encoder>>,
+    /// Add a label's unknown manufacturer or system to the catalogue (and label with it) instead of
+    /// importing the image unlabelled with a warning.
+    pub add_unknown: bool,
+    /// Download limits for URLs.
+    pub web: WebOptions,
 }
 
 /// What happened to one file.
@@ -84,6 +93,9 @@ pub struct ImportItem {
     pub system: Option<String>,
     /// Why the file was refused.
     pub error: Option<String>,
+    /// Imported, but not as asked: e.g. an unknown label, with the closest catalogue entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
     /// Set when the image looks like a copy (re-encoded, shifted, mirrored) of a library image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_duplicate: Option<NearDuplicate>,
@@ -100,15 +112,45 @@ pub struct ImportSummary {
     pub refused: usize,
     /// Whether every file was handled.
     pub outcome: Outcome,
+    /// Labels that named nothing in the catalogue, with how many images were imported unlabelled
+    /// because of each and the closest catalogue entries.
+    pub unknown_labels: Vec<crate::ingest::resolve::UnknownLabel>,
+    /// Manufacturers and systems added to the catalogue by `add_unknown`.
+    pub added_to_catalogue: Vec<String>,
 }
 
-/// A resolved label: ids for the database and names for the report.
-#[derive(Debug, Clone)]
-struct Label {
-    manufacturer_id: i64,
-    system_id: i64,
-    manufacturer: String,
-    system: String,
+/// Everything one import handles: files and folders, URLs, and images handed over as bytes
+/// (pasted from the clipboard, dropped from a web browser).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Files and folders (folders are walked recursively).
+    pub paths: Vec<PathBuf>,
+    /// URLs to download, each with an optional label.
+    pub urls: Vec<UrlItem>,
+    /// In-memory images: a provenance text (kept locally only) and the bytes.
+    pub bytes: Vec<(String, Vec<u8>)>,
+}
+
+/// One item on its way into the chunked import loop.
+struct Incoming {
+    /// Local provenance: the path, the URL without credentials, or the in-memory item's name.
+    origin: String,
+    /// The file, for label lookups by path.
+    path: Option<PathBuf>,
+    content: Content,
+    /// A label given with the item (a URL list row); otherwise the label source decides.
+    label: Option<RawLabel>,
+}
+
+enum Content {
+    /// Read the file at `path`.
+    File,
+    /// Bytes already in memory (a download, a paste).
+    Bytes(Vec<u8>),
+    /// Could not be had at all (a failed download): refused with this reason.
+    Refused(String),
+    /// A URL this library already imported (an earlier, interrupted run): that record's id.
+    Known(i64),
 }
 
 /// Import files and folders (recursively) into `lib`, reporting each file through `on_item`.
@@ -119,8 +161,28 @@ pub fn import(
     ctl: &JobControl,
     on_item: &mut dyn FnMut(&ImportItem),
 ) -> Result<ImportSummary, Error> {
+    let sources = Sources {
+        paths: inputs.to_vec(),
+        ..Sources::default()
+    };
+    import_sources(lib, sources, opts, ctl, on_item)
+}
+
+/// Import files, folders, URLs and in-memory images into `lib`, reporting each through `on_item`.
+///
+/// Every item goes through the same path: hashing (a byte-identical image is a duplicate),
+/// decode guards, de-identification and standardisation. URLs are downloaded a few at a time while
+/// earlier items are being imported; a URL already imported into this library is reported as a
+/// duplicate without being downloaded again, so an interrupted run resumes where it stopped.
+pub fn import_sources(
+    lib: &mut Library,
+    sources: Sources,
+    opts: &ImportOptions,
+    ctl: &JobControl,
+    on_item: &mut dyn FnMut(&ImportItem),
+) -> Result<ImportSummary, Error> {
     let labeller = Labeller::new(opts.labels.clone())?;
-    let catalogue = Catalogue::load(lib.conn())?;
+    let mut resolver = Resolver::new(Catalogue::load(lib.conn())?, opts.add_unknown);
     lib.sweep()?;
     let _writing = lib.writing()?;
     let mut summary = ImportSummary {
@@ -128,6 +190,8 @@ pub fn import(
         duplicates: 0,
         refused: 0,
         outcome: Outcome::Finished,
+        unknown_labels: Vec::new(),
+        added_to_catalogue: Vec::new(),
     };
     let mut emit = |item: ImportItem, summary: &mut ImportSummary| {
         match item.status {
@@ -137,10 +201,11 @@ pub fn import(
         }
         on_item(&item);
     };
-    let (files, missing) = collect_files(inputs);
+    let (files, missing) = collect_files(&sources.paths);
     for (path, reason) in missing {
-        emit(refused(&path, reason), &mut summary);
+        emit(refused(&path.display().to_string(), reason), &mut summary);
     }
+    let known_urls = imported_urls(lib)?;
     let mut checker = match &opts.encoder {
         Some(encoder) => {
             store::ensure_table(lib.conn(), &stamp_of(encoder.as_ref()))?;
@@ -148,107 +213,264 @@ pub fn import(
         }
         None => None,
     };
-    let mut resolved: HashMap<RawLabel, Result<Label, String>> = HashMap::new();
-    let total = files.len() as u64;
-    for (n, chunk) in files.chunks(CHUNK).enumerate() {
-        if ctl.is_cancelled() {
-            summary.outcome = Outcome::Cancelled;
-            break;
-        }
-        // Read and hash in parallel.
-        let read: Vec<(&PathBuf, Result<Loaded, String>)> = chunk
-            .par_iter()
-            .map(|p| {
-                (
-                    p,
-                    fs::read(p)
-                        .map(|b| {
-                            let h = sha256_hex(&b);
-                            (b, h)
-                        })
-                        .map_err(|e| RefuseReason::Io(e.to_string()).to_string()),
-                )
-            })
-            .collect();
-        // Duplicates, labels: decided on this thread against the database.
-        let mut todo = Vec::new();
-        let mut later_dups = Vec::new();
-        let mut in_chunk = HashSet::new();
-        for (path, result) in read {
-            let (bytes, sha) = match result {
-                Ok(v) => v,
-                Err(reason) => {
-                    emit(refused(path, reason), &mut summary);
-                    continue;
+    let total = (files.len() + sources.urls.len() + sources.bytes.len()) as u64;
+    let closed = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<Incoming>(CHUNK * 2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| feed(files, sources, &known_urls, opts, ctl, &closed, tx));
+        let result = (|| {
+            let mut done = 0u64;
+            loop {
+                if ctl.is_cancelled() {
+                    break;
                 }
-            };
-            if let Some(id) = images::id_by_sha(lib.conn(), &sha)? {
-                emit(duplicate(lib, path, id)?, &mut summary);
-                continue;
-            }
-            if !in_chunk.insert(sha.clone()) {
-                later_dups.push((path, sha));
-                continue;
-            }
-            let label = match labeller.label_for(path) {
-                None => None,
-                Some(raw) => match resolved
-                    .entry(raw.clone())
-                    .or_insert_with(|| resolve(&catalogue, &raw))
-                    .clone()
-                {
-                    Ok(l) => Some(l),
-                    Err(reason) => {
-                        emit(refused(path, reason), &mut summary);
-                        continue;
+                let Ok(first) = rx.recv() else { break };
+                let mut chunk = vec![first];
+                while chunk.len() < CHUNK {
+                    match rx.try_recv() {
+                        Ok(next) => chunk.push(next),
+                        Err(_) => break,
                     }
-                },
-            };
-            todo.push((path, bytes, sha, label));
-        }
-        // Decode, standardise and store files in parallel.
-        let layout = lib.layout();
-        let prepared: Vec<_> = todo
-            .into_par_iter()
-            .map(|(path, bytes, sha, label)| {
-                let result = catch_unwind(AssertUnwindSafe(|| prepare(layout, path, &bytes, &sha, opts)))
-                    .unwrap_or_else(|_| Err("the decoder failed unexpectedly on this file".to_string()));
-                (path, result, label)
-            })
-            .collect();
-        let vectors = match &opts.encoder {
-            Some(encoder) => embed_prepared(encoder.as_ref(), &prepared),
-            None => HashMap::new(),
-        };
-        // One transaction for the chunk's records (and their vectors).
-        let tx = lib.conn_mut().transaction()?;
-        let mut items = Vec::new();
-        for (path, result, label) in prepared {
-            let (new, _) = match result {
-                Ok(new) => new,
-                Err(reason) => {
-                    items.push(refused(path, reason));
-                    continue;
                 }
-            };
-            let id = images::insert(&tx, &new)?;
-            let mut item = ImportItem {
-                path: path.display().to_string(),
-                status: ItemStatus::Imported,
-                id: Some(id),
-                name: None,
-                manufacturer: None,
-                system: None,
-                error: None,
-                near_duplicate: None,
-            };
-            if let (Some(encoder), Some((v, mirrored))) = (&opts.encoder, vectors.get(&new.sha256)) {
-                store::put(&tx, id, &new.standard_sha256, &stamp_of(encoder.as_ref()), v)?;
-                if let Some(checker) = checker.as_mut() {
-                    item.near_duplicate = checker.check_and_add(id, v, mirrored);
+                done += chunk.len() as u64;
+                import_chunk(
+                    lib,
+                    chunk,
+                    &labeller,
+                    &mut resolver,
+                    checker.as_mut(),
+                    opts,
+                    &mut |item| emit(item, &mut summary),
+                )?;
+                ctl.report("import", done, total);
+            }
+            Ok::<(), Error>(())
+        })();
+        // Stops the feeder and the downloads whatever happened above.
+        closed.store(true, Ordering::SeqCst);
+        drop(rx);
+        result
+    })?;
+    if ctl.is_cancelled() {
+        summary.outcome = Outcome::Cancelled;
+    }
+    summary.unknown_labels = resolver.unknown_summary();
+    summary.added_to_catalogue = resolver.added;
+    Ok(summary)
+}
+
+/// Hand every item to the import loop: files first, then in-memory images, then URLs (already
+/// imported ones at once, the others as their downloads finish).
+fn feed(
+    files: Vec<PathBuf>,
+    sources: Sources,
+    known_urls: &HashMap<String, i64>,
+    opts: &ImportOptions,
+    ctl: &JobControl,
+    closed: &AtomicBool,
+    tx: mpsc::SyncSender<Incoming>,
+) {
+    let send = |item: Incoming| !closed.load(Ordering::SeqCst) && tx.send(item).is_ok();
+    for path in files {
+        let item = Incoming {
+            origin: path.display().to_string(),
+            path: Some(path),
+            content: Content::File,
+            label: None,
+        };
+        if !send(item) {
+            return;
+        }
+    }
+    for (origin, bytes) in sources.bytes {
+        let item = Incoming {
+            origin,
+            path: None,
+            content: Content::Bytes(bytes),
+            label: None,
+        };
+        if !send(item) {
+            return;
+        }
+    }
+    let mut to_fetch = Vec::new();
+    for (i, u) in sources.urls.iter().enumerate() {
+        let origin = display_url(&u.url);
+        match known_urls.get(&origin) {
+            Some(&id) => {
+                let item = Incoming {
+                    origin,
+                    path: None,
+                    content: Content::Known(id),
+                    label: u.label.clone(),
+                };
+                if !send(item) {
+                    return;
                 }
             }
-            if let Some(l) = label {
+            None => to_fetch.push((i, u.url.clone())),
+        }
+    }
+    if to_fetch.is_empty() {
+        return;
+    }
+    let (dtx, drx) = mpsc::sync_channel(opts.web.concurrency.max(1));
+    std::thread::scope(|scope| {
+        scope.spawn(|| web::download_all(to_fetch, &opts.web, ctl, closed, dtx));
+        for (i, result) in drx {
+            let u = &sources.urls[i];
+            let item = Incoming {
+                origin: display_url(&u.url),
+                path: None,
+                content: match result {
+                    Ok(bytes) => Content::Bytes(bytes),
+                    Err(reason) => Content::Refused(reason),
+                },
+                label: u.label.clone(),
+            };
+            if !send(item) {
+                closed.store(true, Ordering::SeqCst);
+                break;
+            }
+        }
+    });
+}
+
+/// Source URLs of this library's images (local provenance), for resuming an interrupted run.
+fn imported_urls(lib: &Library) -> Result<HashMap<String, i64>, Error> {
+    let mut stmt = lib
+        .conn()
+        .prepare("SELECT source_name, id FROM images WHERE source_name LIKE 'http%'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Import one chunk: read and hash in parallel, decide duplicates and labels against the database,
+/// decode and standardise in parallel, then write the chunk's records in one transaction.
+fn import_chunk(
+    lib: &mut Library,
+    chunk: Vec<Incoming>,
+    labeller: &Labeller,
+    resolver: &mut Resolver,
+    mut checker: Option<&mut NearDupChecker>,
+    opts: &ImportOptions,
+    emit: &mut dyn FnMut(ImportItem),
+) -> Result<(), Error> {
+    // Read and hash in parallel.
+    let read: Vec<(Incoming, Result<Loaded, String>)> = chunk
+        .into_par_iter()
+        .map(|mut item| {
+            let loaded = match std::mem::replace(&mut item.content, Content::File) {
+                Content::File => match item.path.as_deref().map(fs::read) {
+                    Some(Ok(b)) => Ok(b),
+                    Some(Err(e)) => Err(RefuseReason::Io(e.to_string()).to_string()),
+                    None => Err("nothing to read".to_string()),
+                },
+                Content::Bytes(b) => Ok(b),
+                Content::Refused(reason) => Err(reason),
+                Content::Known(id) => {
+                    item.content = Content::Known(id);
+                    Err(String::new())
+                }
+            }
+            .map(|b| {
+                let h = sha256_hex(&b);
+                (b, h)
+            });
+            (item, loaded)
+        })
+        .collect();
+    // Duplicates, labels: decided on this thread against the database.
+    let mut todo = Vec::new();
+    let mut later_dups = Vec::new();
+    let mut in_chunk = HashSet::new();
+    for (item, result) in read {
+        let raw = item.label.clone().or_else(|| match item.path.as_deref() {
+            Some(p) => labeller.label_for(p),
+            None => labeller.label_for_unnamed(),
+        });
+        if let Content::Known(id) = item.content {
+            match duplicate_labelled(lib, resolver, &item.origin, id, raw.as_ref(), opts) {
+                Err(Error::NotFound(_)) => {
+                    emit(refused(&item.origin, "its record was deleted meanwhile".into()))
+                }
+                other => emit(other?),
+            }
+            continue;
+        }
+        let (bytes, sha) = match result {
+            Ok(v) => v,
+            Err(reason) => {
+                emit(refused(&item.origin, reason));
+                continue;
+            }
+        };
+        if let Some(id) = images::id_by_sha(lib.conn(), &sha)? {
+            emit(duplicate_labelled(
+                lib,
+                resolver,
+                &item.origin,
+                id,
+                raw.as_ref(),
+                opts,
+            )?);
+            continue;
+        }
+        if !in_chunk.insert(sha.clone()) {
+            later_dups.push((item.origin, sha, raw));
+            continue;
+        }
+        let label = match raw {
+            None => Ok(None),
+            Some(raw) => resolver.resolve(lib, &raw)?.map(Some).map_err(|u| (raw, u)),
+        };
+        todo.push((item.origin, bytes, sha, label));
+    }
+    // Decode, standardise and store files in parallel.
+    let layout = lib.layout();
+    let prepared: Vec<_> = todo
+        .into_par_iter()
+        .map(|(origin, bytes, sha, label)| {
+            let result = catch_unwind(AssertUnwindSafe(|| prepare(layout, &origin, &bytes, &sha, opts)))
+                .unwrap_or_else(|_| Err("the decoder failed unexpectedly on this file".to_string()));
+            (origin, result, label)
+        })
+        .collect();
+    let vectors = match &opts.encoder {
+        Some(encoder) => embed_prepared(encoder.as_ref(), &prepared),
+        None => HashMap::new(),
+    };
+    // One transaction for the chunk's records (and their vectors).
+    let tx = lib.conn_mut().transaction()?;
+    let mut items = Vec::new();
+    for (origin, result, label) in prepared {
+        let (new, _) = match result {
+            Ok(new) => new,
+            Err(reason) => {
+                items.push(refused(&origin, reason));
+                continue;
+            }
+        };
+        let id = images::insert(&tx, &new)?;
+        let mut item = ImportItem {
+            path: origin,
+            status: ItemStatus::Imported,
+            id: Some(id),
+            name: None,
+            manufacturer: None,
+            system: None,
+            error: None,
+            warning: None,
+            near_duplicate: None,
+        };
+        if let (Some(encoder), Some((v, mirrored))) = (&opts.encoder, vectors.get(&new.sha256)) {
+            store::put(&tx, id, &new.standard_sha256, &stamp_of(encoder.as_ref()), v)?;
+            if let Some(checker) = checker.as_deref_mut() {
+                item.near_duplicate = checker.check_and_add(id, v, mirrored);
+            }
+        }
+        match label {
+            Ok(Some(l)) => {
                 let attrs = Attributes {
                     modality: new.modality,
                     ..Attributes::default()
@@ -263,31 +485,41 @@ pub fn import(
                 item.manufacturer = Some(l.manufacturer);
                 item.system = Some(l.system);
             }
-            items.push(item);
-        }
-        tx.commit()?;
-        for item in items {
-            emit(item, &mut summary);
-        }
-        for (path, sha) in later_dups {
-            let id = images::id_by_sha(lib.conn(), &sha)?;
-            match id {
-                Some(id) => emit(duplicate(lib, path, id)?, &mut summary),
-                None => emit(
-                    refused(path, "its identical twin in this batch was refused".into()),
-                    &mut summary,
-                ),
+            Ok(None) => {}
+            Err((raw, unresolved)) => {
+                resolver.count_unlabelled(&raw);
+                item.warning = Some(format!("{unresolved} — imported unlabelled"));
             }
         }
-        ctl.report("import", ((n + 1) * CHUNK).min(files.len()) as u64, total);
+        items.push(item);
     }
-    Ok(summary)
+    tx.commit()?;
+    for item in items {
+        emit(item);
+    }
+    for (origin, sha, raw) in later_dups {
+        match images::id_by_sha(lib.conn(), &sha)? {
+            Some(id) => emit(duplicate_labelled(
+                lib,
+                resolver,
+                &origin,
+                id,
+                raw.as_ref(),
+                opts,
+            )?),
+            None => emit(refused(
+                &origin,
+                "its identical twin in this batch was refused".into(),
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// Decode, standardise and write one file's original and standard image; the record to insert.
 fn prepare(
     lib: &Layout,
-    path: &Path,
+    origin: &str,
     bytes: &[u8],
     sha: &str,
     opts: &ImportOptions,
@@ -309,7 +541,7 @@ fn prepare(
     let new = NewImage {
         sha256: sha.to_string(),
         original_ext: decoded.format.to_string(),
-        source_name: path.display().to_string(),
+        source_name: origin.to_string(),
         source_format: decoded.format.to_string(),
         width,
         height,
@@ -324,7 +556,11 @@ fn prepare(
 }
 
 /// A chunk's file after decoding and standardising: its record and model input, or why it failed.
-type Prepared<'a> = (&'a PathBuf, Result<(NewImage, GrayImage), String>, Option<Label>);
+type Prepared = (
+    String,
+    Result<(NewImage, GrayImage), String>,
+    Result<Option<Label>, (RawLabel, crate::ingest::resolve::Unresolved)>,
+);
 
 /// Embed a chunk's standard images and their mirror images in one batch, keyed by original hash.
 /// A failure is logged and leaves those images for `raiox embed`, never refusing a file.
@@ -350,41 +586,73 @@ fn embed_prepared(encoder: &dyn Encoder, prepared: &[Prepared]) -> HashMap<Strin
     }
 }
 
-fn resolve(catalogue: &Catalogue, raw: &RawLabel) -> Result<Label, String> {
-    let (m, s) = catalogue
-        .resolve_system(raw.manufacturer.as_deref(), &raw.system)
-        .map_err(|e| format!("label: {e}"))?;
-    Ok(Label {
-        manufacturer_id: m.id,
-        system_id: s.id,
-        manufacturer: m.name.clone(),
-        system: s.name.clone(),
-    })
-}
-
-fn refused(path: &Path, reason: String) -> ImportItem {
+fn refused(origin: &str, reason: String) -> ImportItem {
     ImportItem {
-        path: path.display().to_string(),
+        path: origin.to_string(),
         status: ItemStatus::Refused,
         id: None,
         name: None,
         manufacturer: None,
         system: None,
         error: Some(reason),
+        warning: None,
         near_duplicate: None,
     }
 }
 
-fn duplicate(lib: &Library, path: &Path, id: i64) -> Result<ImportItem, Error> {
+/// A duplicate of an image that is still unlabelled takes the label this import gives it (so a
+/// rerun with `--add-unknown`, or with a corrected labels file, labels what the first run could
+/// not); a labelled image keeps its label.
+fn duplicate_labelled(
+    lib: &mut Library,
+    resolver: &mut Resolver,
+    origin: &str,
+    id: i64,
+    raw: Option<&RawLabel>,
+    opts: &ImportOptions,
+) -> Result<ImportItem, Error> {
+    let rec = images::get(lib.conn(), id)?;
+    let Some(raw) = raw.filter(|_| rec.status == Status::Unlabelled) else {
+        return duplicate(lib, origin, id);
+    };
+    match resolver.resolve(lib, raw)? {
+        Ok(l) => {
+            let status = if opts.confirm {
+                Status::Confirmed
+            } else {
+                Status::Labelled
+            };
+            let tx = lib.conn_mut().transaction()?;
+            images::set_label(
+                &tx,
+                id,
+                Some((l.manufacturer_id, l.system_id)),
+                &rec.attributes,
+                status,
+            )?;
+            tx.commit()?;
+            duplicate(lib, origin, id)
+        }
+        Err(unresolved) => {
+            resolver.count_unlabelled(raw);
+            let mut item = duplicate(lib, origin, id)?;
+            item.warning = Some(format!("{unresolved} — left unlabelled"));
+            Ok(item)
+        }
+    }
+}
+
+fn duplicate(lib: &Library, origin: &str, id: i64) -> Result<ImportItem, Error> {
     let rec = images::get(lib.conn(), id)?;
     Ok(ImportItem {
-        path: path.display().to_string(),
+        path: origin.to_string(),
         status: ItemStatus::Duplicate,
         id: Some(id),
         name: rec.name,
         manufacturer: rec.manufacturer,
         system: rec.system,
         error: None,
+        warning: None,
         near_duplicate: None,
     })
 }

@@ -42,14 +42,31 @@ pub struct Labeller {
     csv: HashMap<PathBuf, RawLabel>,
 }
 
+/// The files a labels CSV names, in its order (absolute paths), for `raiox import --labels CSV`
+/// without paths: the CSV already says which files to import.
+pub fn csv_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    Ok(read_csv(path)?.into_iter().map(|(file, _)| file).collect())
+}
+
 impl Labeller {
     /// Prepare a label source (reads and checks the CSV, if any).
     pub fn new(source: LabelSource) -> Result<Self, Error> {
         let csv = match &source {
-            LabelSource::Csv(path) => read_csv(path)?,
+            LabelSource::Csv(path) => read_csv(path)?.into_iter().collect(),
             _ => HashMap::new(),
         };
         Ok(Labeller { source, csv })
+    }
+
+    /// The label for an item that has no path (a URL, a pasted image): only a fixed label applies.
+    pub fn label_for_unnamed(&self) -> Option<RawLabel> {
+        match &self.source {
+            LabelSource::Fixed { manufacturer, system } => Some(RawLabel {
+                manufacturer: manufacturer.clone(),
+                system: system.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// The raw label for `file`, if the source has one.
@@ -80,7 +97,7 @@ pub fn normalise(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
-fn read_csv(path: &Path) -> Result<HashMap<PathBuf, RawLabel>, Error> {
+fn read_csv(path: &Path) -> Result<Vec<(PathBuf, RawLabel)>, Error> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -102,7 +119,7 @@ fn read_csv(path: &Path) -> Result<HashMap<PathBuf, RawLabel>, Error> {
             })
     };
     let (p, m, s) = (column("path")?, column("manufacturer")?, column("system")?);
-    let mut out = HashMap::new();
+    let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| Error::Invalid(format!("{} line {}: {e}", path.display(), i + 2)))?;
         let (file, manufacturer, system) = (
@@ -118,13 +135,13 @@ fn read_csv(path: &Path) -> Result<HashMap<PathBuf, RawLabel>, Error> {
             )));
         }
         let manufacturer = (!manufacturer.is_empty()).then(|| manufacturer.to_string());
-        out.insert(
+        out.push((
             normalise(&base.join(file)),
             RawLabel {
                 manufacturer,
                 system: system.to_string(),
             },
-        );
+        ));
     }
     Ok(out)
 }

@@ -2,10 +2,13 @@
 //!
 //! De-identification happens by construction: only pixels and the whitelisted [`decode::Technical`]
 //! fields leave the decoders, standard images are written without metadata, and the source path is
-//! kept only as local provenance (never used in names, exports or uploads).
+//! kept only as local provenance (never used in names, exports or uploads); so is the URL of an
+//! image downloaded from the web.
 pub mod budget;
 pub mod decode;
 pub mod dicom;
 pub mod import;
 pub mod labels;
 pub mod raster;
+pub mod resolve;
+pub mod web;

@@ -41,6 +41,9 @@ enum Action {
     Quarantine(String),
 }
 
+/// A download's failure: whether it is worth retrying later, and why.
+type DownloadError = (bool, String);
+
 /// How a page ended.
 enum PageEnd {
     /// Every row was handled.
@@ -159,7 +162,7 @@ fn page(
     let opts = session.opts.clone();
     let store = &session.store;
     let layout = lib.layout().clone();
-    let downloads: Vec<(usize, Result<(), (bool, String)>)> = rt.block_on(
+    let downloads: Vec<(usize, Result<(), DownloadError>)> = rt.block_on(
         futures_util::stream::iter(rows.iter().zip(&actions).enumerate().filter_map(|(n, (row, a))| {
             matches!(a, Action::Apply { download: true, .. }).then_some((n, row))
         }))

@@ -161,7 +161,8 @@ mod tests {
     #[test]
     fn a_sound_row_passes_and_each_hostile_field_is_named() {
         assert_eq!(check_row(&good(), &stamp()), Ok(()));
-        let cases: Vec<(Box<dyn Fn(&mut RemoteRow)>, &str)> = vec![
+        type Breaker = Box<dyn Fn(&mut RemoteRow)>;
+        let cases: Vec<(Breaker, &str)> = vec![
             (Box::new(|r| r.content_sha256 = "a".into()), "content_sha256"),
             (
                 Box::new(|r| r.content_sha256 = "../../victim/important".into()),

@@ -3,6 +3,7 @@
 
 pub mod prod;
 pub mod servers;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

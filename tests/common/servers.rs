@@ -25,67 +25,97 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Where pgserver's PostgreSQL binaries are (`RAIOX_PG_BIN` overrides).
+/// Where pgserver's PostgreSQL binaries are: `RAIOX_PG_BIN`, else the `pgserver` package of
+/// `RAIOX_TEST_PYTHON` (set by `tools/test.sh`, which installs it under `target/`), else of `python3`.
 fn pg_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RAIOX_PG_BIN") {
-        return PathBuf::from(p);
-    }
-    let out = Command::new("python3")
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = match std::env::var_os("RAIOX_PG_BIN") {
+            Some(p) => PathBuf::from(p),
+            None => pgserver_bin(),
+        };
+        reachable_by_pg_user(bin)
+    })
+    .clone()
+}
+
+fn pgserver_bin() -> PathBuf {
+    let python = std::env::var_os("RAIOX_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let out = Command::new(&python)
         .args([
             "-c",
             "import pgserver, os; print(os.path.dirname(pgserver.__file__))",
         ])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "PostgreSQL for the sync tests comes from PyPI: `pip install pgserver` (.ci/run does it)\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let install = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pginstall");
-    reachable_by_others(&install).join("bin")
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => panic!(
+            "PostgreSQL for the sync tests comes from PyPI's pgserver, which {} cannot import: run the \
+             tests with `tools/test.sh` (it installs pgserver under target/), or set RAIOX_PG_BIN\n{}",
+            python.to_string_lossy(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "the sync tests need Python ({}: {e}) for pgserver: run them with `tools/test.sh`, or set RAIOX_PG_BIN",
+            python.to_string_lossy()
+        ),
+    };
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("pginstall/bin")
 }
 
-/// PostgreSQL runs as an unprivileged account, which cannot reach binaries under a private home
-/// (pip installs into `/root/...`, mode 0700): such an install is copied once to a shared folder.
-fn reachable_by_others(install: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let open = install
-        .ancestors()
-        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o005 == 0o005));
-    if open || unsafe_geteuid() != 0 {
-        return install.to_path_buf();
+/// As root, PostgreSQL runs as the `pgserver` account, which cannot reach binaries under a private
+/// home (a checkout in /root): then a copy of the installation in the temp folder is used.
+fn reachable_by_pg_user(bin: PathBuf) -> PathBuf {
+    let Some(user) = pg_user() else {
+        return bin;
+    };
+    let mut probe = Command::new(bin.join("postgres"));
+    probe.arg("--version").stdout(Stdio::null()).stderr(Stdio::null());
+    as_pg_user(&mut probe, Some(user));
+    if probe.status().is_ok_and(|s| s.success()) {
+        return bin;
     }
-    // The binaries find their libraries at `$ORIGIN/../../../pgserver.libs`: copy both folders.
-    let package = install
-        .parent()
-        .expect("pginstall is inside the pgserver package");
-    let site = package.parent().expect("the package is inside site-packages");
-    let shared = std::env::temp_dir().join("raiox-test-pgserver");
-    let bin_of = |root: &Path| root.join("pgserver/pginstall");
-    if bin_of(&shared).join("bin/postgres").is_file() {
-        return bin_of(&shared);
-    }
-    let staging = std::env::temp_dir().join(format!("raiox-test-pgserver.{}", std::process::id()));
-    std::fs::create_dir_all(&staging).unwrap();
-    for part in [package.to_path_buf(), site.join("pgserver.libs")] {
-        if !part.exists() {
-            continue;
+    // Copied: the installation (`pgserver/pginstall`) and the wheel's shared libraries beside the
+    // package (`pgserver.libs`, found through the binaries' relative RPATH), in the same layout.
+    let install = bin.parent().expect("pginstall/bin has a parent");
+    let package = install.parent().expect("pginstall has a parent");
+    let site = package.parent().expect("the package has a parent");
+    let name = |p: &Path| p.file_name().expect("a named folder").to_owned();
+    // One copy per installation, shared by test runs: made under a private name, then renamed.
+    let tag: u64 = install
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
+    let copy = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}"));
+    let copied_bin = copy.join(name(package)).join(name(install)).join("bin");
+    if !copied_bin.join("postgres").exists() {
+        let partial = std::env::temp_dir().join(format!("raiox-pginstall-{tag:016x}.{}", std::process::id()));
+        std::fs::create_dir_all(partial.join(name(package))).expect("temp folder");
+        let mut parts = vec![(
+            install.to_path_buf(),
+            partial.join(name(package)).join(name(install)),
+        )];
+        let mut libs = name(package);
+        libs.push(".libs");
+        if site.join(&libs).is_dir() {
+            parts.push((site.join(&libs), partial.join(&libs)));
         }
-        let ok = Command::new("cp")
-            .arg("-a")
-            .arg(&part)
-            .arg(&staging)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "copying {} for the postgres account failed", part.display());
+        for (from, to) in parts {
+            let status = Command::new("cp")
+                .arg("-a")
+                .arg(&from)
+                .arg(&to)
+                .status()
+                .expect("cp");
+            assert!(status.success(), "copying {} to {}", from.display(), to.display());
+        }
+        if std::fs::rename(&partial, &copy).is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
     }
-    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&staging).status();
-    if std::fs::rename(&staging, &shared).is_err() {
-        // Another test binary copied it first.
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    bin_of(&shared)
+    copied_bin
 }
 
 /// The unprivileged account PostgreSQL runs as when we are root (it refuses to run as root).

@@ -1,0 +1,184 @@
+//! `raiox import`: files, folders, URLs and URL lists, with labels from the command line, a CSV,
+//! the folder layout or the URL list.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use super::args::ImportArgs;
+use super::{open_library, output, progress_bar, Cli};
+use crate::ingest::import::{import_sources, ImportItem, ImportOptions, ImportSummary, ItemStatus, Sources};
+use crate::ingest::labels::{self, LabelSource};
+use crate::ingest::web::{self, UrlItem, WebOptions};
+use crate::progress::Outcome;
+
+/// Run `raiox import`; exit 1 when anything was refused.
+pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
+    let (mut paths, mut urls): (Vec<PathBuf>, Vec<UrlItem>) = (Vec::new(), Vec::new());
+    for p in &args.paths {
+        match p.to_str().filter(|s| web::is_url(s)) {
+            Some(url) => urls.push(UrlItem {
+                url: url.to_string(),
+                label: None,
+            }),
+            None => paths.push(p.clone()),
+        }
+    }
+    if let Some(list) = &args.urls {
+        urls.extend(web::read_url_list(list)?);
+    }
+    // `--labels CSV` alone: the CSV names the files.
+    if paths.is_empty() && urls.is_empty() && args.urls.is_none() {
+        match &args.labels {
+            Some(csv) => paths = labels::csv_files(csv)?,
+            None => bail!("nothing to import: give files, folders or URLs, --labels CSV or --urls FILE"),
+        }
+    }
+    let mut lib = open_library(cli)?;
+    let labels = if let Some(system) = &args.system {
+        LabelSource::Fixed {
+            manufacturer: args.manufacturer.clone(),
+            system: system.clone(),
+        }
+    } else if let Some(csv) = &args.labels {
+        LabelSource::Csv(csv.clone())
+    } else if args.labels_from_dirs {
+        LabelSource::FromDirs
+    } else {
+        LabelSource::None
+    };
+    let encoder = if args.no_embed {
+        None
+    } else {
+        match crate::embed::select::choose(&lib, None) {
+            Ok(e) => Some(std::sync::Arc::from(e)),
+            Err(e) => {
+                eprintln!("warning: images will not be embedded now ({e}); run `raiox embed` later");
+                None
+            }
+        }
+    };
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .with_context(|| format!("--timeout {}: give a positive number of seconds", args.timeout))?;
+    let opts = ImportOptions {
+        labels,
+        confirm: args.confirm,
+        encoder,
+        add_unknown: args.add_unknown,
+        web: WebOptions {
+            timeout,
+            max_bytes: args.max_size.saturating_mul(1024 * 1024),
+            attempts: args.attempts.max(1),
+            concurrency: args.concurrency.max(1),
+            ..WebOptions::default()
+        },
+        ..ImportOptions::default()
+    };
+    let sources = Sources {
+        paths,
+        urls,
+        bytes: Vec::new(),
+    };
+    let json = cli.json;
+    let summary = progress_bar::run_with_bar("importing", |ctl, bar| {
+        import_sources(&mut lib, sources, &opts, ctl, &mut |item: &ImportItem| {
+            let line = if json {
+                serde_json::to_string(item).unwrap_or_default()
+            } else {
+                item_line(item)
+            };
+            bar.suspend(|| output::line(format_args!("{line}")));
+        })
+    })?;
+    print_summary(&summary, json);
+    Ok(if summary.refused > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The end-of-run summary on stderr: totals, unknown labels with their counts and suggestions,
+/// and what `--add-unknown` added.
+fn print_summary(summary: &ImportSummary, json: bool) {
+    if !json {
+        eprintln!(
+            "{} imported, {} duplicate, {} refused{}",
+            summary.imported,
+            summary.duplicates,
+            summary.refused,
+            if summary.outcome == Outcome::Cancelled {
+                " (cancelled)"
+            } else {
+                ""
+            }
+        );
+    }
+    if !summary.unknown_labels.is_empty() {
+        eprintln!(
+            "unknown labels (those images are unlabelled; correct the names, or rerun with --add-unknown \
+             to add them to the catalogue):"
+        );
+        for u in &summary.unknown_labels {
+            let hint = match u.suggestions.as_slice() {
+                [] => String::new(),
+                s => format!(" — did you mean {}?", s.join(" or ")),
+            };
+            eprintln!(
+                "  {}: {} image{}{hint}",
+                u.label,
+                u.images,
+                if u.images == 1 { "" } else { "s" }
+            );
+        }
+    }
+    if !summary.added_to_catalogue.is_empty() {
+        eprintln!(
+            "added to the catalogue: {}",
+            summary.added_to_catalogue.join(", ")
+        );
+    }
+}
+
+fn item_line(item: &ImportItem) -> String {
+    match item.status {
+        ItemStatus::Refused => format!(
+            "refused    {}: {}",
+            item.path,
+            item.error.as_deref().unwrap_or("")
+        ),
+        status => {
+            let word = if status == ItemStatus::Imported {
+                "imported "
+            } else {
+                "duplicate"
+            };
+            let label = match (&item.manufacturer, &item.system) {
+                (Some(m), Some(s)) => format!("  [{m} / {s}]"),
+                _ => String::new(),
+            };
+            let mut warnings = String::new();
+            if let Some(d) = &item.near_duplicate {
+                warnings.push_str(&format!(
+                    "\n  warning: looks like a {}copy of #{} (similarity {:.3})",
+                    if d.mirrored { "mirrored " } else { "" },
+                    d.of,
+                    d.similarity
+                ));
+            }
+            if let Some(w) = &item.warning {
+                warnings.push_str(&format!("\n  warning: {}: {w}", item.path));
+            }
+            format!(
+                "{word}  #{:<6} {}{label}  <- {}{warnings}",
+                item.id.unwrap_or_default(),
+                item.name.as_deref().unwrap_or("(unlabelled)"),
+                item.path
+            )
+        }
+    }
+}
