@@ -48,6 +48,6 @@ fi
 
 # No arguments: every target. Arguments choose what to run instead (e.g. `--test import`, `--lib`).
 if [ "$#" -eq 0 ]; then
-    exec cargo test --all-targets --locked
+    exec cargo test --workspace --all-targets --locked
 fi
 exec cargo test --locked "$@"
