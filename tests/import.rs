@@ -130,7 +130,7 @@ fn a_patient_name_never_reaches_the_catalogue_or_standard_images() {
     let show = raiox(&lib, &["show", "1", "--json"]);
     assert!(show.status.success());
     let mut scanned = 0;
-    for entry in walk(&lib) {
+    for entry in common::files_under(&lib) {
         if entry.starts_with(lib.join("originals")) {
             continue; // the untouched original is kept, by design, and never leaves the machine
         }
@@ -297,7 +297,7 @@ fn a_killed_import_leaves_a_consistent_library() {
         .unwrap();
     // Kill it once it has started writing files (or finished: either way the library must be sound).
     let start = Instant::now();
-    while walk(&lib.join("standard")).len() < 40 && start.elapsed() < Duration::from_secs(60) {
+    while common::files_under(&lib.join("standard")).len() < 40 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap();
@@ -324,23 +324,7 @@ fn a_killed_import_leaves_a_consistent_library() {
         "files left by the kill were swept on re-import"
     );
     // Every file on disk belongs to a record: originals + standard images, one each.
-    assert_eq!(walk(&lib.join("originals")).len(), 320);
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+    assert_eq!(common::files_under(&lib.join("originals")).len(), 320);
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

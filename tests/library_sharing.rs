@@ -4,27 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{json_lines, raiox};
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
 
 #[test]
 fn check_in_a_loop_during_an_import_takes_nothing_from_it() {
@@ -77,8 +61,8 @@ fn check_in_a_loop_during_an_import_takes_nothing_from_it() {
     let check = &json_lines(&raiox(&lib, &["check", "--json"]))[0];
     assert_eq!(check["records"], 240, "{check}");
     assert_eq!(check["damaged"].as_array().unwrap().len(), 0, "{check}");
-    assert_eq!(walk(&lib.join("originals")).len(), 240);
-    assert_eq!(walk(&lib.join("standard")).len(), 240);
+    assert_eq!(common::files_under(&lib.join("originals")).len(), 240);
+    assert_eq!(common::files_under(&lib.join("standard")).len(), 240);
 }
 
 #[test]
@@ -139,7 +123,7 @@ fn the_library_is_readable_by_its_owner_only() {
         assert_eq!(mode(&d), 0o700, "{}", d.display());
     }
     assert_eq!(mode(&lib.join("library.db")), 0o600);
-    for f in walk(&lib.join("originals")) {
+    for f in common::files_under(&lib.join("originals")) {
         assert_eq!(mode(&f) & 0o077, 0, "{}", f.display());
         assert_eq!(mode(f.parent().unwrap()), 0o700);
     }

@@ -137,7 +137,7 @@ fn two_curators_sync_in_any_order_and_a_third_library_pulls_everything() {
     let (out, _) = sync(&prod, &d, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(prod.rows("deleted"), 1);
-    let originals_before = files(&a.join("originals")).len();
+    let originals_before = common::files_under(&a.join("originals")).len();
     let (out, report) = sync(&prod, &a, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let conflicts = report["conflicts"].as_array().unwrap();
@@ -146,19 +146,22 @@ fn two_curators_sync_in_any_order_and_a_third_library_pulls_everything() {
         "a production delete of a local item is a conflict: {report}"
     );
     assert_eq!(
-        files(&a.join("originals")).len(),
+        common::files_under(&a.join("originals")).len(),
         originals_before,
         "the original stays"
     );
     ok(&raiox(&a, &["check"]));
     assert_eq!(
-        files(&a.join("originals")).len(),
+        common::files_under(&a.join("originals")).len(),
         originals_before,
         "check keeps it too"
     );
     // The curator takes production's side: deleted here, the original goes to the trash.
     ok(&raiox(&a, &["conflicts", "take-remote", &a_id.to_string()]));
-    assert_eq!(files(&a.join("originals")).len(), originals_before - 1);
+    assert_eq!(
+        common::files_under(&a.join("originals")).len(),
+        originals_before - 1
+    );
     let trash = json_lines(&raiox(&a, &["trash", "list", "--json"]));
     assert_eq!(trash.len(), 1, "{trash:?}");
     let (out, report) = sync(&prod, &a, &[]);
@@ -167,22 +170,6 @@ fn two_curators_sync_in_any_order_and_a_third_library_pulls_everything() {
     assert_eq!(listed_names(&a), listed_names(&d));
     ok(&raiox(&a, &["trash", "empty"]));
     assert!(json_lines(&raiox(&a, &["trash", "list", "--json"])).is_empty());
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Copy one good row of production with some fields replaced (SQL expressions); the copy gets a
@@ -353,7 +340,7 @@ fn hostile_production_rows_are_quarantined_and_nothing_leaves_the_library() {
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
     assert!(csv.contains("'@SUM(1)"), "{csv}");
     assert!(!csv.contains(",=HYPERLINK") && !csv.contains(",@SUM"), "{csv}");
-    assert_eq!(files(&export).len(), na + 1);
+    assert_eq!(common::files_under(&export).len(), na + 1);
     let ids: Vec<String> = json_lines(&raiox(&b, &["list", "--json"]))
         .iter()
         .map(|r| r["id"].to_string())
@@ -363,7 +350,7 @@ fn hostile_production_rows_are_quarantined_and_nothing_leaves_the_library() {
     ok(&raiox(&b, &args));
     ok(&raiox(&b, &["check"]));
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
-    assert_eq!(files(&victim_dir), vec![victim.clone()]);
+    assert_eq!(common::files_under(&victim_dir), vec![victim.clone()]);
     assert!(!dir.path().join("evil_x_0001.png").exists());
 
     // Production fixes a row: the next pull takes it in.

@@ -102,3 +102,20 @@ pub fn cli_labelled_library(dir: &Path, per_class: &str, seed: &str) -> (PathBuf
     );
     (lib, synth, out)
 }
+
+/// Every file below `dir`, recursively (missing folder → none).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
