@@ -11,34 +11,21 @@ use std::process::{Command, Stdio};
 use common::{bin, json_lines, raiox, synth_set};
 use serde_json::Value;
 
+/// `raiox import --labels CSV --no-embed` with no paths, plus `extra` flags.
+fn import_labels(lib: &std::path::Path, labels: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", "--labels", labels.to_str().unwrap(), "--no-embed"];
+    args.extend_from_slice(extra);
+    raiox(lib, &args)
+}
+
 #[test]
 fn labels_csv_alone_imports_and_labels_the_files_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
     let synth = dir.path().join("out");
-    let out = raiox(
-        &lib,
-        &[
-            "synth",
-            synth.to_str().unwrap(),
-            "--per-class",
-            "2",
-            "--size",
-            "256",
-        ],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::cli_synth(&lib, &synth, "2", None);
     let labels = synth.join("labels.csv");
-    let out = raiox(
-        &lib,
-        &[
-            "import",
-            "--labels",
-            labels.to_str().unwrap(),
-            "--no-embed",
-            "--json",
-        ],
-    );
+    let out = import_labels(&lib, &labels, &["--json"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -70,10 +57,7 @@ fn an_unknown_system_imports_unlabelled_with_a_suggestion_and_add_unknown_labels
     let synth = synth_set(dir.path(), 2, 4, 256);
     let labels = misspelt_labels(&synth);
     let lib = dir.path().join("lib");
-    let out = raiox(
-        &lib,
-        &["import", "--labels", labels.to_str().unwrap(), "--no-embed"],
-    );
+    let out = import_labels(&lib, &labels, &[]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -96,17 +80,7 @@ fn an_unknown_system_imports_unlabelled_with_a_suggestion_and_add_unknown_labels
     assert_eq!(unlabelled.len(), 2);
 
     // Rerun with --add-unknown: the catalogue gains the system and the two films are labelled.
-    let out = raiox(
-        &lib,
-        &[
-            "import",
-            "--labels",
-            labels.to_str().unwrap(),
-            "--no-embed",
-            "--add-unknown",
-            "--json",
-        ],
-    );
+    let out = import_labels(&lib, &labels, &["--add-unknown", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -128,17 +102,7 @@ fn an_unknown_system_imports_unlabelled_with_a_suggestion_and_add_unknown_labels
 
     // A fresh library with --add-unknown labels at once.
     let lib2 = dir.path().join("lib2");
-    let out = raiox(
-        &lib2,
-        &[
-            "import",
-            "--labels",
-            labels.to_str().unwrap(),
-            "--no-embed",
-            "--add-unknown",
-            "--json",
-        ],
-    );
+    let out = import_labels(&lib2, &labels, &["--add-unknown", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(json_lines(&out).iter().all(|i| i["name"].as_str().is_some()));
 }
@@ -152,10 +116,7 @@ fn an_unknown_manufacturer_is_named_with_the_closest_ones() {
         .unwrap()
         .replace(",Straumann,", ",Straumman,");
     std::fs::write(&labels, text).unwrap();
-    let out = raiox(
-        &dir.path().join("lib"),
-        &["import", "--labels", labels.to_str().unwrap(), "--no-embed"],
-    );
+    let out = import_labels(&dir.path().join("lib"), &labels, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
     assert!(

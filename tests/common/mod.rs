@@ -65,24 +65,28 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// `raiox synth OUT --per-class N [--seed S] --size 256`, as a curator would run it.
+pub fn cli_synth(lib: &Path, out: &Path, per_class: &str, seed: Option<&str>) {
+    let mut args = vec![
+        "synth",
+        out.to_str().unwrap(),
+        "--per-class",
+        per_class,
+        "--size",
+        "256",
+    ];
+    if let Some(seed) = seed {
+        args.extend(["--seed", seed]);
+    }
+    let done = raiox(lib, &args);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+}
+
 /// Synthesise `per_class` films per system with the CLI and import them with their labels.csv into
 /// `dir/lib`, as a curator would; returns the library, the synthetic folder and the import's output.
 pub fn cli_labelled_library(dir: &Path, per_class: &str, seed: &str) -> (PathBuf, PathBuf, Output) {
     let (lib, synth) = (dir.join("lib"), dir.join("synth"));
-    let out = raiox(
-        &lib,
-        &[
-            "synth",
-            synth.to_str().unwrap(),
-            "--per-class",
-            per_class,
-            "--seed",
-            seed,
-            "--size",
-            "256",
-        ],
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    cli_synth(&lib, &synth, per_class, Some(seed));
     let csv = synth.join("labels.csv");
     let out = raiox(
         &lib,
