@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Event, Modifiers, MouseWheelSource, MouseWheelUnit, TouchPhase};
 use egui_kittest::Harness;
+use raiox::catalogue::films::{self, NewFilm};
 use raiox::catalogue::images::{self, NewImage};
 use raiox::gui::settings::Persisted;
 use raiox::gui::RaioxApp;
@@ -42,17 +43,24 @@ fn library(dir: &Path, n: usize) -> std::path::PathBuf {
     let tx = lib.conn_mut().transaction().expect("transaction");
     for i in real.len()..n {
         let r = &real[i % real.len()];
+        let film_id = films::insert(
+            &tx,
+            &NewFilm {
+                sha256: format!("{:064x}", i as u128 * 0x9E37_79B9_7F4A_7C15),
+                format: r.original_ext.clone().unwrap_or_default(),
+                source_name: format!("bench/{i}.png"),
+                width: r.width.unwrap_or_default(),
+                height: r.height.unwrap_or_default(),
+                technical: r.technical.clone(),
+                inverted: r.inverted,
+            },
+        )
+        .expect("film");
         let copy = NewImage {
-            sha256: format!("{:064x}", i as u128 * 0x9E37_79B9_7F4A_7C15),
-            original_ext: r.original_ext.clone(),
-            source_name: format!("bench/{i}.png"),
-            source_format: r.source_format.clone(),
-            width: r.width,
-            height: r.height,
-            technical: r.technical.clone(),
+            film_id,
+            fixture: r.fixture.expect("a box"),
+            box_source: r.box_source,
             params: r.params.clone(),
-            auto_crop: r.auto_crop,
-            inverted: r.inverted,
             standard_sha256: r.standard_sha256.clone(),
             modality: None,
         };

@@ -1,12 +1,12 @@
-//! Throughput of the per-image standardisation path: PNG bytes → `decode` → `standardise` → PNG
-//! bytes, single thread, reported by criterion as images per second (`Throughput::Elements`).
+//! Throughput of the per-film standardisation path: PNG bytes → `decode` → find the implants →
+//! one standard PNG per implant, single thread, reported by criterion as images per second (`Throughput::Elements`).
 //!
 //! Groups:
 //! - `standardise/<px>`: the full path on synthetic films of 400, 1000, 2000 and 3000 px, encoded
 //!   to PNG in memory once, outside the timed loop (zlib level 6 with adaptive filters, as most
 //!   encoders write; `raiox synth` files use fdeflate's fast mode and decode faster).
-//! - `stages/<px>/<stage>`: the same path cut into its stages (decode, stretch, thumbnail + polarity
-//!   + auto crop, Lanczos3 resize, CLAHE, pad + PNG encode) to show which one dominates.
+//! - `stages/<px>/<stage>`: the same path cut into its stages (decode, stretch + polarity, finding
+//!   the implants, the apex-down cut + resize + PNG encode of one implant) to show which dominates.
 //! - `files/1-thread`, `files/all-cores`: only when `RAIOX_BENCH_DIR` names a folder; every image
 //!   file under it is read into memory first, then one iteration standardises the whole set, on one
 //!   thread or spread over all cores with rayon. `benches/anchors/run_standardise.sh` uses this to
@@ -24,15 +24,12 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::GrayImage;
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 use raiox::bench::data::read_images;
 use raiox::bench::measure::{cores, pool, standardise_all, standardise_file};
 use raiox::ingest::decode::{decode, DecodeLimits};
-use raiox::standardise::{clahe, crop, encode_png, levels, Params, Rect};
+use raiox::standardise::{develop, encode_png, find, standardise_implant, Developed, Fixture, Params};
 use raiox::synth::{render, systems};
 
 /// Film sides of the synthetic inputs, from a small phone photo to a large sensor.
@@ -43,8 +40,6 @@ const STAGE_SIZES: [u32; 2] = [400, 2000];
 const FILMS: usize = 4;
 /// Seed of the synthetic films, fixed so runs compare.
 const SEED: u64 = 7;
-/// Must match `THUMB_SIDE` in `src/standardise/mod.rs` for the stage breakdown to be faithful.
-const THUMB_SIDE: u32 = 160;
 
 /// Synthetic films of `size` px, PNG-encoded once so the timed loop starts from file bytes; the
 /// library's own encoder settings stand in for a typical third-party PNG.
@@ -58,8 +53,8 @@ fn synthetic_pngs(size: u32) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The timed unit: one file's bytes to the standard PNG (the one `raiox bench` times).
-fn process(bytes: &[u8]) -> Vec<u8> {
+/// The timed unit: one film's bytes to its implants' standard PNGs (the one `raiox bench` times).
+fn process(bytes: &[u8]) -> usize {
     standardise_file(bytes).expect("standardise")
 }
 
@@ -82,69 +77,35 @@ fn bench_full_path(c: &mut Criterion) {
     }
 }
 
-/// Same as the private `resize` in `raiox::standardise`: a cropped convolution resize.
-fn resize(src: &GrayImage, crop: Rect, w: u32, h: u32, filter: FilterType) -> GrayImage {
-    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8).expect("view");
-    let mut dst = Image::new(w, h, PixelType::U8);
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(filter))
-        .crop(crop.x as f64, crop.y as f64, crop.w as f64, crop.h as f64);
-    Resizer::new().resize(&view, &mut dst, &options).expect("resize");
-    GrayImage::from_raw(w, h, dst.into_vec()).expect("buffer matches size")
-}
-
 /// Intermediate results of one film, so each stage can be timed on its own real input.
 struct Stages {
     bytes: Vec<u8>,
     decoded: raiox::ingest::decode::Decoded,
-    full: GrayImage,
-    thumb_size: (u32, u32),
-    crop: Rect,
-    resized_size: (u32, u32),
-    resized: GrayImage,
-    clahed: GrayImage,
+    film: Developed,
+    fixtures: Vec<Fixture>,
 }
 
-/// Run the pipeline step by step as `standardise` does, keeping every intermediate.
+/// Run the pipeline step by step as import does, keeping every intermediate.
 fn stages(bytes: Vec<u8>) -> Stages {
     let decoded = decode(&bytes, &DecodeLimits::default()).expect("decode");
-    let mut full = levels::stretch(&decoded.gray, decoded.monochrome1);
-    let (w, h) = full.dimensions();
-    let scale = (w.max(h) as f64 / THUMB_SIDE as f64).max(1.0);
-    let thumb_size = (
-        ((w as f64 / scale).round() as u32).max(1),
-        ((h as f64 / scale).round() as u32).max(1),
-    );
-    let mut thumb = resize(
-        &full,
-        Rect::full(w, h),
-        thumb_size.0,
-        thumb_size.1,
-        FilterType::Box,
-    );
-    if levels::looks_inverted(&thumb) {
-        full.iter_mut().for_each(|v| *v = 255 - *v);
-        thumb.iter_mut().for_each(|v| *v = 255 - *v);
+    let film = develop(&decoded, None).expect("develop");
+    let mut fixtures = find(&film);
+    if fixtures.is_empty() {
+        // Time the cut on the middle of the film when the finder saw nothing.
+        let (w, h) = film.image.dimensions();
+        fixtures.push(Fixture {
+            cx: w as f32 / 2.0,
+            cy: h as f32 / 2.0,
+            width: w as f32 * 0.1,
+            length: h as f32 * 0.35,
+            angle_deg: 0.0,
+        });
     }
-    let crop = crop::auto_crop(&thumb, w as f64 / thumb_size.0 as f64, w, h);
-    let side = Params::default().size;
-    let fit = side as f64 / crop.w.max(crop.h) as f64;
-    let resized_size = (
-        ((crop.w as f64 * fit).round() as u32).clamp(1, side),
-        ((crop.h as f64 * fit).round() as u32).clamp(1, side),
-    );
-    let resized = resize(&full, crop, resized_size.0, resized_size.1, FilterType::Lanczos3);
-    let mut clahed = resized.clone();
-    clahe::clahe(&mut clahed, 8, 2.0);
     Stages {
         bytes,
         decoded,
-        full,
-        thumb_size,
-        crop,
-        resized_size,
-        resized,
-        clahed,
+        film,
+        fixtures,
     }
 }
 
@@ -160,43 +121,18 @@ fn bench_stages(c: &mut Criterion) {
             let s = film();
             b.iter(|| decode(black_box(&s.bytes), &DecodeLimits::default()).expect("decode"))
         });
-        group.bench_function("2-stretch", |b| {
+        group.bench_function("2-stretch+polarity", |b| {
             let s = film();
-            b.iter(|| levels::stretch(black_box(&s.decoded.gray), false))
+            b.iter(|| develop(black_box(&s.decoded), None).expect("develop"))
         });
-        group.bench_function("3-thumb+polarity+crop", |b| {
+        group.bench_function("3-find-implants", |b| {
             let s = film();
-            let (w, h) = s.full.dimensions();
-            let (tw, th) = s.thumb_size;
-            b.iter(|| {
-                let thumb = resize(black_box(&s.full), Rect::full(w, h), tw, th, FilterType::Box);
-                let inverted = levels::looks_inverted(&thumb);
-                (inverted, crop::auto_crop(&thumb, w as f64 / tw as f64, w, h))
-            })
+            b.iter(|| find(black_box(&s.film)))
         });
-        group.bench_function("4-lanczos3-resize", |b| {
+        group.bench_function("4-apex-down-crop+resize+png (per implant)", |b| {
             let s = film();
-            let (rw, rh) = s.resized_size;
-            b.iter(|| resize(black_box(&s.full), s.crop, rw, rh, FilterType::Lanczos3))
-        });
-        group.bench_function("5-clahe", |b| {
-            let s = film();
-            b.iter_batched_ref(
-                || s.resized.clone(),
-                |img| clahe::clahe(black_box(img), 8, 2.0),
-                BatchSize::SmallInput,
-            )
-        });
-        group.bench_function("6-pad+png-encode", |b| {
-            let s = film();
-            let side = Params::default().size;
-            let (rw, rh) = s.resized_size;
-            let (x, y) = (i64::from((side - rw) / 2), i64::from((side - rh) / 2));
-            b.iter(|| {
-                let mut padded = GrayImage::new(side, side);
-                image::imageops::replace(&mut padded, black_box(&s.clahed), x, y);
-                encode_png(&padded).expect("encode")
-            })
+            let params = Params::default();
+            b.iter(|| standardise_implant(black_box(&s.film), &s.fixtures[0], &params).expect("cut"))
         });
         group.finish();
     }
@@ -218,7 +154,9 @@ fn bench_files(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     // One untimed pass warms caches and sizes the run: ten whole-set samples must fit.
     let start = Instant::now();
-    files.iter().for_each(|f| drop(process(f)));
+    files.iter().for_each(|f| {
+        black_box(process(f));
+    });
     let pass = start.elapsed();
     group.sample_size(10);
     group.warm_up_time(pass.max(Duration::from_millis(500)));

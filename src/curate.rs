@@ -1,14 +1,16 @@
-//! Curator actions on existing records: relabel, confirm, re-crop, re-derive after a pipeline change.
+//! Curator actions on existing records: relabel, confirm, edit implant boxes, re-derive after a
+//! pipeline change, delete.
 //!
 //! Why here and not in a front: the GUI and the CLI must behave identically (same name rules, same
 //! re-derivation), so both call these functions.
 
-use crate::catalogue::images::{self, Attributes, ImageRecord, Status};
+use crate::catalogue::films;
+use crate::catalogue::images::{self, Attributes, BoxSource, ImageRecord, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
-use crate::ingest::decode::{decode, DecodeLimits};
+use crate::ingest::decode::{decode, DecodeLimits, Decoded};
 use crate::library::{sha256_hex, write_atomic, Library};
 use crate::progress::{JobControl, Outcome};
-use crate::standardise::{standardise, Params, Rect};
+use crate::standardise::{develop, find, standardise_implant, Fixture, Params};
 use crate::Error;
 
 /// A label change requested by a curator; `None` fields keep what the image has.
@@ -80,45 +82,148 @@ fn manufacturer_of(catalogue: &Catalogue, system_id: i64) -> i64 {
     catalogue.system(system_id).map_or(0, |s| s.manufacturer_id)
 }
 
-/// Re-derive one image's standard image with a new crop and/or polarity (others are untouched).
-///
-/// `crop: Some(None)` returns to the automatic crop; `invert: Some(None)` to automatic detection.
-pub fn recrop(
-    lib: &mut Library,
-    id: i64,
-    crop: Option<Option<Rect>>,
-    invert: Option<Option<bool>>,
-) -> Result<ImageRecord, Error> {
+/// A change to one implant's box or polarity; `None` fields keep what the implant has.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BoxChange {
+    /// A box drawn by the curator (it overrides the finder for this implant only).
+    pub fixture: Option<Fixture>,
+    /// Back to the finder's box: the fixture it finds on the film that overlaps this one most.
+    pub refind: bool,
+    /// `Some(None)`: automatic polarity detection; `Some(Some(v))`: forced.
+    pub invert: Option<Option<bool>>,
+}
+
+/// The decoded original of an implant's film, or why it cannot be had here.
+fn film_of(lib: &Library, rec: &ImageRecord) -> Result<Decoded, Error> {
+    let Some((sha, ext)) = rec.original().filter(|_| rec.origin_local) else {
+        return Err(Error::Invalid(format!(
+            "implant {} came from production: its film is not in this library, so its box cannot be changed here",
+            rec.id
+        )));
+    };
+    let original = lib.original_path(sha, ext);
+    let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
+    decode(&bytes, &DecodeLimits::default())
+        .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))
+}
+
+/// Re-derive one implant's standard image after a box or polarity change (others, including the
+/// other implants of its film, are untouched).
+pub fn rederive(lib: &mut Library, id: i64, change: BoxChange) -> Result<ImageRecord, Error> {
     let rec = images::get(lib.conn(), id)?;
     let mut params: Params = rec.params.clone();
-    if let Some(c) = crop {
-        params.crop = c;
-    }
-    if let Some(i) = invert {
+    if let Some(i) = change.invert {
         params.invert = i;
     }
     params.version = crate::standardise::PIPELINE_VERSION;
-    if !images::is_local_origin(lib.conn(), id)? {
-        return Err(Error::Invalid(format!(
-            "image {id} came from production: its original is not in this library, so it cannot be re-cropped here"
-        )));
-    }
     let _writing = lib.writing()?;
-    let original = lib.original_path(&rec.sha256, &rec.original_ext);
-    let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
-    let decoded = decode(&bytes, &DecodeLimits::default())
-        .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))?;
-    let std = standardise(&decoded, &params)?;
+    let decoded = film_of(lib, &rec)?;
+    let film = develop(&decoded, params.invert)?;
+    let current = rec
+        .fixture
+        .ok_or_else(|| Error::Invalid(format!("implant {id} has no box")))?;
+    let (fixture, source) = match (change.fixture, change.refind) {
+        (Some(f), _) => (f, BoxSource::Manual),
+        (None, true) => {
+            let here = current.aabb();
+            let best = find(&film)
+                .into_iter()
+                .map(|f| (f.aabb().iou(&here), f))
+                .filter(|(iou, _)| *iou > 0.1)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            match best {
+                Some((_, f)) => (f, BoxSource::Finder),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "the finder sees no implant where implant {id} is: its box was kept"
+                    )))
+                }
+            }
+        }
+        (None, false) => (current, rec.box_source),
+    };
+    let (w, h) = film.image.dimensions();
+    fixture
+        .check(w, h)
+        .map_err(|e| Error::Invalid(format!("implant {id}: {e}")))?;
+    let std = standardise_implant(&film, &fixture, &params)?;
     let std_sha = sha256_hex(&std.png);
     write_atomic(&lib.standard_path(&std_sha), &std.png)?;
     let tx = lib.conn_mut().transaction()?;
-    images::set_standard(&tx, id, &params, std.auto_crop, std.inverted, &std_sha)?;
-    tx.commit()?;
-    if rec.standard_sha256 != std_sha && images::standard_refs(lib.conn(), &rec.standard_sha256)? == 0 {
-        let old = lib.standard_path(&rec.standard_sha256);
-        std::fs::remove_file(&old).map_err(|e| Error::io(&old, e))?;
+    images::set_standard(&tx, id, &params, &fixture, source, &std_sha)?;
+    if let Some(film_id) = rec.film_id {
+        films::set_inverted(&tx, film_id, film.inverted)?;
     }
+    tx.commit()?;
+    remove_unused_standard(lib, &rec.standard_sha256)?;
     images::get(lib.conn(), id)
+}
+
+/// Add an implant the finder missed, from a box drawn on its film; returns the new implant.
+pub fn add_implant(lib: &mut Library, film_id: i64, fixture: Fixture) -> Result<ImageRecord, Error> {
+    let film_rec = films::get(lib.conn(), film_id)?;
+    let original = lib.original_path(&film_rec.sha256, &film_rec.original_ext);
+    let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
+    let decoded = decode(&bytes, &DecodeLimits::default())
+        .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))?;
+    let params = Params::default();
+    let film = develop(&decoded, params.invert)?;
+    let (w, h) = film.image.dimensions();
+    fixture
+        .check(w, h)
+        .map_err(|e| Error::Invalid(format!("film {film_id}: {e}")))?;
+    let _writing = lib.writing()?;
+    let std = standardise_implant(&film, &fixture, &params)?;
+    let std_sha = sha256_hex(&std.png);
+    write_atomic(&lib.standard_path(&std_sha), &std.png)?;
+    let modality = film_modality(lib, film_id)?;
+    let tx = lib.conn_mut().transaction()?;
+    let id = images::insert(
+        &tx,
+        &NewImage {
+            film_id,
+            fixture,
+            box_source: BoxSource::Manual,
+            params,
+            standard_sha256: std_sha,
+            modality,
+        },
+    )?;
+    tx.commit()?;
+    images::get(lib.conn(), id)
+}
+
+/// The modality the film's other implants were given at import (DICOM states it per film).
+fn film_modality(lib: &Library, film_id: i64) -> Result<Option<Modality>, Error> {
+    let first = images::ids_of_film(lib.conn(), film_id)?.into_iter().next();
+    Ok(match first {
+        Some(id) => images::get(lib.conn(), id)?.attributes.modality,
+        None => None,
+    })
+}
+
+/// Remove a false implant from its film (the film and its other implants stay). The next sync
+/// soft-deletes it in production.
+pub fn remove_implant(lib: &mut Library, id: i64) -> Result<(), Error> {
+    let rec = images::get(lib.conn(), id)?;
+    let tx = lib.conn_mut().transaction()?;
+    crate::search::store::remove(&tx, id)?;
+    images::delete(&tx, id)?;
+    tx.commit()?;
+    remove_unused_standard(lib, &rec.standard_sha256)
+}
+
+/// Delete the library's copy of a standard image once no implant uses it.
+fn remove_unused_standard(lib: &Library, standard_sha256: &str) -> Result<(), Error> {
+    if images::standard_refs(lib.conn(), standard_sha256)? == 0 {
+        let f = lib.standard_path(standard_sha256);
+        match std::fs::remove_file(&f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&f, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Re-derive the standard images written by an older pipeline version (or all with `all`), one
@@ -139,38 +244,42 @@ pub fn restandardise(lib: &mut Library, all: bool, ctl: &JobControl) -> Result<(
         if ctl.is_cancelled() {
             return Ok((n, Outcome::Cancelled));
         }
-        recrop(lib, id, None, None)?;
+        rederive(lib, id, BoxChange::default())?;
         ctl.report("restandardise", n as u64 + 1, ids.len() as u64);
     }
     Ok((ids.len(), Outcome::Finished))
 }
 
-/// Delete images from the library: their rows, vectors, and the library's copy of their standard
-/// image when no other record uses it; their originals go to the library's trash. The next sync soft-deletes them in
-/// production (a catalogue trigger queues that). Returns how many were deleted.
+/// Delete implants from the library: their rows, vectors, and the library's copy of their
+/// standard image when no other implant uses it. A film left without implants is deleted too and
+/// its original goes to the library's trash. The next sync soft-deletes them in production (a
+/// catalogue trigger queues that). Returns how many implants were deleted.
 pub fn delete(lib: &mut Library, ids: &[i64]) -> Result<usize, Error> {
     let records = ids
         .iter()
         .map(|&id| images::get(lib.conn(), id))
         .collect::<Result<Vec<_>, _>>()?;
     let tx = lib.conn_mut().transaction()?;
+    let mut emptied = Vec::new();
     for rec in &records {
         crate::search::store::remove(&tx, rec.id)?;
-        tx.execute("DELETE FROM images WHERE id = ?1", [rec.id])?;
+        images::delete(&tx, rec.id)?;
+    }
+    for rec in &records {
+        if let Some(film_id) = rec.film_id {
+            if films::delete_if_empty(&tx, film_id)? {
+                emptied.push(rec);
+            }
+        }
     }
     tx.commit()?;
     for rec in &records {
-        if images::standard_refs(lib.conn(), &rec.standard_sha256)? == 0 {
-            let f = lib.standard_path(&rec.standard_sha256);
-            match std::fs::remove_file(&f) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(&f, e)),
-            }
-        }
-        // The original may be the curator's only copy of the film: it goes to the trash.
-        if rec.origin_local && images::id_by_sha(lib.conn(), &rec.sha256)?.is_none() {
-            lib.move_to_trash(&lib.original_path(&rec.sha256, &rec.original_ext))?;
+        remove_unused_standard(lib, &rec.standard_sha256)?;
+    }
+    // The original may be the curator's only copy of the film: it goes to the trash.
+    for rec in emptied {
+        if let Some((sha, ext)) = rec.original() {
+            lib.move_to_trash(&lib.original_path(sha, ext))?;
         }
     }
     Ok(records.len())

@@ -26,8 +26,11 @@ pub enum Error {
     #[error("{0}")]
     Remote(String),
     /// No image has this id.
-    #[error("no image with id {0} in this library")]
+    #[error("no implant with id {0} in this library")]
     NotFound(i64),
+    /// No film has this id.
+    #[error("no film with id {0} in this library")]
+    NoFilm(i64),
 }
 
 impl Error {

@@ -37,12 +37,12 @@ pub struct ExportRow {
     pub length_mm: Option<f64>,
     /// Connection type.
     pub connection: Option<String>,
-    /// Original width.
-    pub width: u32,
-    /// Original height.
-    pub height: u32,
-    /// SHA-256 of the original.
-    pub sha256: String,
+    /// Film width.
+    pub width: Option<u32>,
+    /// Film height.
+    pub height: Option<u32>,
+    /// SHA-256 of the film's original.
+    pub sha256: Option<String>,
     /// SHA-256 of the standard image.
     pub standard_sha256: String,
 }
@@ -61,7 +61,7 @@ impl ExportRow {
             connection: r.attributes.connection.clone(),
             width: r.width,
             height: r.height,
-            sha256: r.sha256.clone(),
+            sha256: r.film_sha256.clone(),
             standard_sha256: r.standard_sha256.clone(),
         }
     }

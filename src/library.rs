@@ -207,19 +207,10 @@ impl Library {
         }
         let _exclusive = LibraryLock { _file: file };
         let mut referenced = HashSet::new();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT sha256, original_ext, standard_sha256 FROM images")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (sha, ext, std_sha) = row?;
+        for (_, sha, ext) in crate::catalogue::films::originals(&self.conn)? {
             referenced.insert(self.original_path(&sha, &ext));
+        }
+        for (_, std_sha) in crate::catalogue::images::standards(&self.conn)? {
             referenced.insert(self.standard_path(&std_sha));
         }
         let mut report = SweepReport::default();
@@ -282,34 +273,33 @@ impl Library {
     /// Verify the database and every record's files, then sweep leftovers.
     pub fn check(&self) -> Result<CheckReport, Error> {
         let integrity: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, sha256, original_ext, standard_sha256 FROM images ORDER BY id")?;
-        let rows: Vec<(i64, String, String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<Result<_, _>>()?;
+        let standards = crate::catalogue::images::standards(&self.conn)?;
+        let originals = crate::catalogue::films::originals(&self.conn)?;
+        let files =
+            standards
+                .iter()
+                .map(|(id, sha)| {
+                    (
+                        format!("implant {id}: standard image"),
+                        self.standard_path(sha),
+                        sha,
+                    )
+                })
+                .chain(originals.iter().map(|(id, sha, ext)| {
+                    (format!("film {id}: original"), self.original_path(sha, ext), sha)
+                }));
         let mut damaged = Vec::new();
-        for (id, sha, ext, std_sha) in &rows {
-            let mut files = vec![("standard image", self.standard_path(std_sha), std_sha)];
-            // Items pulled from production have no original here (only their standard image).
-            if !sha.starts_with("remote:") {
-                files.push(("original", self.original_path(sha, ext), sha));
-            }
-            for (what, path, want) in files {
-                match fs::read(&path) {
-                    Ok(bytes) if &sha256_hex(&bytes) == want => {}
-                    Ok(_) => damaged.push(format!(
-                        "image {id}: {what} {} does not match its hash",
-                        path.display()
-                    )),
-                    Err(e) => damaged.push(format!("image {id}: {what} {}: {e}", path.display())),
-                }
+        for (what, path, want) in files {
+            match fs::read(&path) {
+                Ok(bytes) if &sha256_hex(&bytes) == want => {}
+                Ok(_) => damaged.push(format!("{what} {} does not match its hash", path.display())),
+                Err(e) => damaged.push(format!("{what} {}: {e}", path.display())),
             }
         }
         let swept = self.sweep()?;
         Ok(CheckReport {
             integrity,
-            records: rows.len(),
+            records: standards.len(),
             damaged,
             swept,
         })

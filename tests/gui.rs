@@ -13,7 +13,6 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use raiox::catalogue::images::{self, Status};
 use raiox::gui::app::Tab;
-use raiox::gui::inspector::Draft;
 use raiox::gui::settings::Persisted;
 use raiox::gui::RaioxApp;
 use raiox::ingest::import::{import, ImportOptions, ItemStatus};
@@ -260,7 +259,7 @@ fn a_new_system_added_from_the_picker_can_be_used_at_once() {
 }
 
 #[test]
-fn dragging_a_crop_previews_it_and_saving_rederives_and_reembeds() {
+fn dragging_a_box_previews_it_saving_rederives_and_drawing_adds_an_implant() {
     let dir = tempfile::tempdir().unwrap();
     let (root, _, _) = common::cli_labelled_library(dir.path(), "1", "4");
     let mut h = window(&root);
@@ -273,42 +272,47 @@ fn dragging_a_crop_previews_it_and_saving_rederives_and_reembeds() {
         .inspector
         .record
         .clone()
-        .expect("the inspector opened the image");
-    h.get_by_label_contains("Original (drag to crop)");
+        .expect("the inspector opened the implant");
+    let film = h.state().inspector.film.clone().expect("and its film");
+    let fixture = before.fixture.expect("the implant has a box");
     h.get_by_label("Standardised image");
 
-    let area = h.get_by_label("Original image, drag to crop").rect();
-    let at = |fx: f32, fy: f32| area.min + egui::vec2(area.width() * fx, area.height() * fy);
-    h.hover_at(at(0.2, 0.1));
-    h.drag_at(at(0.2, 0.1));
+    // Drag from inside the box: it moves by the same offset (in film pixels).
+    let area = h.get_by_label("Film with implant boxes, drag to edit").rect();
+    let scale = area.width() / film.width as f32;
+    let screen = |x: f32, y: f32| area.min + egui::vec2(x * scale, y * scale);
+    let (dx, dy) = (12.0, -8.0);
+    h.hover_at(screen(fixture.cx, fixture.cy));
+    h.drag_at(screen(fixture.cx, fixture.cy));
     h.step();
-    h.hover_at(at(0.5, 0.5));
+    h.hover_at(screen(fixture.cx + dx / 2.0, fixture.cy + dy / 2.0));
     h.step();
-    h.hover_at(at(0.8, 0.9));
+    h.hover_at(screen(fixture.cx + dx, fixture.cy + dy));
     h.step();
-    h.drop_at(at(0.8, 0.9));
+    h.drop_at(screen(fixture.cx + dx, fixture.cy + dy));
     settle(&mut h);
-    let Some(Draft::Manual(crop)) = h.state().inspector.draft else {
-        panic!("the drag made no crop: {:?}", h.state().inspector.draft);
-    };
-    let (w, h_px) = (before.width as f32, before.height as f32);
-    assert!((crop.x as f32 - 0.2 * w).abs() <= 0.02 * w + 2.0, "{crop:?}");
+    let draft = h.state().inspector.draft.expect("the drag made a draft box");
     assert!(
-        (crop.y as f32 - 0.1 * h_px).abs() <= 0.02 * h_px + 2.0,
-        "{crop:?}"
+        (draft.cx - fixture.cx - dx).abs() <= 1.5 / scale + 0.5,
+        "{draft:?} vs {fixture:?}"
     );
     assert!(
-        ((crop.x + crop.w) as f32 - 0.8 * w).abs() <= 0.02 * w + 2.0,
-        "{crop:?}"
+        (draft.cy - fixture.cy - dy).abs() <= 1.5 / scale + 0.5,
+        "{draft:?} vs {fixture:?}"
+    );
+    assert_eq!(
+        (draft.width, draft.length, draft.angle_deg),
+        (fixture.width, fixture.length, fixture.angle_deg)
     );
     assert!(h.state().inspector.has_preview(), "the 224x224 preview arrived");
-    h.get_by_label("Crop preview");
+    h.get_by_label("Box preview");
 
-    h.get_by_label("Save crop").click();
+    h.get_by_label("Save box").click();
     settle(&mut h);
     let lib = Library::open(&root).unwrap();
     let after = images::get(lib.conn(), before.id).unwrap();
-    assert_eq!(after.params.crop, Some(crop), "the crop is saved");
+    assert_eq!(after.fixture, Some(draft), "the box is saved");
+    assert_eq!(after.box_source, raiox::catalogue::images::BoxSource::Manual);
     assert_ne!(
         after.standard_sha256, before.standard_sha256,
         "and the standard image re-derived"
@@ -319,19 +323,39 @@ fn dragging_a_crop_previews_it_and_saving_rederives_and_reembeds() {
     assert!(!stale.contains(&before.id), "and re-embedded");
     assert!(h.state().inspector.draft.is_none());
 
-    // Undo returns to the automatic crop; Reset previews the automatic crop.
+    // Undo returns to the box it had, with the same pixels.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     settle(&mut h);
     let undone = images::get(Library::open(&root).unwrap().conn(), before.id).unwrap();
-    assert_eq!(undone.params.crop, None);
+    assert_eq!(undone.fixture, Some(fixture));
     assert_eq!(
         undone.standard_sha256, before.standard_sha256,
         "same pixels as before the edit"
     );
-    h.get_by_label("Reset to automatic crop").click();
+
+    // Drawing on an empty part of the film adds an implant the finder missed, and opens it.
+    // In the film's corner farthest from the implant.
+    let (fw, fh) = (film.width as f32, film.height as f32);
+    let x0 = if fixture.cx > fw / 2.0 { 2.0 } else { fw * 0.88 };
+    let y0 = if fixture.cy > fh / 2.0 { 2.0 } else { fh * 0.7 };
+    let (x1, y1) = (x0 + fw * 0.1, y0 + fh * 0.25);
+    h.hover_at(screen(x0, y0));
+    h.drag_at(screen(x0, y0));
+    h.step();
+    h.hover_at(screen(x1, y1));
+    h.step();
+    h.drop_at(screen(x1, y1));
     settle(&mut h);
-    assert_eq!(h.state().inspector.draft, Some(Draft::Auto));
-    assert!(h.state().inspector.has_preview());
+    let ids = images::ids_of_film(Library::open(&root).unwrap().conn(), film.id).unwrap();
+    assert_eq!(ids.len(), 2, "a drawn box is a new implant of the film");
+    let added = h.state().inspector.id().expect("the new implant is open");
+    assert_ne!(added, before.id);
+    assert_eq!(h.state().inspector.implants.len(), 2);
+    // It was a mistake: "Not an implant" removes it again; the film keeps its first implant.
+    h.get_by_label("Not an implant").click();
+    settle(&mut h);
+    let ids = images::ids_of_film(Library::open(&root).unwrap().conn(), film.id).unwrap();
+    assert_eq!(ids, vec![before.id]);
     h.run();
 }
 
@@ -406,8 +430,8 @@ fn identify_ranks_systems_with_evidence_and_says_unknown_when_unsure() {
     h.get_by_label(&headline);
     records(&root).iter().for_each(|r| {
         assert_ne!(
-            r.source_name,
-            film.display().to_string(),
+            r.source_name.as_deref(),
+            Some(film.display().to_string().as_str()),
             "identify never imports"
         )
     });
@@ -634,7 +658,8 @@ fn links_and_images_from_a_browser_or_the_clipboard_are_imported() {
     let recs = records(&root);
     assert_eq!(recs.len(), 3, "the link, the dropped bytes and the pasted image");
     assert!(
-        recs.iter().any(|r| r.source_name == url),
+        recs.iter()
+            .any(|r| r.source_name.as_deref() == Some(url.as_str())),
         "the URL is the local provenance"
     );
 }

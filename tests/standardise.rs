@@ -1,5 +1,6 @@
 //! Standardisation as a curator relies on it: deterministic 224×224 inputs without metadata, film
-//! polarity handled, and a crop change that re-derives only the image it concerns.
+//! polarity handled, the fixture turned apex-down, and a box change that re-derives only the
+//! implant it concerns.
 
 mod common;
 
@@ -7,12 +8,33 @@ use std::io::Cursor;
 
 use common::{fixtures, json_lines, raiox};
 use raiox::ingest::decode::{decode, DecodeLimits, Decoded, Gray};
-use raiox::standardise::{encode_png, standardise, Params};
+use raiox::standardise::{develop, encode_png, standardise_implant, Fixture, Params, Standardised};
 use raiox::synth::{render, systems};
 
 fn decoded(img: image::GrayImage) -> Decoded {
     let png = encode_png(&img).unwrap();
     decode(&png, &DecodeLimits::default()).unwrap()
+}
+
+/// A box over the middle of a film (standardisation does not depend on the finder here).
+fn middle(side: u32) -> Fixture {
+    let s = side as f32;
+    Fixture {
+        cx: s / 2.0,
+        cy: s / 2.0,
+        width: s * 0.2,
+        length: s * 0.5,
+        angle_deg: 0.0,
+    }
+}
+
+/// Develop a film and standardise its middle; also says whether the film was taken as inverted.
+fn standardise_middle(d: &Decoded, side: u32) -> (Standardised, bool) {
+    let film = develop(d, None).unwrap();
+    (
+        standardise_implant(&film, &middle(side), &Params::default()).unwrap(),
+        film.inverted,
+    )
 }
 
 /// Mean absolute difference of two images of the same size, in gray levels.
@@ -39,8 +61,8 @@ fn chunks(png: &[u8]) -> Vec<String> {
 #[test]
 fn output_is_a_bare_224_gray_png_and_deterministic() {
     let film = decoded(render(&systems()[0], 3, 42, 400));
-    let a = standardise(&film, &Params::default()).unwrap();
-    let b = standardise(&film, &Params::default()).unwrap();
+    let (a, _) = standardise_middle(&film, 400);
+    let (b, _) = standardise_middle(&film, 400);
     assert_eq!(a.png, b.png, "same input and parameters give the same bytes");
     let img = image::load(Cursor::new(&a.png), image::ImageFormat::Png).unwrap();
     assert_eq!(
@@ -57,12 +79,12 @@ fn an_inverted_film_is_detected_and_gives_the_same_model_input() {
         let film = render(system, i, 7, 320);
         let mut negative = film.clone();
         image::imageops::invert(&mut negative);
-        let normal = standardise(&decoded(film), &Params::default()).unwrap();
-        let inverted = standardise(&decoded(negative), &Params::default()).unwrap();
+        let (normal, normal_inverted) = standardise_middle(&decoded(film), 320);
+        let (inverted, inverted_inverted) = standardise_middle(&decoded(negative), 320);
         // The generator makes some films inverted itself: whichever way a film comes, its negative
         // must be judged the other way round and give the same model input.
         assert_ne!(
-            normal.inverted, inverted.inverted,
+            normal_inverted, inverted_inverted,
             "{}: polarity of film vs negative",
             system.system
         );
@@ -87,10 +109,10 @@ fn dicom_monochrome1_comes_out_with_metal_bright() {
         monochrome1: true,
         technical: Default::default(),
     };
-    let direct = standardise(&decoded(film), &Params::default()).unwrap();
-    let out = standardise(&mono1, &Params::default()).unwrap();
+    let (direct, _) = standardise_middle(&decoded(film), 256);
+    let (out, out_inverted) = standardise_middle(&mono1, 256);
     assert!(
-        !out.inverted,
+        !out_inverted,
         "the photometric interpretation already fixed the polarity"
     );
     let diff = mean_abs_diff(&direct.image, &out.image);
@@ -115,58 +137,104 @@ fn exif_orientation_and_16_bit_tiff_are_honoured() {
 }
 
 #[test]
-fn changing_one_crop_rederives_only_that_image() {
+fn an_upper_jaw_implant_comes_out_apex_down_like_a_lower_jaw_one() {
+    // The same film turned upside down: its implant points apex-up; with the box's angle turned
+    // too, the model input is the same picture (up to resampling).
+    let film = render(&systems()[1], 2, 5, 320);
+    let upside_down = image::imageops::rotate180(&film);
+    let lower = middle(320);
+    let upper = Fixture {
+        angle_deg: 180.0,
+        ..lower
+    };
+    let a = standardise_implant(
+        &develop(&decoded(film), Some(false)).unwrap(),
+        &lower,
+        &Params::default(),
+    )
+    .unwrap();
+    let b = standardise_implant(
+        &develop(&decoded(upside_down), Some(false)).unwrap(),
+        &upper,
+        &Params::default(),
+    )
+    .unwrap();
+    let diff = mean_abs_diff(&a.image, &b.image);
+    assert!(diff < 3.0, "mean abs difference {diff}");
+    // And a box outside the film is refused with a reason, never a panic.
+    let off = Fixture { cx: 5000.0, ..lower };
+    let film = develop(&decoded(render(&systems()[1], 2, 5, 320)), None).unwrap();
+    let err = standardise_implant(&film, &off, &Params::default()).unwrap_err();
+    assert!(err.to_string().contains("outside"), "{err}");
+}
+
+#[test]
+fn changing_one_box_rederives_only_that_implant() {
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
     let synth = common::synth_set(dir.path(), 1, 2, 300);
     assert!(raiox(&lib, &["import", synth.to_str().unwrap()]).status.success());
     let before = json_lines(&raiox(&lib, &["list", "--json"]));
-    let out = raiox(&lib, &["crop", "3", "--rect", "20,30,200,240", "--json"]);
+    let target = before
+        .iter()
+        .find(|r| r["box_source"] == "finder")
+        .expect("the finder found implants on synthetic films");
+    let id = target["id"].as_i64().unwrap().to_string();
+    let out = raiox(&lib, &["box", &id, "--set", "20,30,60,200", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let after = json_lines(&raiox(&lib, &["list", "--json"]));
     for (b, a) in before.iter().zip(&after) {
-        if a["id"] == 3 {
+        if a["id"] == target["id"] {
             assert_ne!(a["standard_sha256"], b["standard_sha256"]);
             assert_eq!(
-                a["params"]["crop"],
-                serde_json::json!({"x": 20, "y": 30, "w": 200, "h": 240})
+                a["box"],
+                serde_json::json!({"x": 20.0, "y": 30.0, "w": 60.0, "h": 200.0})
             );
-            assert_eq!(a["auto_crop"], b["auto_crop"]);
+            assert_eq!(a["box_source"], "manual");
+            assert_eq!(a["film_sha256"], b["film_sha256"]);
         } else {
             assert_eq!(
                 a["standard_sha256"], b["standard_sha256"],
-                "image {} untouched",
+                "implant {} untouched",
                 a["id"]
             );
             assert_eq!(a["updated_at"], b["updated_at"]);
         }
     }
-    // Back to the automatic crop gives the original bytes again; the stale file is gone.
-    assert!(raiox(&lib, &["crop", "3", "--auto"]).status.success());
-    let back = json_lines(&raiox(&lib, &["show", "3", "--json"]));
-    assert_eq!(back[0]["standard_sha256"], before[2]["standard_sha256"]);
+    // Back to the finder's box gives the original bytes again; the stale file is gone.
+    assert!(raiox(&lib, &["box", &id, "--find"]).status.success());
+    let back = json_lines(&raiox(&lib, &["show", &id, "--json"]));
+    assert_eq!(back[0]["standard_sha256"], target["standard_sha256"]);
+    assert_eq!(back[0]["box_source"], "finder");
     let check = json_lines(&raiox(&lib, &["check", "--json"]));
     assert_eq!(check[0]["damaged"].as_array().unwrap().len(), 0);
     assert_eq!(
         check[0]["swept"]["orphans"], 0,
         "the old standard image was removed, not left behind"
     );
-    // A crop outside the image is refused with a reason.
-    let out = raiox(&lib, &["crop", "3", "--rect", "5000,5000,10,10"]);
+    // A box outside the film is refused with a reason.
+    let out = raiox(&lib, &["box", &id, "--set", "5000,5000,10,10"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside"));
 }
 
 #[test]
-fn the_same_file_gives_the_same_standard_image_in_any_library() {
+fn the_same_file_gives_the_same_standard_images_in_any_library() {
     let dir = tempfile::tempdir().unwrap();
-    let file = fixtures().join("awkward/scan_3000x4000.png");
-    let sha = |lib: &str| {
+    let synth = common::synth_set(dir.path(), 1, 1, 300);
+    let shas = |lib: &str| {
         let lib = dir.path().join(lib);
-        assert!(raiox(&lib, &["import", file.to_str().unwrap()]).status.success());
-        json_lines(&raiox(&lib, &["list", "--json"]))[0]["standard_sha256"].clone()
+        assert!(raiox(&lib, &["import", synth.to_str().unwrap(), "--no-embed"])
+            .status
+            .success());
+        json_lines(&raiox(&lib, &["list", "--json"]))
+            .iter()
+            .map(|r| r["standard_sha256"].clone())
+            .collect::<Vec<_>>()
     };
-    assert_eq!(sha("a"), sha("b"));
+    let a = shas("a");
+    assert!(!a.is_empty());
+    assert_eq!(a, shas("b"));
 }
 
 #[test]
@@ -184,7 +252,7 @@ fn restandardise_rederives_only_stale_images_unless_asked_for_all() {
         "images made by this pipeline version are current"
     );
     let out = json_lines(&raiox(&lib, &["restandardise", "--all", "--json"]));
-    assert_eq!(out[0]["restandardised"], 8);
+    assert_eq!(out[0]["restandardised"], before.len());
     let after = json_lines(&raiox(&lib, &["list", "--json"]));
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(

@@ -21,7 +21,7 @@ use crate::embed::Encoder;
 use crate::ingest::decode::{decode, DecodeLimits};
 use crate::library::Library;
 use crate::search::index::Index;
-use crate::standardise::{standardise, Params};
+use crate::standardise::{standardise_film, Params};
 use crate::Error;
 
 /// Multiply-adds ×2 of one CLIP ViT-B/32 image-tower forward pass, in GFLOP (the usual 4.4 figure).
@@ -42,10 +42,12 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The timed unit of standardisation: one original's bytes to the standard PNG's bytes.
-pub fn standardise_file(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+/// The timed unit of standardisation: one film's bytes to its implants' standard PNGs (finding
+/// the implants included); returns their total size in bytes.
+pub fn standardise_file(bytes: &[u8]) -> Result<usize, Error> {
     let decoded = decode(bytes, &DecodeLimits::default()).map_err(|e| Error::Invalid(e.to_string()))?;
-    Ok(standardise(&decoded, &Params::default())?.png)
+    let film = standardise_film(&decoded, &Params::default())?;
+    Ok(film.implants.iter().map(|(_, s)| s.png.len()).sum())
 }
 
 /// Standardise every file on `pool`'s workers; returns the total output bytes (so nothing is
@@ -54,7 +56,7 @@ pub fn standardise_all(files: &[Vec<u8>], pool: &ThreadPool) -> Result<usize, Er
     pool.install(|| {
         files
             .par_iter()
-            .map(|f| standardise_file(f).map(|png| png.len()))
+            .map(|f| standardise_file(f))
             .collect::<Result<Vec<_>, _>>()
     })
     .map(|sizes| sizes.iter().sum())

@@ -155,6 +155,95 @@ CREATE TABLE sync_quarantine (
     seen_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 "#,
+    r#"
+-- Films and implants: a film is the imported original (one row per original file); the implant is
+-- the item (its box, standard image, vector, label, name and production row). `images` keeps its
+-- name and its ids, so vectors, sync state and names stay attached; each existing image becomes a
+-- film (same id) with one implant whose box is the crop it had.
+CREATE TABLE films (
+    id            INTEGER PRIMARY KEY,
+    sha256        TEXT NOT NULL UNIQUE,          -- of the original bytes
+    original_ext  TEXT NOT NULL,
+    source_name   TEXT NOT NULL,                 -- local provenance only, never shared
+    source_format TEXT NOT NULL,
+    width         INTEGER NOT NULL,
+    height        INTEGER NOT NULL,
+    technical     TEXT NOT NULL DEFAULT '{}',    -- non-identifying JSON
+    inverted      INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+INSERT INTO films (id, sha256, original_ext, source_name, source_format, width, height, technical, inverted, created_at)
+    SELECT id, sha256, original_ext, source_name, source_format, width, height, technical, inverted, created_at
+    FROM images WHERE origin = 'local';
+CREATE TABLE implants_new (
+    id              INTEGER PRIMARY KEY,
+    film_id         INTEGER REFERENCES films(id),  -- NULL: pulled from production, no original here
+    fixture         TEXT,                          -- JSON oriented box {cx, cy, width, length, angle_deg}
+    box_source      TEXT NOT NULL DEFAULT 'finder' CHECK (box_source IN ('finder', 'manual', 'migrated', 'production')),
+    params          TEXT NOT NULL,                 -- standardisation parameters (JSON)
+    params_version  INTEGER NOT NULL,
+    standard_sha256 TEXT NOT NULL,
+    manufacturer_id INTEGER REFERENCES manufacturers(id),
+    system_id       INTEGER REFERENCES systems(id),
+    modality        TEXT CHECK (modality IN ('periapical', 'panoramic', 'photo')),
+    diameter_mm     REAL,
+    length_mm       REAL,
+    connection      TEXT,
+    notes           TEXT,
+    status          TEXT NOT NULL DEFAULT 'unlabelled'
+                    CHECK (status IN ('unlabelled', 'labelled', 'confirmed')),
+    standard_name   TEXT UNIQUE,
+    name_seq        INTEGER,
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    origin          TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'remote')),
+    name_given      INTEGER NOT NULL DEFAULT 0,
+    CHECK ((system_id IS NULL) = (status = 'unlabelled')),
+    CHECK ((film_id IS NULL) = (origin = 'remote'))
+);
+INSERT INTO implants_new (id, film_id, fixture, box_source, params, params_version, standard_sha256,
+        manufacturer_id, system_id, modality, diameter_mm, length_mm, connection, notes, status,
+        standard_name, name_seq, created_at, updated_at, origin, name_given)
+    SELECT i.id,
+        CASE WHEN i.origin = 'local' THEN i.id END,
+        CASE WHEN i.origin = 'local' THEN json_object(
+            'cx', json_extract(c.r, '$.x') + json_extract(c.r, '$.w') / 2.0,
+            'cy', json_extract(c.r, '$.y') + json_extract(c.r, '$.h') / 2.0,
+            'width', json_extract(c.r, '$.w') * 1.0,
+            'length', json_extract(c.r, '$.h') * 1.0,
+            'angle_deg', 0.0) END,
+        CASE WHEN i.origin = 'remote' THEN 'production'
+             WHEN json_type(i.params, '$.crop') = 'object' THEN 'manual'
+             ELSE 'migrated' END,
+        json_remove(i.params, '$.crop'), i.params_version, i.standard_sha256,
+        i.manufacturer_id, i.system_id, i.modality, i.diameter_mm, i.length_mm, i.connection, i.notes, i.status,
+        i.standard_name, i.name_seq, i.created_at, i.updated_at, i.origin, i.name_given
+    FROM images i,
+        (SELECT id AS cid, CASE WHEN json_type(params, '$.crop') = 'object'
+                                THEN json_extract(params, '$.crop') ELSE auto_crop END AS r
+         FROM images) c
+    WHERE c.cid = i.id;
+DROP TABLE images;
+ALTER TABLE implants_new RENAME TO images;
+CREATE INDEX images_system ON images (system_id);
+CREATE INDEX images_status ON images (status);
+CREATE INDEX images_standard_sha ON images (standard_sha256);
+CREATE INDEX images_film ON images (film_id);
+CREATE TRIGGER sync_queue_insert AFTER INSERT ON images BEGIN
+    INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+    VALUES (NEW.id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox));
+END;
+CREATE TRIGGER sync_queue_update AFTER UPDATE OF manufacturer_id, system_id, modality, diameter_mm, length_mm,
+    connection, notes, status, standard_name, standard_sha256 ON images BEGIN
+    INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+    VALUES (NEW.id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox));
+END;
+CREATE TRIGGER sync_queue_delete BEFORE DELETE ON images BEGIN
+    INSERT OR REPLACE INTO sync_deletes (remote_id, revision, object_key)
+        SELECT remote_id, revision, object_key FROM sync_items WHERE image_id = OLD.id AND revision IS NOT NULL;
+    DELETE FROM sync_outbox WHERE image_id = OLD.id;
+END;
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.
@@ -203,13 +292,33 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
-        tx.commit()?;
+    if version == MIGRATIONS.len() {
+        return Ok(());
     }
-    Ok(())
+    // A migration may rebuild a table (SQLite cannot drop a constraint in place): with foreign keys
+    // on, dropping the old table would cascade into the rows that point at it. They are switched
+    // off around the migrations (the pragma is a no-op inside a transaction) and every reference
+    // is checked before the last migration commits.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = (|| {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            let broken: i64 =
+                tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            if broken > 0 {
+                return Err(Error::Invalid(format!(
+                    "migrating the catalogue to schema {} would leave {broken} broken references; nothing was changed",
+                    i + 1
+                )));
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
 }
 
 /// Insert the built-in manufacturers, systems and aliases that are not there yet (idempotent, so a

@@ -1,4 +1,4 @@
-//! Image records: what the library knows about each original, its standard image and its label.
+//! Implant records: what the library knows about each implant, its box, standard image and label.
 //!
 //! Why a module of its own: every front (CLI, GUI, later sync) reads and writes records through
 //! these functions, so the naming rule and the status rules live in one place. Writes take a
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::naming::standard_name;
 use crate::ingest::decode::Technical;
-use crate::standardise::{Params, Rect};
+use crate::standardise::{Aabb, Fixture, Params};
 use crate::Error;
 
 /// Curation state of an image.
@@ -91,30 +91,75 @@ pub struct Attributes {
     pub notes: Option<String>,
 }
 
-/// One image of the library.
+/// How an implant's box came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoxSource {
+    /// Proposed by the implant finder.
+    Finder,
+    /// Drawn or corrected by a curator (or given in a labels CSV): the finder never overrides it.
+    Manual,
+    /// The crop an image had before films held several implants.
+    Migrated,
+    /// Pulled from production, which keeps no box.
+    Production,
+}
+
+impl BoxSource {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoxSource::Finder => "finder",
+            BoxSource::Manual => "manual",
+            BoxSource::Migrated => "migrated",
+            BoxSource::Production => "production",
+        }
+    }
+
+    fn parse(s: &str) -> BoxSource {
+        match s {
+            "finder" => BoxSource::Finder,
+            "manual" => BoxSource::Manual,
+            "migrated" => BoxSource::Migrated,
+            _ => BoxSource::Production,
+        }
+    }
+}
+
+/// One implant of the library: the item that is labelled, embedded, named and synced.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageRecord {
     /// Database id.
     pub id: i64,
-    /// SHA-256 of the original bytes.
-    pub sha256: String,
-    /// Extension of the stored original.
-    pub original_ext: String,
-    /// Where the file came from: local provenance only, never exported or uploaded.
+    /// The film it was found on; `None` for an implant pulled from production.
+    pub film_id: Option<i64>,
+    /// SHA-256 of the film's original bytes.
+    pub film_sha256: Option<String>,
+    /// Extension of the film's stored original.
     #[serde(skip)]
-    pub source_name: String,
-    /// Detected format of the original.
-    pub source_format: String,
-    /// Original width (after EXIF orientation).
-    pub width: u32,
-    /// Original height.
-    pub height: u32,
-    /// Non-identifying technical metadata.
+    pub original_ext: Option<String>,
+    /// Where the film came from: local provenance only, never exported or uploaded.
+    #[serde(skip)]
+    pub source_name: Option<String>,
+    /// Detected format of the film.
+    pub source_format: Option<String>,
+    /// Film width (after EXIF orientation).
+    pub width: Option<u32>,
+    /// Film height.
+    pub height: Option<u32>,
+    /// Non-identifying technical metadata of the film.
     pub technical: Technical,
+    /// The fixture's oriented box in the film's pixels.
+    pub fixture: Option<Fixture>,
+    /// Axis-aligned box around the fixture in the film's pixels.
+    #[serde(rename = "box")]
+    pub aabb: Option<Aabb>,
+    /// Apex direction of the fixture (0 = apex down, 180 = apex up).
+    pub angle_deg: Option<f32>,
+    /// How the box came about.
+    pub box_source: BoxSource,
     /// Standardisation parameters.
     pub params: Params,
-    /// The automatic crop guess.
-    pub auto_crop: Rect,
     /// Whether the film was treated as inverted.
     pub inverted: bool,
     /// SHA-256 of the standard PNG.
@@ -140,40 +185,37 @@ pub struct ImageRecord {
     pub origin_local: bool,
 }
 
-/// Everything needed to insert a freshly imported image.
+impl ImageRecord {
+    /// The film's original as (sha256, extension), when this library has it.
+    pub fn original(&self) -> Option<(&str, &str)> {
+        Some((self.film_sha256.as_deref()?, self.original_ext.as_deref()?))
+    }
+}
+
+/// Everything needed to insert a freshly found implant.
 #[derive(Debug, Clone)]
 pub struct NewImage {
-    /// SHA-256 of the original bytes.
-    pub sha256: String,
-    /// Extension of the stored original.
-    pub original_ext: String,
-    /// Local provenance (the path it was imported from).
-    pub source_name: String,
-    /// Detected format.
-    pub source_format: String,
-    /// Width.
-    pub width: u32,
-    /// Height.
-    pub height: u32,
-    /// Technical metadata.
-    pub technical: Technical,
+    /// The film it is on.
+    pub film_id: i64,
+    /// Its fixture box.
+    pub fixture: Fixture,
+    /// How the box came about.
+    pub box_source: BoxSource,
     /// Parameters used.
     pub params: Params,
-    /// Automatic crop guess.
-    pub auto_crop: Rect,
-    /// Treated as inverted.
-    pub inverted: bool,
     /// SHA-256 of the standard PNG.
     pub standard_sha256: String,
     /// Modality, when the source says (DICOM).
     pub modality: Option<Modality>,
 }
 
-const SELECT: &str = "SELECT i.id, i.sha256, i.original_ext, i.source_name, i.source_format, i.width, i.height,
-    i.technical, i.params, i.auto_crop, i.inverted, i.standard_sha256, m.name, s.name, i.system_id,
+const SELECT: &str =
+    "SELECT i.id, f.id, f.sha256, f.original_ext, f.source_name, f.source_format, f.width, f.height,
+    f.technical, i.params, i.fixture, COALESCE(f.inverted, 0), i.standard_sha256, m.name, s.name, i.system_id,
     i.modality, i.diameter_mm, i.length_mm, i.connection, i.notes, i.status, i.standard_name,
-    i.created_at, i.updated_at, i.origin
-    FROM images i LEFT JOIN systems s ON s.id = i.system_id LEFT JOIN manufacturers m ON m.id = i.manufacturer_id";
+    i.created_at, i.updated_at, i.origin, i.box_source
+    FROM images i LEFT JOIN films f ON f.id = i.film_id
+    LEFT JOIN systems s ON s.id = i.system_id LEFT JOIN manufacturers m ON m.id = i.manufacturer_id";
 
 /// A JSON column decoded into its type.
 fn json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T> {
@@ -183,70 +225,91 @@ fn json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<T
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<ImageRecord> {
+    let fixture: Option<Fixture> = match r.get::<_, Option<String>>(10)? {
+        Some(_) => Some(json(r, 10)?),
+        None => None,
+    };
+    let technical: Option<String> = r.get(8)?;
     Ok(ImageRecord {
         id: r.get(0)?,
-        sha256: r.get(1)?,
-        original_ext: r.get(2)?,
-        source_name: r.get(3)?,
-        source_format: r.get(4)?,
-        width: r.get(5)?,
-        height: r.get(6)?,
-        technical: json(r, 7)?,
-        params: json(r, 8)?,
-        auto_crop: json(r, 9)?,
-        inverted: r.get(10)?,
-        standard_sha256: r.get(11)?,
-        manufacturer: r.get(12)?,
-        system: r.get(13)?,
-        system_id: r.get(14)?,
+        film_id: r.get(1)?,
+        film_sha256: r.get(2)?,
+        original_ext: r.get(3)?,
+        source_name: r.get(4)?,
+        source_format: r.get(5)?,
+        width: r.get(6)?,
+        height: r.get(7)?,
+        technical: technical
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+        params: json(r, 9)?,
+        aabb: fixture.map(|f| f.aabb()),
+        angle_deg: fixture.map(|f| f.angle_deg),
+        fixture,
+        inverted: r.get(11)?,
+        standard_sha256: r.get(12)?,
+        manufacturer: r.get(13)?,
+        system: r.get(14)?,
+        system_id: r.get(15)?,
         attributes: Attributes {
             modality: r
-                .get::<_, Option<String>>(15)?
+                .get::<_, Option<String>>(16)?
                 .as_deref()
                 .and_then(Modality::parse),
-            diameter_mm: r.get(16)?,
-            length_mm: r.get(17)?,
-            connection: r.get(18)?,
-            notes: r.get(19)?,
+            diameter_mm: r.get(17)?,
+            length_mm: r.get(18)?,
+            connection: r.get(19)?,
+            notes: r.get(20)?,
         },
-        status: Status::parse(&r.get::<_, String>(20)?),
-        name: r.get(21)?,
-        created_at: r.get(22)?,
-        updated_at: r.get(23)?,
-        origin_local: r.get::<_, String>(24)? == "local",
+        status: Status::parse(&r.get::<_, String>(21)?),
+        name: r.get(22)?,
+        created_at: r.get(23)?,
+        updated_at: r.get(24)?,
+        origin_local: r.get::<_, String>(25)? == "local",
+        box_source: BoxSource::parse(&r.get::<_, String>(26)?),
     })
 }
 
-/// The id of the image whose original has this SHA-256, if any.
-pub fn id_by_sha(conn: &Connection, sha256: &str) -> Result<Option<i64>, Error> {
-    Ok(conn
-        .query_row("SELECT id FROM images WHERE sha256 = ?1", [sha256], |r| r.get(0))
-        .optional()?)
+/// The implants of a film, in box order.
+pub fn ids_of_film(conn: &Connection, film_id: i64) -> Result<Vec<i64>, Error> {
+    let mut stmt = conn.prepare("SELECT id FROM images WHERE film_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([film_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Insert a new image (unlabelled) and return its id.
+/// Insert a new implant (unlabelled) and return its id.
 pub fn insert(tx: &Transaction, img: &NewImage) -> Result<i64, Error> {
     tx.execute(
-        "INSERT INTO images (sha256, original_ext, source_name, source_format, width, height, technical,
-            params, params_version, auto_crop, inverted, standard_sha256, modality)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO images (film_id, fixture, box_source, params, params_version, standard_sha256, modality)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
-            img.sha256,
-            img.original_ext,
-            img.source_name,
-            img.source_format,
-            img.width,
-            img.height,
-            serde_json::to_string(&img.technical)?,
+            img.film_id,
+            serde_json::to_string(&img.fixture)?,
+            img.box_source.as_str(),
             serde_json::to_string(&img.params)?,
             img.params.version,
-            serde_json::to_string(&img.auto_crop)?,
-            img.inverted,
             img.standard_sha256,
             img.modality.map(Modality::as_str),
         ],
     )?;
     Ok(tx.last_insert_rowid())
+}
+
+/// Insert an implant pulled from production (no film here, no box) and return its id.
+pub fn insert_pulled(tx: &Connection, params: &Params, standard_sha256: &str) -> Result<i64, Error> {
+    tx.execute(
+        "INSERT INTO images (film_id, fixture, box_source, params, params_version, standard_sha256, origin)
+         VALUES (NULL, NULL, 'production', ?1, ?2, ?3, 'remote')",
+        params![serde_json::to_string(params)?, params.version, standard_sha256],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Every implant's standard image: (id, standard sha256), for integrity checks and sweeps.
+pub fn standards(conn: &Connection) -> Result<Vec<(i64, String)>, Error> {
+    let mut stmt = conn.prepare("SELECT id, standard_sha256 FROM images ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One image by id.
@@ -401,24 +464,37 @@ pub fn name_given(conn: &Connection, id: i64) -> Result<bool, Error> {
     Ok(conn.query_row("SELECT name_given FROM images WHERE id = ?1", [id], |r| r.get(0))?)
 }
 
-/// Record a re-derived standard image for an image.
+/// Record an implant's new box and its re-derived standard image.
 pub fn set_standard(
     tx: &Transaction,
     id: i64,
     params: &Params,
-    auto_crop: Rect,
-    inverted: bool,
+    fixture: &Fixture,
+    box_source: BoxSource,
     standard_sha256: &str,
 ) -> Result<(), Error> {
     let n = tx.execute(
-        "UPDATE images SET params = ?2, params_version = ?3, auto_crop = ?4, inverted = ?5, standard_sha256 = ?6,
+        "UPDATE images SET params = ?2, params_version = ?3, fixture = ?4, box_source = ?5, standard_sha256 = ?6,
             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
          WHERE id = ?1",
-        params![id, serde_json::to_string(params)?, params.version, serde_json::to_string(&auto_crop)?, inverted, standard_sha256],
+        params![
+            id,
+            serde_json::to_string(params)?,
+            params.version,
+            serde_json::to_string(fixture)?,
+            box_source.as_str(),
+            standard_sha256
+        ],
     )?;
     if n == 0 {
         return Err(Error::NotFound(id));
     }
+    Ok(())
+}
+
+/// Delete an implant row (a catalogue trigger queues its production row for soft deletion).
+pub fn delete(tx: &Connection, id: i64) -> Result<(), Error> {
+    tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
     Ok(())
 }
 

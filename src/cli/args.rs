@@ -30,20 +30,39 @@ pub struct Cli {
 pub enum Command {
     /// Import image files and folders (recursively) into the library.
     Import(ImportArgs),
-    /// List the images in the library.
+    /// List the implants in the library (one line or JSON object per implant).
     List {
-        /// Only images with this status.
+        /// Only implants with this status.
         #[arg(long)]
         status: Option<Status>,
     },
-    /// Show everything the library knows about one image.
+    /// Show everything the library knows about one implant.
     Show {
-        /// Image id.
+        /// Implant id.
         id: i64,
+    },
+    /// List the films (imported originals) with their implants.
+    Films {
+        /// Only films on which no implant was found (draw one with `raiox box --film`).
+        #[arg(long)]
+        empty: bool,
+    },
+    /// Edit implants: move, resize or rotate a box, delete a false one, add a missed one.
+    Box(BoxArgs),
+    /// Measure the implant finder against annotated fixture boxes (`film,class,x,y,w,h`).
+    EvalFinder {
+        /// Folder of films; the CSV's film paths are relative to it.
+        folder: PathBuf,
+        /// Annotations (class `implant`, optionally `crown`); default FOLDER/boxes.csv.
+        #[arg(long, value_name = "CSV")]
+        boxes: Option<PathBuf>,
+        /// Draw the films with misses or extra boxes into this folder (annotations green, finder red).
+        #[arg(long, value_name = "DIR")]
+        misses: Option<PathBuf>,
     },
     /// Set or change the manufacturer/system and attributes of images; confirm them.
     Label(LabelArgs),
-    /// Change an image's crop or polarity and re-derive its standard image.
+    /// Change an implant's box (axis-aligned) or its film's polarity and re-derive its standard image.
     Crop(CropArgs),
     /// Re-derive standard images made by an older pipeline version (or every image with --all).
     Restandardise {
@@ -341,17 +360,46 @@ pub struct LabelArgs {
 /// `raiox crop`.
 #[derive(Debug, Args)]
 pub struct CropArgs {
-    /// Image id.
+    /// Implant id.
     pub id: i64,
-    /// Manual crop x,y,w,h in original pixels.
+    /// The fixture's box x,y,w,h in the film's pixels (the apex keeps its side).
     #[arg(long, conflicts_with = "auto")]
-    pub rect: Option<crate::standardise::Rect>,
-    /// Return to the automatic crop.
+    pub rect: Option<crate::standardise::BoxSpec>,
+    /// Return to the box the implant finder proposes there.
     #[arg(long)]
     pub auto: bool,
     /// Film polarity: auto-detect, or force inverted / normal.
     #[arg(long)]
     pub invert: Option<Polarity>,
+}
+
+/// `raiox box`.
+#[derive(Debug, Args)]
+pub struct BoxArgs {
+    /// Implant id (with --set, --find or --delete).
+    #[arg(required_unless_present = "film", conflicts_with = "film")]
+    pub id: Option<i64>,
+    /// New box x,y,w,h[,angle]: the fixture's axis-aligned box in the film's pixels and its apex
+    /// angle (0 = apex down, 180 = apex up; without it the apex keeps its side).
+    #[arg(long, value_name = "x,y,w,h[,angle]", allow_hyphen_values = true, conflicts_with_all = ["delete", "find"])]
+    pub set: Option<crate::standardise::BoxSpec>,
+    /// Go back to the box the implant finder proposes there.
+    #[arg(long, conflicts_with = "delete")]
+    pub find: bool,
+    /// Remove a false implant from its film.
+    #[arg(long)]
+    pub delete: bool,
+    /// Add an implant to this film (with --add).
+    #[arg(long, value_name = "FILM_ID", requires = "add")]
+    pub film: Option<i64>,
+    /// The new implant's box x,y,w,h[,angle] (with --film).
+    #[arg(
+        long,
+        value_name = "x,y,w,h[,angle]",
+        allow_hyphen_values = true,
+        requires = "film"
+    )]
+    pub add: Option<crate::standardise::BoxSpec>,
 }
 
 /// Film polarity choice.

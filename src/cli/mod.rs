@@ -16,6 +16,7 @@ macro_rules! outln {
 
 mod args;
 mod bench;
+mod films;
 mod import;
 mod output;
 mod progress_bar;
@@ -123,6 +124,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print_record(&lib, &rec, cli.json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Films { empty } => films::cmd_films(&cli, *empty),
+        Command::Box(args) => films::cmd_box(&cli, args),
+        Command::EvalFinder {
+            folder,
+            boxes,
+            misses,
+        } => films::cmd_eval_finder(&cli, folder, boxes.as_deref(), misses.as_deref()),
         Command::Label(args) => cmd_label(&cli, args),
         Command::Crop(args) => cmd_crop(&cli, args),
         Command::Export(args) => cmd_export(&cli, args),
@@ -215,45 +223,51 @@ fn summary_line(rec: &ImageRecord) -> String {
         (Some(m), Some(s)) => format!("{m} / {s}"),
         _ => "-".into(),
     };
+    let place = match (rec.film_id, rec.aabb) {
+        (Some(film), Some(b)) => format!("film {film} at {:.0},{:.0},{:.0},{:.0}", b.x, b.y, b.w, b.h),
+        _ => "from production".to_string(),
+    };
     format!(
-        "#{:<6} {:<10} {:<48} {:<36} {}x{} {}",
+        "#{:<6} {:<10} {:<48} {:<36} {}",
         rec.id,
-        format!("{:?}", rec.status).to_lowercase(),
+        rec.status.as_str(),
         rec.name.as_deref().unwrap_or("(unlabelled)"),
         label,
-        rec.width,
-        rec.height,
-        rec.source_format
+        place
     )
 }
 
-fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
-    let original = lib.original_path(&rec.sha256, &rec.original_ext);
+pub(super) fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
+    let original = rec.original().map(|(sha, ext)| lib.original_path(sha, ext));
     let standard = lib.standard_path(&rec.standard_sha256);
     if json {
         let mut value = serde_json::to_value(rec)?;
         value["source_name"] = rec.source_name.clone().into();
-        value["original_path"] = original.display().to_string().into();
+        value["original_path"] = original.map(|p| p.display().to_string()).into();
         value["standard_path"] = standard.display().to_string().into();
         return json_line(&value);
     }
     outln!("{}", summary_line(rec));
-    outln!("  source (local only): {}", rec.source_name);
-    outln!("  original:  {}", original.display());
+    if let Some(source) = &rec.source_name {
+        outln!("  source (local only): {source}");
+    }
+    if let Some(original) = &original {
+        outln!("  original:  {}", original.display());
+    }
     outln!("  standard:  {}", standard.display());
     outln!("  technical: {}", serde_json::to_string(&rec.technical)?);
-    let crop = rec.params.crop.map_or("automatic".to_string(), |c| {
-        format!("{},{},{},{}", c.x, c.y, c.w, c.h)
-    });
-    let a = rec.auto_crop;
-    outln!(
-        "  crop: {crop} (automatic guess {},{},{},{}); inverted: {}",
-        a.x,
-        a.y,
-        a.w,
-        a.h,
-        rec.inverted
-    );
+    if let Some(f) = &rec.fixture {
+        outln!(
+            "  fixture ({}): centre {:.1},{:.1}, width {:.1}, length {:.1}, apex angle {:.1}°; inverted: {}",
+            rec.box_source.as_str(),
+            f.cx,
+            f.cy,
+            f.width,
+            f.length,
+            f.angle_deg,
+            rec.inverted
+        );
+    }
     outln!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
     outln!("  added {}, changed {}", rec.created_at, rec.updated_at);
     Ok(())
@@ -286,20 +300,25 @@ fn cmd_label(cli: &Cli, args: &LabelArgs) -> Result<ExitCode> {
 
 fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;
-    let crop = match (args.rect, args.auto) {
-        (Some(r), _) => Some(Some(r)),
-        (None, true) => Some(None),
-        (None, false) => None,
-    };
+    let current = images::get(lib.conn(), args.id)?;
+    let fixture = args.rect.map(|spec| {
+        let angle = spec.angle_deg.or(current.fixture.map(|f| f.upright_sense()));
+        crate::standardise::Fixture::from_aabb(spec.aabb, angle)
+    });
     let invert = args.invert.map(|p| match p {
         Polarity::Auto => None,
         Polarity::Inverted => Some(true),
         Polarity::Normal => Some(false),
     });
-    if crop.is_none() && invert.is_none() {
+    if fixture.is_none() && !args.auto && invert.is_none() {
         anyhow::bail!("nothing to change: give --rect x,y,w,h, --auto or --invert");
     }
-    let rec = curate::recrop(&mut lib, args.id, crop, invert)?;
+    let change = curate::BoxChange {
+        fixture,
+        refind: args.auto,
+        invert,
+    };
+    let rec = curate::rederive(&mut lib, args.id, change)?;
     print_record(&lib, &rec, cli.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::args::ModelsCommand;
 use super::{json_line, open_library, progress_bar, Cli};
-use crate::embed::job::{embed_file, embed_library};
+use crate::embed::job::{embed_film, embed_library};
 use crate::embed::select::{choose, EncoderChoice};
 use crate::embed::Encoder;
 use crate::search::identify::{EvalReport, Neighbour, Searcher};
+use crate::standardise::Aabb;
 
 pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;
@@ -40,20 +41,66 @@ pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
     })
 }
 
-/// A query's vector: an image id of the library, or a file that goes through standardise + embed.
-fn query_vector(searcher: &Searcher, encoder: &dyn Encoder, target: &str) -> Result<(Vec<f32>, Option<i64>)> {
+/// One query implant: an implant of the library (by id), or one found on a film given by path.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct Query {
+    /// The film or id as given.
+    pub path: String,
+    /// The library implant, when the query is an id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// The fixture's axis-aligned box on the film.
+    #[serde(rename = "box", skip_serializing_if = "Option::is_none")]
+    pub aabb: Option<Aabb>,
+    /// Apex direction of the fixture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub angle_deg: Option<f32>,
+    /// Why the answer may not be about an implant the finder saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    #[serde(skip)]
+    pub vector: Vec<f32>,
+}
+
+/// The queries of a target: an implant id of the library (`vector_of` gives its stored vector),
+/// or a film, whose every implant is one query.
+pub(super) fn queries(
+    encoder: &dyn Encoder,
+    target: &str,
+    vector_of: impl Fn(i64) -> Result<Option<Vec<f32>>>,
+    lib: &crate::library::Library,
+) -> Result<Vec<Query>> {
     if let Ok(id) = target.parse::<i64>() {
         if !Path::new(target).exists() {
-            let v = searcher.index.vector(id).with_context(|| {
+            let v = vector_of(id)?.with_context(|| {
                 format!(
-                    "image {id} has no current {} vector: run `raiox embed`",
+                    "implant {id} has no current {} vector: run `raiox embed`",
                     encoder.id()
                 )
             })?;
-            return Ok((v.to_vec(), Some(id)));
+            let rec = crate::catalogue::images::get(lib.conn(), id)?;
+            return Ok(vec![Query {
+                path: target.to_string(),
+                id: Some(id),
+                aabb: rec.aabb,
+                angle_deg: rec.angle_deg,
+                warning: None,
+                vector: v,
+            }]);
         }
     }
-    Ok((embed_file(encoder, Path::new(target))?, None))
+    Ok(embed_film(encoder, Path::new(target))?
+        .into_iter()
+        .map(|q| Query {
+            path: target.to_string(),
+            id: None,
+            aabb: Some(q.fixture.aabb()),
+            angle_deg: q.found.then_some(q.fixture.angle_deg),
+            warning: (!q.found)
+                .then(|| "no implant found on this film: the whole image was used".to_string()),
+            vector: q.vector,
+        })
+        .collect())
 }
 
 fn open_searcher(
@@ -72,6 +119,17 @@ fn open_searcher(
     Ok((lib, encoder, searcher))
 }
 
+/// How a query implant is named in text output.
+pub(super) fn query_title(q: &Query) -> String {
+    match (q.id, q.aabb) {
+        (Some(id), _) => format!("implant {id}"),
+        (None, Some(b)) => format!(
+            "{} (implant at {:.0},{:.0},{:.0},{:.0})",
+            q.path, b.x, b.y, b.w, b.h
+        ),
+        (None, None) => q.path.clone(),
+    }
+}
 fn neighbour_line(n: &Neighbour) -> String {
     format!(
         "  #{:<6} {:.4}  {:<44} {}",
@@ -86,21 +144,31 @@ fn neighbour_line(n: &Neighbour) -> String {
 }
 
 pub fn cmd_similar(cli: &Cli, target: &str, k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
-    let (_lib, encoder, searcher) = open_searcher(cli, choice)?;
-    let (query, exclude) = query_vector(&searcher, encoder.as_ref(), target)?;
-    let found = searcher.similar(&query, k, exclude);
-    if cli.json {
-        json_line(&serde_json::json!({"query": target, "encoder": encoder.id(), "neighbours": found}))?;
-    } else {
-        outln!("most similar to {target} ({}):", encoder.id());
-        found.iter().for_each(|n| outln!("{}", neighbour_line(n)));
+    let (lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let vector_of = |id: i64| Ok(searcher.index.vector(id).map(<[f32]>::to_vec));
+    for q in queries(encoder.as_ref(), target, vector_of, &lib)? {
+        let found = searcher.similar(&q.vector, k, q.id);
+        if cli.json {
+            let mut line = serde_json::to_value(&q)?;
+            line["query"] = target.into();
+            line["encoder"] = encoder.id().into();
+            line["neighbours"] = serde_json::to_value(&found)?;
+            json_line(&line)?;
+        } else {
+            outln!("most similar to {} ({}):", query_title(&q), encoder.id());
+            if let Some(w) = &q.warning {
+                outln!("  ({w})");
+            }
+            found.iter().for_each(|n| outln!("{}", neighbour_line(n)));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Serialize)]
 struct IdentifyLine<'a> {
-    path: &'a str,
+    #[serde(flatten)]
+    query: &'a Query,
     #[serde(flatten)]
     result: crate::search::identify::Identification,
 }
@@ -116,52 +184,72 @@ pub fn cmd_identify(
     let mut failed = false;
     for path in paths {
         let shown = path.display().to_string();
-        let query = match embed_file(encoder.as_ref(), path) {
+        let vector_of = |id: i64| Ok(searcher.index.vector(id).map(<[f32]>::to_vec));
+        let found = match queries(encoder.as_ref(), &shown, vector_of, &lib) {
             Ok(q) => q,
             Err(e) => {
                 failed = true;
                 if cli.json {
-                    json_line(&serde_json::json!({"path": shown, "error": e.to_string()}))?;
+                    json_line(&serde_json::json!({"path": shown, "error": format!("{e:#}")}))?;
                 } else {
-                    outln!("{shown}: cannot identify: {e}");
+                    outln!("{shown}: cannot identify: {e:#}");
                 }
                 continue;
             }
         };
-        let result = searcher.identify(&query, k, calibration.as_ref());
-        if cli.json {
-            json_line(&IdentifyLine { path: &shown, result })?;
-            continue;
-        }
-        match &result.verdict {
-            Some(v) => outln!(
-                "{shown}: {} / {} (confidence {:.0} %)",
-                v.manufacturer,
-                v.system,
-                v.confidence * 100.0
-            ),
-            None if calibration.is_none() => {
-                outln!(
-                    "{shown}: unknown — the library needs at least 10 labelled images of 2+ systems to judge"
-                )
+        for q in &found {
+            let result = searcher.identify(&q.vector, k, calibration.as_ref());
+            if cli.json {
+                json_line(&IdentifyLine { query: q, result })?;
+                continue;
             }
-            None => outln!("{shown}: unknown — not confidently in the catalogue"),
+            print_identification(
+                &query_title(q),
+                q.warning.as_deref(),
+                &result,
+                calibration.is_some(),
+            );
         }
-        for c in result.candidates.iter().take(5) {
-            outln!("  {:>5.1} %  {} / {}", c.score * 100.0, c.manufacturer, c.system);
-        }
-        outln!("  evidence:");
-        result
-            .neighbours
-            .iter()
-            .take(5)
-            .for_each(|n| outln!("  {}", neighbour_line(n)));
     }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn print_identification(
+    shown: &str,
+    warning: Option<&str>,
+    result: &crate::search::identify::Identification,
+    calibrated: bool,
+) {
+    match &result.verdict {
+        Some(v) => outln!(
+            "{shown}: {} / {} (confidence {:.0} %)",
+            v.manufacturer,
+            v.system,
+            v.confidence * 100.0
+        ),
+        None if !calibrated => {
+            outln!(
+                "{shown}: unknown — the library needs at least 10 labelled implants of 2+ systems to judge"
+            )
+        }
+        None => outln!("{shown}: unknown — not confidently in the catalogue"),
+    }
+    if let Some(w) = warning {
+        outln!("  ({w})");
+    }
+    for c in result.candidates.iter().take(5) {
+        outln!("  {:>5.1} %  {} / {}", c.score * 100.0, c.manufacturer, c.system);
+    }
+    outln!("  evidence:");
+    result
+        .neighbours
+        .iter()
+        .take(5)
+        .for_each(|n| outln!("  {}", neighbour_line(n)));
 }
 
 pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {

@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use super::args::{ConflictsCommand, RemoteCommand, SyncArgs, TrashCommand};
 use super::{json_line, open_library, progress_bar, Cli};
 use crate::curate;
-use crate::embed::job::embed_file;
 use crate::embed::select::{choose, EncoderChoice};
 use crate::search::store;
 use crate::sync::config::Secret;
@@ -243,41 +242,44 @@ pub fn cmd_similar_remote(
     let encoder = choose(&lib, choice)?;
     let cfg = RemoteConfig::load()?;
     let stamp = crate::search::identify::stamp_of(encoder.as_ref());
-    let (query, exclude) = match target.parse::<i64>() {
-        Ok(id) if !std::path::Path::new(target).exists() => {
-            let v = store::get(lib.conn(), &stamp, id)?.with_context(|| {
-                format!(
-                    "image {id} has no current {} vector: run `raiox embed`",
-                    stamp.encoder_id
-                )
-            })?;
-            (v, outbox::item(lib.conn(), id)?.map(|i| i.remote_id))
-        }
-        _ => (embed_file(encoder.as_ref(), std::path::Path::new(target))?, None),
-    };
-    let found: Vec<_> = sync::similar_remote(&cfg, encoder.as_ref(), &query, k + exclude.is_some() as usize)?
-        .into_iter()
-        .filter(|(row, _)| Some(row.id) != exclude)
-        .take(k)
-        .collect();
-    if cli.json {
-        let neighbours: Vec<_> = found
-            .iter()
-            .map(|(row, sim)| {
-                serde_json::json!({"remote_id": row.id, "similarity": sim, "name": row.standard_name,
-                "manufacturer": row.manufacturer, "system": row.system, "object_key": row.object_key})
-            })
-            .collect();
-        json_line(
-            &serde_json::json!({"query": target, "encoder": encoder.id(), "remote": true, "neighbours": neighbours}),
-        )?;
-    } else {
-        println!("most similar to {target} in production ({}):", encoder.id());
-        for (row, sim) in &found {
+    let vector_of = |id: i64| Ok(store::get(lib.conn(), &stamp, id)?);
+    for q in super::search::queries(encoder.as_ref(), target, vector_of, &lib)? {
+        let exclude = match q.id {
+            Some(id) => outbox::item(lib.conn(), id)?.map(|i| i.remote_id),
+            None => None,
+        };
+        let found: Vec<_> =
+            sync::similar_remote(&cfg, encoder.as_ref(), &q.vector, k + exclude.is_some() as usize)?
+                .into_iter()
+                .filter(|(row, _)| Some(row.id) != exclude)
+                .take(k)
+                .collect();
+        if cli.json {
+            let neighbours: Vec<_> = found
+                .iter()
+                .map(|(row, sim)| {
+                    serde_json::json!({"remote_id": row.id, "similarity": sim, "name": row.standard_name,
+                    "manufacturer": row.manufacturer, "system": row.system, "object_key": row.object_key})
+                })
+                .collect();
+            let mut line = serde_json::to_value(&q)?;
+            line["query"] = target.into();
+            line["encoder"] = encoder.id().into();
+            line["remote"] = true.into();
+            line["neighbours"] = neighbours.into();
+            json_line(&line)?;
+        } else {
             println!(
-                "  {sim:.4}  {:<44} {} / {}",
-                row.standard_name, row.manufacturer, row.system
+                "most similar to {} in production ({}):",
+                super::search::query_title(&q),
+                encoder.id()
             );
+            for (row, sim) in &found {
+                println!(
+                    "  {sim:.4}  {:<44} {} / {}",
+                    row.standard_name, row.manufacturer, row.system
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,7 +13,9 @@ use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::stamp_of;
 use crate::search::store;
+use crate::standardise::{develop, find, standardise_implant, Aabb, Fixture, Params};
 use crate::Error;
+use image::GrayImage;
 
 /// Images embedded per batch (and per transaction).
 const BATCH: usize = 32;
@@ -130,15 +132,67 @@ pub fn embed_ids(
     Ok(summary)
 }
 
-/// Standardise and embed an image file that is not in the library (a query), the same way library
-/// images are, so its vector is comparable with theirs.
-pub fn embed_file(encoder: &dyn Encoder, path: &std::path::Path) -> Result<Vec<f32>, Error> {
+/// One implant of a film that is not in the library (a query), embedded.
+#[derive(Debug, Clone)]
+pub struct QueryImplant {
+    /// Its fixture box on the film.
+    pub fixture: Fixture,
+    /// Whether the finder proposed it; `false` when it found nothing and the whole image was used.
+    pub found: bool,
+    /// The model input.
+    pub image: GrayImage,
+    /// Its vector.
+    pub vector: Vec<f32>,
+}
+
+/// Find, standardise and embed every implant of a film that is not in the library, the same way
+/// library implants are, so their vectors are comparable. When the finder sees no implant (a
+/// picture that is already a crop of one), the whole image is used as one implant, marked so.
+pub fn embed_film(encoder: &dyn Encoder, path: &std::path::Path) -> Result<Vec<QueryImplant>, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let decoded = crate::ingest::decode::decode(&bytes, &crate::ingest::decode::DecodeLimits::default())
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    let std = crate::standardise::standardise(&decoded, &crate::standardise::Params::default())?;
-    let mut vectors = encoder.embed(&[std.image])?;
-    vectors
-        .pop()
-        .ok_or_else(|| Error::Invalid(format!("{}: the encoder returned no vector", path.display())))
+    let params = Params::default();
+    let film = develop(&decoded, params.invert)?;
+    let mut implants: Vec<(Fixture, bool, GrayImage)> = find(&film)
+        .into_iter()
+        .map(|f| standardise_implant(&film, &f, &params).map(|s| (f, true, s.image)))
+        .collect::<Result<_, _>>()?;
+    if implants.is_empty() {
+        let (w, h) = film.image.dimensions();
+        let whole = Fixture::from_aabb(
+            Aabb {
+                x: 0.0,
+                y: 0.0,
+                w: w as f32,
+                h: h as f32,
+            },
+            None,
+        );
+        let framed = Params {
+            margin: 0.0,
+            ..params
+        };
+        implants.push((whole, false, standardise_implant(&film, &whole, &framed)?.image));
+    }
+    let images: Vec<GrayImage> = implants.iter().map(|(_, _, i)| i.clone()).collect();
+    let vectors = encoder.embed(&images)?;
+    if vectors.len() != implants.len() {
+        return Err(Error::Invalid(format!(
+            "{}: the encoder returned {} vectors for {} implants",
+            path.display(),
+            vectors.len(),
+            implants.len()
+        )));
+    }
+    Ok(implants
+        .into_iter()
+        .zip(vectors)
+        .map(|((fixture, found, image), vector)| QueryImplant {
+            fixture,
+            found,
+            image,
+            vector,
+        })
+        .collect())
 }

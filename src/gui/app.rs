@@ -12,7 +12,7 @@ use crate::gui::capture::Capture;
 use crate::gui::frame::apply_theme;
 use crate::gui::identify::IdentifyView;
 use crate::gui::importing::ImportView;
-use crate::gui::inspector::{self, Inspector};
+use crate::gui::inspector::Inspector;
 use crate::gui::jobs::Jobs;
 use crate::gui::labels::Picker;
 use crate::gui::production::SyncView;
@@ -91,6 +91,8 @@ pub struct RaioxApp {
     pub picker: Picker,
     /// The inspector.
     pub inspector: Inspector,
+    /// Films on which no implant was found, listed so they are never silently lost.
+    pub empty_films: Vec<i64>,
     /// Find similar.
     pub similar: SimilarView,
     /// Identify.
@@ -149,6 +151,7 @@ impl RaioxApp {
             tab: Tab::Library,
             picker: Picker::default(),
             inspector: Inspector::default(),
+            empty_films: Vec::new(),
             similar: SimilarView::default(),
             identify: IdentifyView::default(),
             importing: ImportView::default(),
@@ -308,7 +311,9 @@ impl RaioxApp {
                 encoder,
                 pending,
                 conflicts,
+                empty_films,
             } => {
+                self.empty_films = empty_films;
                 self.browser.set_rows(rows, &pending, &conflicts);
                 self.browser.catalogue = Some(catalogue);
                 self.encoder = encoder;
@@ -340,11 +345,20 @@ impl RaioxApp {
                 self.picker.error = None;
             }
             Reply::Opened {
-                record,
+                film,
+                implants,
+                current,
                 original,
                 standard,
-            } => self.inspector.opened(ctx, *record, original, standard),
-            Reply::Preview { id, crop, image } => self.inspector.previewed(ctx, id, crop, image),
+            } => {
+                if let Some(id) = current {
+                    self.inspecting = Some(id);
+                    self.browser.current = Some(id);
+                }
+                self.inspector
+                    .opened(ctx, *film, implants, current, original, standard)
+            }
+            Reply::Preview { id, image } => self.inspector.previewed(ctx, id, image),
             Reply::Recropped { record, standard } => {
                 self.thumbs.forget(Some(record.id));
                 self.browser.update_records(std::slice::from_ref(&record));
@@ -502,11 +516,11 @@ impl RaioxApp {
         });
     }
 
-    /// Draft a crop on the open image and ask for its preview, as a drag on the original does.
-    pub fn preview_crop(&mut self, crop: crate::standardise::Rect) {
+    /// Draft a box for the open implant and ask for its preview, as a drag on the film does.
+    pub fn preview_box(&mut self, fixture: crate::standardise::Fixture) {
         if let Some(id) = self.inspector.id() {
-            self.inspector.draft = Some(inspector::Draft::Manual(crop));
-            self.send(Command::Preview { id, crop: Some(crop) });
+            self.inspector.draft = Some(fixture);
+            self.send(Command::Preview { id, fixture });
         }
     }
 

@@ -58,16 +58,11 @@ impl Capture {
             }
             Stage::Settling(n) if app.is_idle() => {
                 if self.view == "inspect" && app.inspector.draft.is_none() && app.inspector.record.is_some() {
-                    if let Some(rec) = &app.inspector.record {
-                        let a = rec.auto_crop;
-                        let grow = (a.w.max(a.h) / 4).max(8);
-                        let crop = crate::standardise::Rect {
-                            x: a.x.saturating_sub(grow),
-                            y: a.y.saturating_sub(grow),
-                            w: a.w + 2 * grow,
-                            h: a.h + 2 * grow,
-                        };
-                        app.preview_crop(crop.clamp_to(rec.width, rec.height).unwrap_or(a));
+                    // Show an edit in progress: the open implant's box a little longer and turned.
+                    if let Some(mut f) = app.inspector.shown_box() {
+                        f.length *= 1.1;
+                        f.angle_deg += 5.0;
+                        app.preview_box(f);
                     }
                     self.stage = Stage::Cropping;
                 } else if n >= SETTLE_FRAMES {

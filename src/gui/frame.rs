@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use egui::{Key, Modifiers};
 
+use crate::curate::BoxChange;
 use crate::gui::app::{Dialog, RaioxApp, Tab};
 use crate::gui::browser::{self, Gallery};
 use crate::gui::identify;
@@ -217,6 +218,28 @@ impl RaioxApp {
         let layout = layout.as_ref();
         match self.tab {
             Tab::Library => {
+                if !self.empty_films.is_empty() {
+                    let mut open = None;
+                    ui.horizontal_wrapped(|ui| {
+                        ui.colored_label(
+                            ui.visuals().warn_fg_color,
+                            format!(
+                                "No implant found on {} film(s) — open one to draw its implants:",
+                                self.empty_films.len()
+                            ),
+                        );
+                        for &film_id in self.empty_films.iter().take(20) {
+                            if ui.small_button(format!("film {film_id}")).clicked() {
+                                open = Some(film_id);
+                            }
+                        }
+                    });
+                    if let Some(film_id) = open {
+                        self.inspecting = self.browser.current;
+                        self.tab = Tab::Inspect;
+                        self.send(Command::OpenFilm { film_id });
+                    }
+                }
                 let scroll_to = self.scroll_to.take();
                 match browser::grid(ui, &mut self.browser, &mut self.thumbs, layout, scroll_to) {
                     Some(browser::Intent::Click { id, toggle, range }) => {
@@ -237,22 +260,45 @@ impl RaioxApp {
                     }
                 }
                 match self.inspector.show(ui) {
-                    Some(inspector::Intent::Preview(crop)) => {
+                    Some(inspector::Intent::Preview(fixture)) => {
                         if let Some(id) = self.inspector.id() {
-                            self.send(Command::Preview { id, crop });
+                            self.send(Command::Preview { id, fixture });
                         }
                     }
-                    Some(inspector::Intent::Save(crop)) => {
+                    Some(inspector::Intent::Save(after)) => {
                         if let Some(rec) = &self.inspector.record {
-                            let (id, before) = (rec.id, rec.params.crop);
-                            self.history.record(Edit::Crop {
-                                id,
-                                before,
-                                after: crop,
-                            });
-                            self.send(Command::Recrop { id, crop });
+                            let id = rec.id;
+                            if let Some(before) = rec.fixture {
+                                self.history.record(Edit::Box { id, before, after });
+                            }
+                            let change = BoxChange {
+                                fixture: Some(after),
+                                ..BoxChange::default()
+                            };
+                            self.send(Command::SetBox { id, change });
                         }
                     }
+                    Some(inspector::Intent::Refind) => {
+                        if let Some(id) = self.inspector.id() {
+                            let change = BoxChange {
+                                refind: true,
+                                ..BoxChange::default()
+                            };
+                            self.send(Command::SetBox { id, change });
+                        }
+                    }
+                    Some(inspector::Intent::Select(id)) => {
+                        self.browser.click(id, false, false);
+                        self.inspecting = Some(id);
+                        self.send(Command::Open { id });
+                    }
+                    Some(inspector::Intent::Add(fixture)) => {
+                        if let Some(film) = &self.inspector.film {
+                            let film_id = film.id;
+                            self.send(Command::AddImplant { film_id, fixture });
+                        }
+                    }
+                    Some(inspector::Intent::Remove(id)) => self.send(Command::RemoveImplant { id }),
                     None => {}
                 }
             }

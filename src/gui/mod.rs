@@ -7,6 +7,7 @@
 //! are functions of the state in [`app`] and [`state`] and return what the curator asked for.
 
 pub mod app;
+pub mod boxedit;
 pub mod browser;
 pub mod capture;
 pub mod frame;

@@ -53,7 +53,7 @@ impl From<&ImageRecord> for Row {
             r.manufacturer.as_deref().unwrap_or(""),
             r.system.as_deref().unwrap_or(""),
             r.attributes.notes.as_deref().unwrap_or(""),
-            r.source_name
+            r.source_name.as_deref().unwrap_or("")
         )
         .to_lowercase();
         Row {

@@ -1,16 +1,16 @@
-//! Undo and redo of the curator's label and crop changes.
+//! Undo and redo of the curator's label and box changes.
 //!
 //! Why commands, not snapshots: a change is undone by sending the worker the change that restores
-//! the previous state (the same `curate::label` / `curate::recrop` calls as any other edit), so an
+//! the previous state (the same `curate::label` / `curate::rederive` calls as any other edit), so an
 //! undo is as safe as an edit and re-derives and re-embeds exactly like one.
 
 use std::collections::BTreeMap;
 
 use crate::catalogue::images::Status;
-use crate::curate::LabelChange;
+use crate::curate::{BoxChange, LabelChange};
 use crate::gui::state::Row;
 use crate::gui::worker::Command;
-use crate::standardise::Rect;
+use crate::standardise::Fixture;
 
 /// The label of an image before a change.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,14 +60,14 @@ pub enum Edit {
         /// The change applied.
         change: LabelChange,
     },
-    /// A crop change of one image (`None`: the automatic crop).
-    Crop {
-        /// Image id.
+    /// A box change of one implant.
+    Box {
+        /// Implant id.
         id: i64,
-        /// Crop before.
-        before: Option<Rect>,
-        /// Crop after.
-        after: Option<Rect>,
+        /// Box before.
+        before: Fixture,
+        /// Box after.
+        after: Fixture,
     },
 }
 
@@ -79,10 +79,7 @@ impl Edit {
                 ids: before.iter().map(|(id, _)| *id).collect(),
                 change: change.clone(),
             }],
-            Edit::Crop { id, after, .. } => vec![Command::Recrop {
-                id: *id,
-                crop: *after,
-            }],
+            Edit::Box { id, after, .. } => vec![set_box(*id, *after)],
         }
     }
 
@@ -102,10 +99,7 @@ impl Edit {
                     })
                     .collect()
             }
-            Edit::Crop { id, before, .. } => vec![Command::Recrop {
-                id: *id,
-                crop: *before,
-            }],
+            Edit::Box { id, before, .. } => vec![set_box(*id, *before)],
         }
     }
 
@@ -117,8 +111,18 @@ impl Edit {
                 before.len(),
                 change.system.as_deref().unwrap_or("(confirm)")
             ),
-            Edit::Crop { id, .. } => format!("crop of #{id}"),
+            Edit::Box { id, .. } => format!("box of implant #{id}"),
         }
+    }
+}
+
+fn set_box(id: i64, fixture: Fixture) -> Command {
+    Command::SetBox {
+        id,
+        change: BoxChange {
+            fixture: Some(fixture),
+            ..BoxChange::default()
+        },
     }
 }
 

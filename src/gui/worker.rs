@@ -14,10 +14,11 @@ use std::thread::JoinHandle;
 use egui::ColorImage;
 use image::GrayImage;
 
+use crate::catalogue::films::{self, FilmRecord};
 use crate::catalogue::images::{self, ImageRecord};
 use crate::catalogue::systems::{self, Catalogue};
-use crate::curate::{self, LabelChange};
-use crate::embed::job::{embed_file, embed_ids, embed_library};
+use crate::curate::{self, BoxChange, LabelChange};
+use crate::embed::job::{embed_film, embed_ids, embed_library};
 use crate::embed::select::choose;
 use crate::embed::Encoder;
 use crate::gui::state::Row;
@@ -26,7 +27,7 @@ use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
 use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::{Identification, Neighbour, Searcher};
-use crate::standardise::{levels, standardise, Params, Rect};
+use crate::standardise::{develop, standardise_implant, Fixture};
 use crate::sync::{self, CheckReport, RemoteConfig, SyncOptions, SyncReport};
 use crate::Error;
 
@@ -84,24 +85,42 @@ pub enum Command {
         /// System name.
         system: String,
     },
-    /// Load one image for the inspector: its record, original and standard pixels.
+    /// Load one implant for the inspector: its film, the film's implants, the film's and its
+    /// standard pixels.
     Open {
-        /// Image id.
+        /// Implant id.
         id: i64,
     },
-    /// Standardise the open image with another crop, without saving (`None`: the automatic crop).
+    /// Load a film (one with no implant yet, to draw one) for the inspector.
+    OpenFilm {
+        /// Film id.
+        film_id: i64,
+    },
+    /// Standardise the open implant with another box, without saving.
     Preview {
-        /// Image id.
+        /// Implant id.
         id: i64,
-        /// Crop in original pixels.
-        crop: Option<Rect>,
+        /// The box in film pixels.
+        fixture: Fixture,
     },
-    /// Save a crop (`None`: back to automatic), re-derive the standard image and re-embed it.
-    Recrop {
-        /// Image id.
+    /// Change an implant's box (or go back to the finder's), re-derive and re-embed it.
+    SetBox {
+        /// Implant id.
         id: i64,
-        /// Crop in original pixels.
-        crop: Option<Rect>,
+        /// The change.
+        change: BoxChange,
+    },
+    /// Add an implant the finder missed to a film, standardise and embed it, and open it.
+    AddImplant {
+        /// Film id.
+        film_id: i64,
+        /// Its box in film pixels.
+        fixture: Fixture,
+    },
+    /// Remove a false implant from its film.
+    RemoveImplant {
+        /// Implant id.
+        id: i64,
     },
     /// The nearest library images of a library image.
     Similar {
@@ -164,6 +183,8 @@ pub enum Reply {
         pending: Vec<i64>,
         /// Images in conflict with production.
         conflicts: Vec<i64>,
+        /// Films on which no implant was found (they need one drawn).
+        empty_films: Vec<i64>,
     },
     /// One imported (or refused) file.
     Imported(ImportItem),
@@ -181,25 +202,27 @@ pub enum Reply {
     },
     /// The catalogue after an addition.
     Catalogue(Catalogue),
-    /// An image opened for inspection.
+    /// A film opened for inspection.
     Opened {
-        /// Its record.
-        record: Box<ImageRecord>,
-        /// The original, contrast-stretched, at most [`DISPLAY_SIDE`] a side.
+        /// The film.
+        film: Box<FilmRecord>,
+        /// Its implants.
+        implants: Vec<ImageRecord>,
+        /// The implant to show (`None`: the film has none, or the open one was removed).
+        current: Option<i64>,
+        /// The film, contrast-stretched, at most [`DISPLAY_SIDE`] a side.
         original: Arc<ColorImage>,
-        /// The stored standard image.
-        standard: Arc<ColorImage>,
+        /// The current implant's stored standard image.
+        standard: Option<Arc<ColorImage>>,
     },
-    /// A crop preview.
+    /// A box preview.
     Preview {
-        /// Image id.
+        /// Implant id.
         id: i64,
-        /// The crop actually used (the automatic guess when none was given).
-        crop: Rect,
         /// The 224×224 result.
         image: Arc<ColorImage>,
     },
-    /// A saved crop.
+    /// A saved box.
     Recropped {
         /// The updated record.
         record: Box<ImageRecord>,
@@ -392,7 +415,12 @@ fn place_of(command: &Command) -> Place {
         Command::Import { .. } => Place::Import,
         Command::Embed { .. } => Place::Embed,
         Command::Label { .. } | Command::AddSystem { .. } => Place::Label,
-        Command::Open { .. } | Command::Preview { .. } | Command::Recrop { .. } => Place::Crop,
+        Command::Open { .. }
+        | Command::OpenFilm { .. }
+        | Command::Preview { .. }
+        | Command::SetBox { .. }
+        | Command::AddImplant { .. }
+        | Command::RemoveImplant { .. } => Place::Crop,
         Command::Similar { .. } => Place::Similar,
         Command::Identify { .. } => Place::Identify,
         Command::Sync(_) => Place::Sync,
@@ -457,30 +485,23 @@ impl Session {
                 send(Reply::Catalogue(Catalogue::load(self.lib.conn())?));
             }
             Command::Open { id } => {
-                let record = images::get(self.lib.conn(), id)?;
-                let decoded = self.decoded(id)?;
-                let original = display(&levels::stretch(&decoded.gray, decoded.monochrome1));
-                let standard = self.standard_image(&record)?;
-                send(Reply::Opened {
-                    record: Box::new(record),
-                    original,
-                    standard,
-                });
+                let film_id = images::get(self.lib.conn(), id)?.film_id.ok_or_else(|| {
+                    Error::Invalid(format!("implant {id} came from production: its film is not here"))
+                })?;
+                send(self.open_film(film_id, Some(id))?);
             }
-            Command::Preview { id, crop } => {
-                let params = Params {
-                    crop,
-                    ..images::get(self.lib.conn(), id)?.params
-                };
-                let std = standardise(self.decoded(id)?, &params)?;
+            Command::OpenFilm { film_id } => send(self.open_film(film_id, None)?),
+            Command::Preview { id, fixture } => {
+                let params = images::get(self.lib.conn(), id)?.params;
+                let film = develop(self.decoded(id)?, params.invert)?;
+                let std = standardise_implant(&film, &fixture, &params)?;
                 send(Reply::Preview {
                     id,
-                    crop: std.crop,
                     image: Arc::new(gray_image(&std.image)),
                 });
             }
-            Command::Recrop { id, crop } => {
-                let record = curate::recrop(&mut self.lib, id, Some(crop), None)?;
+            Command::SetBox { id, change } => {
+                let record = curate::rederive(&mut self.lib, id, change)?;
                 let encoder = self.encoder()?;
                 embed_ids(&mut self.lib, encoder.as_ref(), Some(&[id]), &JobControl::new())?;
                 self.searcher = None;
@@ -489,6 +510,28 @@ impl Session {
                     record: Box::new(record),
                     standard,
                 });
+            }
+            Command::AddImplant { film_id, fixture } => {
+                let record = curate::add_implant(&mut self.lib, film_id, fixture)?;
+                let encoder = self.encoder()?;
+                embed_ids(
+                    &mut self.lib,
+                    encoder.as_ref(),
+                    Some(&[record.id]),
+                    &JobControl::new(),
+                )?;
+                self.searcher = None;
+                send(self.open_film(film_id, Some(record.id))?);
+                send(self.rows()?);
+            }
+            Command::RemoveImplant { id } => {
+                let film_id = images::get(self.lib.conn(), id)?.film_id;
+                curate::remove_implant(&mut self.lib, id)?;
+                self.searcher = None;
+                if let Some(film_id) = film_id {
+                    send(self.open_film(film_id, None)?);
+                }
+                send(self.rows()?);
             }
             Command::Similar { id, k } => {
                 let searcher = self.searcher()?;
@@ -502,11 +545,14 @@ impl Session {
             Command::Sync(c) => self.sync(c, send)?,
             Command::Identify { path, k } => {
                 let encoder = self.encoder()?;
-                let vector = embed_file(encoder.as_ref(), &path)?;
-                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                let decoded = decode(&bytes, &DecodeLimits::default())
-                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-                let query = display(&standardise(&decoded, &Params::default())?.image);
+                let found = embed_film(encoder.as_ref(), &path)?;
+                // The window answers for the film's most fixture-like implant, the first found.
+                let first = found
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::Invalid(format!("{}: nothing to identify", path.display())))?;
+                let vector = first.vector;
+                let query = display(&first.image);
                 self.searcher()?;
                 let searcher = self.searcher.as_ref().expect("just loaded");
                 let calibration = searcher.calibration(&self.lib, k)?;
@@ -583,6 +629,10 @@ impl Session {
                 .into_iter()
                 .map(|c| c.0)
                 .collect(),
+            empty_films: films::list(self.lib.conn(), true)?
+                .into_iter()
+                .map(|f| f.id)
+                .collect(),
         })
     }
 
@@ -608,17 +658,50 @@ impl Session {
         Ok(self.searcher.as_ref().expect("just loaded"))
     }
 
-    /// The decoded original of `id`, kept while the curator works on that image.
+    /// The decoded film of implant `id`, kept while the curator works on that film.
     fn decoded(&mut self, id: i64) -> Result<&Decoded, Error> {
-        if self.decoded.as_ref().map(|(d, _)| *d) != Some(id) {
-            let rec = images::get(self.lib.conn(), id)?;
-            let path = self.lib.original_path(&rec.sha256, &rec.original_ext);
+        let rec = images::get(self.lib.conn(), id)?;
+        let film_id = rec.film_id.ok_or_else(|| {
+            Error::Invalid(format!("implant {id} came from production: its film is not here"))
+        })?;
+        self.decoded_film(film_id)
+    }
+
+    /// A decoded film, kept while the curator works on it.
+    fn decoded_film(&mut self, film_id: i64) -> Result<&Decoded, Error> {
+        if self.decoded.as_ref().map(|(d, _)| *d) != Some(film_id) {
+            let film = films::get(self.lib.conn(), film_id)?;
+            let path = self.lib.original_path(&film.sha256, &film.original_ext);
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
             let decoded = decode(&bytes, &DecodeLimits::default())
                 .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-            self.decoded = Some((id, decoded));
+            self.decoded = Some((film_id, decoded));
         }
         Ok(&self.decoded.as_ref().expect("just decoded").1)
+    }
+
+    /// The inspector's view of a film: its record, implants, pixels and `current`'s standard image.
+    fn open_film(&mut self, film_id: i64, current: Option<i64>) -> Result<Reply, Error> {
+        let film = films::get(self.lib.conn(), film_id)?;
+        let implants = film
+            .implants
+            .iter()
+            .map(|&id| images::get(self.lib.conn(), id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let current = current.filter(|c| film.implants.contains(c));
+        let standard = match implants.iter().find(|r| Some(r.id) == current) {
+            Some(rec) => Some(self.standard_image(rec)?),
+            None => None,
+        };
+        let decoded = self.decoded_film(film_id)?;
+        let original = display(&develop(decoded, None)?.image);
+        Ok(Reply::Opened {
+            film: Box::new(film),
+            implants,
+            current,
+            original,
+            standard,
+        })
     }
 
     fn standard_image(&self, record: &ImageRecord) -> Result<Arc<ColorImage>, Error> {

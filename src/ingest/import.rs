@@ -15,12 +15,14 @@ use image::GrayImage;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::catalogue::images::{self, Attributes, Modality, NewImage, Status};
+use crate::catalogue::films::{self, NewFilm};
+use crate::catalogue::images::{self, Attributes, BoxSource, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
 use crate::embed::Encoder;
+use crate::ingest::assign::assign;
 use crate::ingest::budget::{footprint, Budget};
 use crate::ingest::decode::{decode, DecodeLimits, RefuseReason};
-use crate::ingest::labels::{LabelSource, Labeller, RawLabel};
+use crate::ingest::labels::{LabelRow, LabelSource, Labeller, RawLabel};
 use crate::ingest::resolve::{Label, Resolver};
 use crate::ingest::web::{self, display_url, UrlItem, WebOptions};
 use crate::library::{sha256_hex, write_atomic, Layout, Library};
@@ -28,7 +30,7 @@ use crate::progress::{JobControl, Outcome};
 use crate::search::identify::stamp_of;
 use crate::search::neardup::{NearDupChecker, NearDuplicate};
 use crate::search::store;
-use crate::standardise::{standardise, Params};
+use crate::standardise::{develop, find, standardise_implant, Aabb, BoxSpec, Fixture, Params};
 use crate::Error;
 use std::sync::Arc;
 
@@ -76,6 +78,29 @@ pub enum ItemStatus {
     Refused,
 }
 
+/// One implant of an imported film, as printed by `raiox import --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImplantItem {
+    /// Implant id.
+    pub id: i64,
+    /// Axis-aligned box of the fixture in the film's pixels.
+    #[serde(rename = "box")]
+    pub aabb: Aabb,
+    /// Apex direction (0 = apex down, 180 = apex up).
+    pub angle_deg: f32,
+    /// How the box came about.
+    pub box_source: BoxSource,
+    /// Standard name, when labelled.
+    pub name: Option<String>,
+    /// Canonical manufacturer.
+    pub manufacturer: Option<String>,
+    /// Canonical system.
+    pub system: Option<String>,
+    /// Set when the implant looks like a copy of one already in the library.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near_duplicate: Option<NearDuplicate>,
+}
+
 /// The outcome of one file, as printed by `raiox import --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportItem {
@@ -83,22 +108,65 @@ pub struct ImportItem {
     pub path: String,
     /// What happened.
     pub status: ItemStatus,
-    /// Record id (imported or the existing duplicate).
+    /// The film's first implant (imported or the existing duplicate), for one-implant films.
     pub id: Option<i64>,
-    /// Standard name, when labelled.
+    /// The film's id.
+    pub film_id: Option<i64>,
+    /// Every implant of the film.
+    pub implants: Vec<ImplantItem>,
+    /// The first implant's standard name, when labelled.
     pub name: Option<String>,
-    /// Canonical manufacturer.
+    /// The first implant's canonical manufacturer.
     pub manufacturer: Option<String>,
-    /// Canonical system.
+    /// The first implant's canonical system.
     pub system: Option<String>,
     /// Why the file was refused.
     pub error: Option<String>,
-    /// Imported, but not as asked: e.g. an unknown label, with the closest catalogue entries.
+    /// Imported, but not as asked: no implant found, an unknown label (with the closest
+    /// catalogue entries), a label that cannot say which implant it names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
-    /// Set when the image looks like a copy (re-encoded, shifted, mirrored) of a library image.
+    /// Set when the first implant looks like a copy (re-encoded, shifted, mirrored) of one in the
+    /// library.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub near_duplicate: Option<NearDuplicate>,
+}
+
+impl ImportItem {
+    fn new(origin: &str, status: ItemStatus) -> Self {
+        ImportItem {
+            path: origin.to_string(),
+            status,
+            id: None,
+            film_id: None,
+            implants: Vec::new(),
+            name: None,
+            manufacturer: None,
+            system: None,
+            error: None,
+            warning: None,
+            near_duplicate: None,
+        }
+    }
+
+    /// Add an implant; the first one also fills the top-level fields.
+    fn push(&mut self, implant: ImplantItem) {
+        if self.implants.is_empty() {
+            self.id = Some(implant.id);
+            self.name.clone_from(&implant.name);
+            self.manufacturer.clone_from(&implant.manufacturer);
+            self.system.clone_from(&implant.system);
+            self.near_duplicate.clone_from(&implant.near_duplicate);
+        }
+        self.implants.push(implant);
+    }
+
+    fn warn(&mut self, text: String) {
+        self.warning = Some(match self.warning.take() {
+            Some(w) => format!("{w}; {text}"),
+            None => text,
+        });
+    }
 }
 
 /// Totals for a whole import.
@@ -106,6 +174,10 @@ pub struct ImportItem {
 pub struct ImportSummary {
     /// Files added.
     pub imported: usize,
+    /// Implants found or drawn on the files added.
+    pub implants: usize,
+    /// Files added on which no implant was found (listed by `raiox films --empty`).
+    pub without_implant: usize,
     /// Files already in the library.
     pub duplicates: usize,
     /// Files refused.
@@ -187,6 +259,8 @@ pub fn import_sources(
     let _writing = lib.writing()?;
     let mut summary = ImportSummary {
         imported: 0,
+        implants: 0,
+        without_implant: 0,
         duplicates: 0,
         refused: 0,
         outcome: Outcome::Finished,
@@ -195,7 +269,11 @@ pub fn import_sources(
     };
     let mut emit = |item: ImportItem, summary: &mut ImportSummary| {
         match item.status {
-            ItemStatus::Imported => summary.imported += 1,
+            ItemStatus::Imported => {
+                summary.imported += 1;
+                summary.implants += item.implants.len();
+                summary.without_implant += usize::from(item.implants.is_empty());
+            }
             ItemStatus::Duplicate => summary.duplicates += 1,
             ItemStatus::Refused => summary.refused += 1,
         }
@@ -205,7 +283,7 @@ pub fn import_sources(
     for (path, reason) in missing {
         emit(refused(&path.display().to_string(), reason), &mut summary);
     }
-    let known_urls = imported_urls(lib)?;
+    let known_urls = films::imported_urls(lib.conn())?;
     let mut checker = match &opts.encoder {
         Some(encoder) => {
             store::ensure_table(lib.conn(), &stamp_of(encoder.as_ref()))?;
@@ -336,15 +414,6 @@ fn feed(
     });
 }
 
-/// Source URLs of this library's images (local provenance), for resuming an interrupted run.
-fn imported_urls(lib: &Library) -> Result<HashMap<String, i64>, Error> {
-    let mut stmt = lib
-        .conn()
-        .prepare("SELECT source_name, id FROM images WHERE source_name LIKE 'http%'")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Import one chunk: read and hash in parallel, decide duplicates and labels against the database,
 /// decode and standardise in parallel, then write the chunk's records in one transaction.
 fn import_chunk(
@@ -385,15 +454,18 @@ fn import_chunk(
     let mut later_dups = Vec::new();
     let mut in_chunk = HashSet::new();
     for (item, result) in read {
-        let raw = item.label.clone().or_else(|| match item.path.as_deref() {
-            Some(p) => labeller.label_for(p),
-            None => labeller.label_for_unnamed(),
-        });
-        if let Content::Known(id) = item.content {
-            match duplicate_labelled(lib, resolver, &item.origin, id, raw.as_ref(), opts) {
-                Err(Error::NotFound(_)) => {
-                    emit(refused(&item.origin, "its record was deleted meanwhile".into()))
-                }
+        let rows: Vec<LabelRow> = match (item.label.clone(), item.path.as_deref()) {
+            (Some(label), _) => vec![LabelRow::whole(label)],
+            (None, Some(p)) => labeller.labels_for(p),
+            (None, None) => labeller
+                .label_for_unnamed()
+                .map(LabelRow::whole)
+                .into_iter()
+                .collect(),
+        };
+        if let Content::Known(film_id) = item.content {
+            match duplicate_labelled(lib, resolver, &item.origin, film_id, &rows, opts) {
+                Err(Error::NoFilm(_)) => emit(refused(&item.origin, "its film was deleted meanwhile".into())),
                 other => emit(other?),
             }
             continue;
@@ -405,35 +477,41 @@ fn import_chunk(
                 continue;
             }
         };
-        if let Some(id) = images::id_by_sha(lib.conn(), &sha)? {
+        if let Some(film_id) = films::id_by_sha(lib.conn(), &sha)? {
             emit(duplicate_labelled(
                 lib,
                 resolver,
                 &item.origin,
-                id,
-                raw.as_ref(),
+                film_id,
+                &rows,
                 opts,
             )?);
             continue;
         }
         if !in_chunk.insert(sha.clone()) {
-            later_dups.push((item.origin, sha, raw));
+            later_dups.push((item.origin, sha, rows));
             continue;
         }
-        let label = match raw {
-            None => Ok(None),
-            Some(raw) => resolver.resolve(lib, &raw)?.map(Some).map_err(|u| (raw, u)),
-        };
-        todo.push((item.origin, bytes, sha, label));
+        let mut labels = Vec::with_capacity(rows.len());
+        for row in rows {
+            let resolved = resolver
+                .resolve(lib, &row.label)?
+                .map_err(|u| (row.label.clone(), u));
+            labels.push((row.bbox, resolved));
+        }
+        todo.push((item.origin, bytes, sha, labels));
     }
-    // Decode, standardise and store files in parallel.
+    // Decode, find implants, standardise and store files in parallel.
     let layout = lib.layout();
-    let prepared: Vec<_> = todo
+    let prepared: Vec<Prepared> = todo
         .into_par_iter()
-        .map(|(origin, bytes, sha, label)| {
-            let result = catch_unwind(AssertUnwindSafe(|| prepare(layout, &origin, &bytes, &sha, opts)))
-                .unwrap_or_else(|_| Err("the decoder failed unexpectedly on this file".to_string()));
-            (origin, result, label)
+        .map(|(origin, bytes, sha, labels)| {
+            let boxes: Vec<Option<BoxSpec>> = labels.iter().map(|(b, _)| *b).collect();
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                prepare(layout, &origin, &bytes, &sha, &boxes, opts)
+            }))
+            .unwrap_or_else(|_| Err("the decoder failed unexpectedly on this file".to_string()));
+            (origin, result, labels)
         })
         .collect();
     let vectors = match &opts.encoder {
@@ -443,53 +521,67 @@ fn import_chunk(
     // One transaction for the chunk's records (and their vectors).
     let tx = lib.conn_mut().transaction()?;
     let mut items = Vec::new();
-    for (origin, result, label) in prepared {
-        let (new, _) = match result {
-            Ok(new) => new,
+    for (origin, result, labels) in prepared {
+        let film = match result {
+            Ok(film) => film,
             Err(reason) => {
                 items.push(refused(&origin, reason));
                 continue;
             }
         };
-        let id = images::insert(&tx, &new)?;
-        let mut item = ImportItem {
-            path: origin,
-            status: ItemStatus::Imported,
-            id: Some(id),
-            name: None,
-            manufacturer: None,
-            system: None,
-            error: None,
-            warning: None,
-            near_duplicate: None,
-        };
-        if let (Some(encoder), Some((v, mirrored))) = (&opts.encoder, vectors.get(&new.sha256)) {
-            store::put(&tx, id, &new.standard_sha256, &stamp_of(encoder.as_ref()), v)?;
-            if let Some(checker) = checker.as_deref_mut() {
-                item.near_duplicate = checker.check_and_add(id, v, mirrored);
+        let film_id = films::insert(&tx, &film.film)?;
+        let mut item = ImportItem::new(&origin, ItemStatus::Imported);
+        item.film_id = Some(film_id);
+        for (k, implant) in film.implants.iter().enumerate() {
+            let new = NewImage {
+                film_id,
+                fixture: implant.fixture,
+                box_source: implant.source,
+                params: opts.params.clone(),
+                standard_sha256: implant.standard_sha256.clone(),
+                modality: film.modality,
+            };
+            let id = images::insert(&tx, &new)?;
+            let mut entry = implant_item(id, &implant.fixture, implant.source);
+            if let (Some(encoder), Some((v, mirrored))) =
+                (&opts.encoder, vectors.get(&(film.film.sha256.clone(), k)))
+            {
+                store::put(&tx, id, &implant.standard_sha256, &stamp_of(encoder.as_ref()), v)?;
+                if let Some(checker) = checker.as_deref_mut() {
+                    entry.near_duplicate = checker.check_and_add(id, v, mirrored);
+                }
             }
+            match implant.row.map(|r| &labels[r].1) {
+                Some(Ok(l)) => {
+                    let attrs = Attributes {
+                        modality: film.modality,
+                        ..Attributes::default()
+                    };
+                    entry.name = images::set_label(
+                        &tx,
+                        id,
+                        Some((l.manufacturer_id, l.system_id)),
+                        &attrs,
+                        label_status(opts),
+                    )?;
+                    entry.manufacturer = Some(l.manufacturer.clone());
+                    entry.system = Some(l.system.clone());
+                }
+                Some(Err((raw, unresolved))) => {
+                    resolver.count_unlabelled(raw);
+                    item.warn(format!("{unresolved} — imported unlabelled"));
+                }
+                None => {}
+            }
+            item.push(entry);
         }
-        match label {
-            Ok(Some(l)) => {
-                let attrs = Attributes {
-                    modality: new.modality,
-                    ..Attributes::default()
-                };
-                let status = if opts.confirm {
-                    Status::Confirmed
-                } else {
-                    Status::Labelled
-                };
-                item.name =
-                    images::set_label(&tx, id, Some((l.manufacturer_id, l.system_id)), &attrs, status)?;
-                item.manufacturer = Some(l.manufacturer);
-                item.system = Some(l.system);
-            }
-            Ok(None) => {}
-            Err((raw, unresolved)) => {
-                resolver.count_unlabelled(&raw);
-                item.warning = Some(format!("{unresolved} — imported unlabelled"));
-            }
+        for problem in film.problems {
+            item.warn(problem);
+        }
+        if film.implants.is_empty() {
+            item.warn(format!(
+                "no implant found on this film — draw one (`raiox box --film {film_id} --add x,y,w,h[,angle]`)"
+            ));
         }
         items.push(item);
     }
@@ -497,16 +589,9 @@ fn import_chunk(
     for item in items {
         emit(item);
     }
-    for (origin, sha, raw) in later_dups {
-        match images::id_by_sha(lib.conn(), &sha)? {
-            Some(id) => emit(duplicate_labelled(
-                lib,
-                resolver,
-                &origin,
-                id,
-                raw.as_ref(),
-                opts,
-            )?),
+    for (origin, sha, rows) in later_dups {
+        match films::id_by_sha(lib.conn(), &sha)? {
+            Some(film_id) => emit(duplicate_labelled(lib, resolver, &origin, film_id, &rows, opts)?),
             None => emit(refused(
                 &origin,
                 "its identical twin in this batch was refused".into(),
@@ -516,64 +601,150 @@ fn import_chunk(
     Ok(())
 }
 
-/// Decode, standardise and write one file's original and standard image; the record to insert.
+fn label_status(opts: &ImportOptions) -> Status {
+    if opts.confirm {
+        Status::Confirmed
+    } else {
+        Status::Labelled
+    }
+}
+
+fn implant_item(id: i64, fixture: &Fixture, source: BoxSource) -> ImplantItem {
+    ImplantItem {
+        id,
+        aabb: fixture.aabb(),
+        angle_deg: fixture.angle_deg,
+        box_source: source,
+        name: None,
+        manufacturer: None,
+        system: None,
+        near_duplicate: None,
+    }
+}
+
+/// One implant cut from a new film.
+struct PreparedImplant {
+    fixture: Fixture,
+    source: BoxSource,
+    standard_sha256: String,
+    image: GrayImage,
+    /// The label row that names it.
+    row: Option<usize>,
+}
+
+/// A new film after decoding, finding and standardising.
+struct PreparedFilm {
+    film: NewFilm,
+    modality: Option<Modality>,
+    implants: Vec<PreparedImplant>,
+    /// Labels that could not be applied, and why.
+    problems: Vec<String>,
+}
+
+/// Decode a file, find its implants (plus those its labels' boxes add), standardise each and
+/// write the original and the standard images; what to insert.
 fn prepare(
     lib: &Layout,
     origin: &str,
     bytes: &[u8],
     sha: &str,
+    boxes: &[Option<BoxSpec>],
     opts: &ImportOptions,
-) -> Result<(NewImage, GrayImage), String> {
+) -> Result<PreparedFilm, String> {
     // Decoders share one memory budget (held until the working copies are gone).
     let _memory = Budget::decoders().reserve(footprint(bytes));
     let decoded = decode(bytes, &opts.limits).map_err(|e| e.to_string())?;
-    let std = standardise(&decoded, &opts.params).map_err(|e| e.to_string())?;
-    let std_sha = sha256_hex(&std.png);
-    let (width, height) = decoded.gray.dimensions();
+    let film = develop(&decoded, opts.params.invert).map_err(|e| e.to_string())?;
+    let found = find(&film);
+    let assignment = assign(&found, boxes, true);
+    let mut problems = assignment.problems;
+    let candidates = found
+        .iter()
+        .zip(assignment.found)
+        .map(|(f, row)| (*f, BoxSource::Finder, row))
+        .chain(
+            assignment
+                .added
+                .into_iter()
+                .map(|(f, r)| (f, BoxSource::Manual, Some(r))),
+        );
+    let mut implants = Vec::new();
+    for (fixture, source, row) in candidates {
+        match standardise_implant(&film, &fixture, &opts.params) {
+            Ok(std) => {
+                let standard_sha256 = sha256_hex(&std.png);
+                write_atomic(&lib.standard_path(&standard_sha256), &std.png).map_err(|e| e.to_string())?;
+                implants.push(PreparedImplant {
+                    fixture,
+                    source,
+                    standard_sha256,
+                    image: std.image,
+                    row,
+                });
+            }
+            Err(e) => problems.push(format!("the labelled box was not used: {e}")),
+        }
+    }
     write_atomic(&lib.original_path(sha, decoded.format), bytes).map_err(|e| e.to_string())?;
-    write_atomic(&lib.standard_path(&std_sha), &std.png).map_err(|e| e.to_string())?;
     let modality = match decoded.technical.modality.as_deref() {
         Some("IO") => Some(Modality::Periapical),
         Some("PX") => Some(Modality::Panoramic),
-        Some("XC") | Some("OT") => None,
         _ => None,
     };
-    let new = NewImage {
-        sha256: sha.to_string(),
-        original_ext: decoded.format.to_string(),
-        source_name: origin.to_string(),
-        source_format: decoded.format.to_string(),
-        width,
-        height,
-        technical: decoded.technical,
-        params: opts.params.clone(),
-        auto_crop: std.auto_crop,
-        inverted: std.inverted,
-        standard_sha256: std_sha,
+    let (width, height) = film.image.dimensions();
+    Ok(PreparedFilm {
+        film: NewFilm {
+            sha256: sha.to_string(),
+            format: decoded.format.to_string(),
+            source_name: origin.to_string(),
+            width,
+            height,
+            technical: decoded.technical,
+            inverted: film.inverted,
+        },
         modality,
-    };
-    Ok((new, std.image))
+        implants,
+        problems,
+    })
 }
 
-/// A chunk's file after decoding and standardising: its record and model input, or why it failed.
+/// A label as resolved against the catalogue, or the raw text and why it named nothing.
+type Resolved = Result<Label, (RawLabel, crate::ingest::resolve::Unresolved)>;
+
+/// A chunk's file after preparing: its film and implants, or why it failed; and its labels.
 type Prepared = (
     String,
-    Result<(NewImage, GrayImage), String>,
-    Result<Option<Label>, (RawLabel, crate::ingest::resolve::Unresolved)>,
+    Result<PreparedFilm, String>,
+    Vec<(Option<BoxSpec>, Resolved)>,
 );
 
-/// Embed a chunk's standard images and their mirror images in one batch, keyed by original hash.
-/// A failure is logged and leaves those images for `raiox embed`, never refusing a file.
-fn embed_prepared(encoder: &dyn Encoder, prepared: &[Prepared]) -> HashMap<String, (Vec<f32>, Vec<f32>)> {
-    let ok: Vec<&(NewImage, GrayImage)> = prepared.iter().filter_map(|p| p.1.as_ref().ok()).collect();
-    let mut batch: Vec<GrayImage> = ok.iter().map(|(_, img)| img.clone()).collect();
-    batch.extend(ok.iter().map(|(_, img)| image::imageops::flip_horizontal(img)));
+/// Embed a chunk's implants and their mirror images in one batch, keyed by (film hash, implant
+/// index). A failure is logged and leaves those implants for `raiox embed`, never refusing a file.
+fn embed_prepared(
+    encoder: &dyn Encoder,
+    prepared: &[Prepared],
+) -> HashMap<(String, usize), (Vec<f32>, Vec<f32>)> {
+    let ok: Vec<((String, usize), &GrayImage)> = prepared
+        .iter()
+        .filter_map(|p| p.1.as_ref().ok())
+        .flat_map(|film| {
+            film.implants
+                .iter()
+                .enumerate()
+                .map(|(k, i)| ((film.film.sha256.clone(), k), &i.image))
+        })
+        .collect();
+    if ok.is_empty() {
+        return HashMap::new();
+    }
+    let mut batch: Vec<GrayImage> = ok.iter().map(|(_, img)| (*img).clone()).collect();
+    batch.extend(ok.iter().map(|(_, img)| image::imageops::flip_horizontal(*img)));
     match encoder.embed(&batch) {
         Ok(vectors) => {
             let (direct, mirrored) = vectors.split_at(ok.len());
-            ok.iter()
+            ok.into_iter()
                 .zip(direct.iter().zip(mirrored))
-                .map(|((new, _), (v, m))| (new.sha256.clone(), (v.clone(), m.clone())))
+                .map(|((key, _), (v, m))| (key, (v.clone(), m.clone())))
                 .collect()
         }
         Err(e) => {
@@ -587,74 +758,84 @@ fn embed_prepared(encoder: &dyn Encoder, prepared: &[Prepared]) -> HashMap<Strin
 }
 
 fn refused(origin: &str, reason: String) -> ImportItem {
-    ImportItem {
-        path: origin.to_string(),
-        status: ItemStatus::Refused,
-        id: None,
-        name: None,
-        manufacturer: None,
-        system: None,
-        error: Some(reason),
-        warning: None,
-        near_duplicate: None,
-    }
+    let mut item = ImportItem::new(origin, ItemStatus::Refused);
+    item.error = Some(reason);
+    item
 }
 
-/// A duplicate of an image that is still unlabelled takes the label this import gives it (so a
-/// rerun with `--add-unknown`, or with a corrected labels file, labels what the first run could
-/// not); a labelled image keeps its label.
+/// A duplicate film's unlabelled implants take the labels this import gives them (so a rerun
+/// with `--add-unknown`, or with a corrected labels file, labels what the first run could not);
+/// labelled implants keep their labels.
 fn duplicate_labelled(
     lib: &mut Library,
     resolver: &mut Resolver,
     origin: &str,
-    id: i64,
-    raw: Option<&RawLabel>,
+    film_id: i64,
+    rows: &[LabelRow],
     opts: &ImportOptions,
 ) -> Result<ImportItem, Error> {
-    let rec = images::get(lib.conn(), id)?;
-    let Some(raw) = raw.filter(|_| rec.status == Status::Unlabelled) else {
-        return duplicate(lib, origin, id);
-    };
-    match resolver.resolve(lib, raw)? {
-        Ok(l) => {
-            let status = if opts.confirm {
-                Status::Confirmed
-            } else {
-                Status::Labelled
+    let film = films::get(lib.conn(), film_id)?;
+    let records = film
+        .implants
+        .iter()
+        .map(|&id| images::get(lib.conn(), id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut warnings = Vec::new();
+    if !rows.is_empty() && records.iter().any(|r| r.status == Status::Unlabelled) {
+        let fixtures = records.iter().map(fixture_of).collect::<Result<Vec<_>, _>>()?;
+        let boxes: Vec<Option<BoxSpec>> = rows.iter().map(|r| r.bbox).collect();
+        let assignment = assign(&fixtures, &boxes, false);
+        warnings.extend(assignment.problems);
+        for (rec, row) in records.iter().zip(assignment.found) {
+            let Some(row) = row.filter(|_| rec.status == Status::Unlabelled) else {
+                continue;
             };
-            let tx = lib.conn_mut().transaction()?;
-            images::set_label(
-                &tx,
-                id,
-                Some((l.manufacturer_id, l.system_id)),
-                &rec.attributes,
-                status,
-            )?;
-            tx.commit()?;
-            duplicate(lib, origin, id)
-        }
-        Err(unresolved) => {
-            resolver.count_unlabelled(raw);
-            let mut item = duplicate(lib, origin, id)?;
-            item.warning = Some(format!("{unresolved} — left unlabelled"));
-            Ok(item)
+            let raw = &rows[row].label;
+            match resolver.resolve(lib, raw)? {
+                Ok(l) => {
+                    let tx = lib.conn_mut().transaction()?;
+                    images::set_label(
+                        &tx,
+                        rec.id,
+                        Some((l.manufacturer_id, l.system_id)),
+                        &rec.attributes,
+                        label_status(opts),
+                    )?;
+                    tx.commit()?;
+                }
+                Err(unresolved) => {
+                    resolver.count_unlabelled(raw);
+                    warnings.push(format!("{unresolved} — left unlabelled"));
+                }
+            }
         }
     }
+    let mut item = duplicate(lib, origin, film_id)?;
+    for w in warnings {
+        item.warn(w);
+    }
+    Ok(item)
 }
 
-fn duplicate(lib: &Library, origin: &str, id: i64) -> Result<ImportItem, Error> {
-    let rec = images::get(lib.conn(), id)?;
-    Ok(ImportItem {
-        path: origin.to_string(),
-        status: ItemStatus::Duplicate,
-        id: Some(id),
-        name: rec.name,
-        manufacturer: rec.manufacturer,
-        system: rec.system,
-        error: None,
-        warning: None,
-        near_duplicate: None,
-    })
+/// The box of an implant on a film of this library (every one has a box).
+fn fixture_of(rec: &images::ImageRecord) -> Result<Fixture, Error> {
+    rec.fixture
+        .ok_or_else(|| Error::Invalid(format!("implant {} has no box", rec.id)))
+}
+
+fn duplicate(lib: &Library, origin: &str, film_id: i64) -> Result<ImportItem, Error> {
+    let film = films::get(lib.conn(), film_id)?;
+    let mut item = ImportItem::new(origin, ItemStatus::Duplicate);
+    item.film_id = Some(film_id);
+    for id in film.implants {
+        let rec = images::get(lib.conn(), id)?;
+        let mut entry = implant_item(id, &fixture_of(&rec)?, rec.box_source);
+        entry.name = rec.name;
+        entry.manufacturer = rec.manufacturer;
+        entry.system = rec.system;
+        item.push(entry);
+    }
+    Ok(item)
 }
 
 /// Expand inputs into files: named files as given, folders walked recursively (sorted, skipping

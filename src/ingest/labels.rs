@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::standardise::BoxSpec;
 use crate::Error;
 
 /// How labels are found for imported files.
@@ -21,7 +22,8 @@ pub enum LabelSource {
         /// System name or alias.
         system: String,
     },
-    /// A CSV with header `path,manufacturer,system`, paths relative to the CSV's folder.
+    /// A CSV with header `path,manufacturer,system[,x,y,w,h[,angle]]`, paths relative to the CSV's
+    /// folder, one row per implant.
     Csv(PathBuf),
     /// `<Manufacturer>/<System>/<file>`: the two folders above each file.
     FromDirs,
@@ -36,23 +38,53 @@ pub struct RawLabel {
     pub system: String,
 }
 
-/// Looks up the raw label of each file.
+/// One label for a film: which implant it names is given by its box, or, without a box, it names
+/// the film's only implant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRow {
+    /// The label text.
+    pub label: RawLabel,
+    /// The implant's box, when the source gives one.
+    pub bbox: Option<BoxSpec>,
+}
+
+impl LabelRow {
+    /// A label without a box.
+    pub fn whole(label: RawLabel) -> Self {
+        LabelRow { label, bbox: None }
+    }
+}
+
+/// Looks up the raw labels of each file.
 pub struct Labeller {
     source: LabelSource,
-    csv: HashMap<PathBuf, RawLabel>,
+    csv: HashMap<PathBuf, Vec<LabelRow>>,
 }
 
 /// The files a labels CSV names, in its order (absolute paths), for `raiox import --labels CSV`
 /// without paths: the CSV already says which files to import.
 pub fn csv_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
-    Ok(read_csv(path)?.into_iter().map(|(file, _)| file).collect())
+    let mut files: Vec<PathBuf> = Vec::new();
+    for (file, _) in read_csv(path)? {
+        // Several rows (one per implant) name the same film once.
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    Ok(files)
 }
 
 impl Labeller {
     /// Prepare a label source (reads and checks the CSV, if any).
     pub fn new(source: LabelSource) -> Result<Self, Error> {
         let csv = match &source {
-            LabelSource::Csv(path) => read_csv(path)?.into_iter().collect(),
+            LabelSource::Csv(path) => {
+                let mut by_file: HashMap<PathBuf, Vec<LabelRow>> = HashMap::new();
+                for (file, row) in read_csv(path)? {
+                    by_file.entry(file).or_default().push(row);
+                }
+                by_file
+            }
             _ => HashMap::new(),
         };
         Ok(Labeller { source, csv })
@@ -69,15 +101,22 @@ impl Labeller {
         }
     }
 
-    /// The raw label for `file`, if the source has one.
-    pub fn label_for(&self, file: &Path) -> Option<RawLabel> {
+    /// The raw labels for `file` (one per implant the source names; empty when it has none).
+    pub fn labels_for(&self, file: &Path) -> Vec<LabelRow> {
         match &self.source {
-            LabelSource::None => None,
+            LabelSource::Csv(_) => self.csv.get(&normalise(file)).cloned().unwrap_or_default(),
+            _ => self.label_for(file).map(LabelRow::whole).into_iter().collect(),
+        }
+    }
+
+    /// The one box-less label for `file` from a fixed label or the folder layout.
+    fn label_for(&self, file: &Path) -> Option<RawLabel> {
+        match &self.source {
+            LabelSource::None | LabelSource::Csv(_) => None,
             LabelSource::Fixed { manufacturer, system } => Some(RawLabel {
                 manufacturer: manufacturer.clone(),
                 system: system.clone(),
             }),
-            LabelSource::Csv(_) => self.csv.get(&normalise(file)).cloned(),
             LabelSource::FromDirs => {
                 let abs = normalise(file);
                 let system = abs.parent()?;
@@ -97,7 +136,9 @@ pub fn normalise(path: &Path) -> PathBuf {
         .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
-fn read_csv(path: &Path) -> Result<Vec<(PathBuf, RawLabel)>, Error> {
+/// Rows of a labels CSV: `path,manufacturer,system` and optionally `x,y,w,h[,angle]` (the
+/// implant's axis-aligned box in the film's pixels and its apex angle), one row per implant.
+fn read_csv(path: &Path) -> Result<Vec<(PathBuf, LabelRow)>, Error> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -119,6 +160,17 @@ fn read_csv(path: &Path) -> Result<Vec<(PathBuf, RawLabel)>, Error> {
             })
     };
     let (p, m, s) = (column("path")?, column("manufacturer")?, column("system")?);
+    let optional = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let box_columns = match ["x", "y", "w", "h"].map(optional) {
+        [Some(x), Some(y), Some(w), Some(h)] => Some(([x, y, w, h], optional("angle"))),
+        [None, None, None, None] => None,
+        _ => {
+            return Err(Error::Invalid(format!(
+                "{}: a box needs all four columns x,y,w,h",
+                path.display()
+            )))
+        }
+    };
     let mut out = Vec::new();
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| Error::Invalid(format!("{} line {}: {e}", path.display(), i + 2)))?;
@@ -135,11 +187,33 @@ fn read_csv(path: &Path) -> Result<Vec<(PathBuf, RawLabel)>, Error> {
             )));
         }
         let manufacturer = (!manufacturer.is_empty()).then(|| manufacturer.to_string());
+        let bbox = match box_columns {
+            None => None,
+            Some((cols, angle)) => {
+                let cell = |c: usize| row.get(c).unwrap_or("").trim();
+                let mut text: Vec<&str> = cols.iter().map(|&c| cell(c)).collect();
+                if let Some(a) = angle.map(cell).filter(|a| !a.is_empty()) {
+                    text.push(a);
+                }
+                if text[..4].iter().all(|t| t.is_empty()) {
+                    None
+                } else {
+                    Some(
+                        text.join(",")
+                            .parse::<BoxSpec>()
+                            .map_err(|e| Error::Invalid(format!("{} line {}: {e}", path.display(), i + 2)))?,
+                    )
+                }
+            }
+        };
         out.push((
             normalise(&base.join(file)),
-            RawLabel {
-                manufacturer,
-                system: system.to_string(),
+            LabelRow {
+                label: RawLabel {
+                    manufacturer,
+                    system: system.to_string(),
+                },
+                bbox,
             },
         ));
     }

@@ -4,6 +4,7 @@
 //! fields leave the decoders, standard images are written without metadata, and the source path is
 //! kept only as local provenance (never used in names, exports or uploads); so is the URL of an
 //! image downloaded from the web.
+pub mod assign;
 pub mod budget;
 pub mod decode;
 pub mod dicom;

@@ -18,11 +18,9 @@ use uuid::Uuid;
 use crate::catalogue::images::{self, Status};
 use crate::catalogue::naming::slug;
 use crate::catalogue::systems::{add_manufacturer, add_system};
-use crate::ingest::decode::Technical;
 use crate::library::{sha256_hex, write_atomic, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::store;
-use crate::standardise::crop::Rect;
 use crate::standardise::Params;
 use crate::sync::outbox::{self, RowAttributes, SyncItem};
 use crate::sync::remote::RemoteRow;
@@ -235,7 +233,7 @@ fn page(
             Action::Delete(id) => {
                 tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
                 store::remove(&tx, id)?;
-                tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
+                images::delete(&tx, id)?;
                 outbox::release(&tx, row.id)?;
                 report.pulled += 1;
             }
@@ -379,24 +377,7 @@ fn apply(
         .map_err(|e| Error::Invalid(format!("attributes: {e}")))?;
     let id = match local {
         Some(id) => id,
-        None => {
-            let size = Params::default().size;
-            tx.execute(
-                "INSERT INTO images (sha256, original_ext, source_name, source_format, width, height, technical,
-                     params, params_version, auto_crop, inverted, standard_sha256, origin)
-                 VALUES (?1, '', '', 'production', ?2, ?2, ?3, ?4, ?5, ?6, 0, ?7, 'remote')",
-                params![
-                    format!("remote:{}", row.id),
-                    size,
-                    serde_json::to_string(&Technical::default())?,
-                    serde_json::to_string(&Params::default())?,
-                    Params::default().version,
-                    serde_json::to_string(&Rect::full(size, size))?,
-                    row.content_sha256,
-                ],
-            )?;
-            tx.last_insert_rowid()
-        }
+        None => images::insert_pulled(tx, &Params::default(), &row.content_sha256)?,
     };
     let status = if attrs.status == Status::Unlabelled {
         Status::Labelled

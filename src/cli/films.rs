@@ -1,0 +1,296 @@
+//! CLI commands for films and their implants: `films`, `box`, `eval-finder`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use image::{Rgb, RgbImage};
+use raiox_find::eval::{
+    apex_correct, match_greedy, match_inside, read_boxes, summarise, FilmResult, Summary,
+};
+use serde_json::json;
+
+use super::args::BoxArgs;
+use super::{json_line, open_library, print_record, Cli};
+use crate::catalogue::{films, images};
+use crate::curate::{self, BoxChange};
+use crate::ingest::decode::{decode, DecodeLimits};
+use crate::standardise::{develop, find, BoxSpec, Fixture};
+
+/// `raiox films [--empty]`: films with their implant counts.
+pub fn cmd_films(cli: &Cli, empty: bool) -> Result<ExitCode> {
+    let lib = open_library(cli)?;
+    for film in films::list(lib.conn(), empty)? {
+        if cli.json {
+            let mut line = serde_json::to_value(&film)?;
+            line["implant_count"] = film.implants.len().into();
+            json_line(&line)?;
+        } else {
+            let implants = match film.implants.len() {
+                0 => "no implant found — draw one".to_string(),
+                _ => format!(
+                    "implants {}",
+                    film.implants
+                        .iter()
+                        .map(|id| format!("#{id}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            };
+            outln!(
+                "film {:<6} {}x{} {:<6} {}",
+                film.id,
+                film.width,
+                film.height,
+                film.source_format,
+                implants
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fixture a curator's `x,y,w,h[,angle]` means; without an angle the implant keeps its apex
+/// sense (an upper-jaw implant stays apex up).
+fn fixture_of(spec: &BoxSpec, current: Option<&Fixture>) -> Fixture {
+    let angle = spec.angle_deg.or_else(|| current.map(Fixture::upright_sense));
+    Fixture::from_aabb(spec.aabb, angle)
+}
+
+/// `raiox box`: move/resize/rotate an implant's box, delete a false one, add a missed one, or go
+/// back to the finder's box.
+pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
+    let mut lib = open_library(cli)?;
+    match (args.id, args.film) {
+        (None, Some(film_id)) => {
+            let spec = args
+                .add
+                .as_ref()
+                .context("give --add x,y,w,h[,angle] with --film")?;
+            let rec = curate::add_implant(&mut lib, film_id, fixture_of(spec, None))?;
+            print_record(&lib, &rec, cli.json)?;
+        }
+        (Some(id), None) => {
+            if args.delete {
+                curate::remove_implant(&mut lib, id)?;
+                if cli.json {
+                    json_line(&json!({"deleted": id}))?;
+                } else {
+                    outln!("implant {id} removed from its film");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let current = images::get(lib.conn(), id)?;
+            let change = match (&args.set, args.find) {
+                (Some(spec), false) => BoxChange {
+                    fixture: Some(fixture_of(spec, current.fixture.as_ref())),
+                    ..BoxChange::default()
+                },
+                (None, true) => BoxChange {
+                    refind: true,
+                    ..BoxChange::default()
+                },
+                _ => bail!("give one of --set x,y,w,h[,angle], --find or --delete"),
+            };
+            let rec = curate::rederive(&mut lib, id, change)?;
+            print_record(&lib, &rec, cli.json)?;
+        }
+        _ => bail!("give an implant ID (--set, --find, --delete) or --film FILM_ID --add"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `raiox eval-finder FOLDER [--boxes CSV] [--misses DIR]`: the finder as import runs it
+/// (decode, polarity, find) against annotated fixture boxes; recall, precision and mean IoU at
+/// IoU ≥ 0.5 per subfolder and overall, and the films with misses (drawn into DIR when given).
+pub fn cmd_eval_finder(
+    cli: &Cli,
+    folder: &Path,
+    boxes: Option<&Path>,
+    misses_dir: Option<&Path>,
+) -> Result<ExitCode> {
+    if !folder.is_dir() {
+        bail!(
+            "the films folder {} does not exist (or is not a folder): nothing to evaluate",
+            folder.display()
+        );
+    }
+    let csv: PathBuf = boxes.map_or_else(|| folder.join("boxes.csv"), Path::to_path_buf);
+    if !csv.is_file() {
+        bail!("the annotations {} do not exist: give --boxes CSV", csv.display());
+    }
+    let truths = read_boxes(&csv).map_err(anyhow::Error::msg)?;
+    let mut results = Vec::new();
+    for truth in truths {
+        let path = folder.join(&truth.film);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let decoded = decode(&bytes, &DecodeLimits::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let film = develop(&decoded, None)?;
+        let start = Instant::now();
+        let predicted: Vec<_> = find(&film).iter().map(Fixture::as_found).collect();
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        let boxes: Vec<_> = predicted.iter().map(|p| p.aabb()).collect();
+        let matches = match_greedy(&truth.implants, &boxes, 0.5);
+        let apex = matches
+            .iter()
+            .map(|&(i, j, _)| apex_correct(&truth.implants[i], &truth.crowns, &predicted[j]))
+            .collect();
+        let located = match_inside(&truth.implants, &boxes, 0.8).len();
+        if let Some(dir) = misses_dir {
+            if matches.len() < truth.implants.len() || matches.len() < predicted.len() {
+                draw_film(dir, &film.image, &truth.film, &truth.implants, &predicted)?;
+            }
+        }
+        results.push(FilmResult {
+            located,
+            size: film.image.dimensions(),
+            truth,
+            predicted,
+            matches,
+            apex,
+            ms,
+        });
+    }
+    let mut groups: Vec<(String, Summary)> = Vec::new();
+    let mut names: Vec<String> = results.iter().map(group_of).collect();
+    names.sort();
+    names.dedup();
+    if names.len() > 1 {
+        for name in &names {
+            let of: Vec<&FilmResult> = results.iter().filter(|r| &group_of(r) == name).collect();
+            groups.push((name.clone(), summarise(&of)));
+        }
+    }
+    groups.push(("all".into(), summarise(&results.iter().collect::<Vec<_>>())));
+    let misses: Vec<&FilmResult> = results
+        .iter()
+        .filter(|r| r.matches.len() < r.truth.implants.len())
+        .collect();
+    if cli.json {
+        let groups: Vec<_> = groups
+            .iter()
+            .map(|(name, s)| {
+                json!({
+                    "group": name, "films": s.films, "fixtures": s.truths, "predictions": s.predictions,
+                    "matched": s.matched, "recall": s.recall, "precision": s.precision,
+                    "mean_iou": s.mean_iou, "apex_known": s.apex_known, "apex_right": s.apex_right,
+                    "median_ms": s.median_ms,
+                })
+            })
+            .collect();
+        let misses: Vec<_> = misses
+            .iter()
+            .map(|r| {
+                json!({
+                    "film": r.truth.film, "fixtures": r.truth.implants.len(),
+                    "matched": r.matches.len(), "predictions": r.predicted.len(),
+                })
+            })
+            .collect();
+        json_line(&json!({ "iou_threshold": 0.5, "groups": groups, "misses": misses }))?;
+    } else {
+        outln!(
+            "{:<12} {:>5} {:>8} {:>11} {:>7} {:>6} {:>9} {:>8} {:>10} {:>8}",
+            "group",
+            "films",
+            "fixtures",
+            "predictions",
+            "matched",
+            "recall",
+            "precision",
+            "mean IoU",
+            "apex right",
+            "ms/film"
+        );
+        for (name, s) in &groups {
+            outln!(
+                "{:<12} {:>5} {:>8} {:>11} {:>7} {:>6.3} {:>9.3} {:>8.3} {:>10} {:>8.1}",
+                name,
+                s.films,
+                s.truths,
+                s.predictions,
+                s.matched,
+                s.recall,
+                s.precision,
+                s.mean_iou,
+                format!("{}/{}", s.apex_right, s.apex_known),
+                s.median_ms
+            );
+        }
+        outln!("matching: axis-aligned fixture boxes, greedy one-to-one, IoU >= 0.5");
+        for r in &misses {
+            outln!(
+                "missed: {} ({} of {} fixtures matched, {} predicted)",
+                r.truth.film,
+                r.matches.len(),
+                r.truth.implants.len(),
+                r.predicted.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The film's first folder in the CSV (`periapical/p000.jpg` → `periapical`), "." for none.
+fn group_of(r: &FilmResult) -> String {
+    match r.truth.film.split_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => ".".to_string(),
+    }
+}
+
+/// Write the film with the annotated boxes (green) and the finder's oriented boxes (red, apex end
+/// marked) as `DIR/<film path with / as _>.png`, for looking at the misses.
+fn draw_film(
+    dir: &Path,
+    film: &image::GrayImage,
+    name: &str,
+    truth: &[raiox_find::eval::Aabb],
+    found: &[raiox_find::FoundImplant],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut img: RgbImage = image::DynamicImage::ImageLuma8(film.clone()).to_rgb8();
+    let green = Rgb([40, 220, 60]);
+    let red = Rgb([240, 40, 40]);
+    for &(x, y, w, h) in truth {
+        let c = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)];
+        polygon(&mut img, &c, green);
+    }
+    for f in found {
+        polygon(&mut img, &f.corners(), red);
+        let (ax, ay) = f.apex_point();
+        for d in -3i32..=3 {
+            put(&mut img, ax + d as f32, ay, red);
+            put(&mut img, ax, ay + d as f32, red);
+        }
+    }
+    let file = dir.join(format!("{}.png", name.replace(['/', '\\'], "_")));
+    img.save(&file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(())
+}
+
+fn polygon(img: &mut RgbImage, corners: &[(f32, f32)], colour: Rgb<u8>) {
+    for i in 0..corners.len() {
+        let (a, b) = (corners[i], corners[(i + 1) % corners.len()]);
+        let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().max(1.0) as usize;
+        for s in 0..=steps {
+            let t = s as f32 / steps as f32;
+            put(img, a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1), colour);
+        }
+    }
+}
+
+fn put(img: &mut RgbImage, x: f32, y: f32, colour: Rgb<u8>) {
+    if x.is_finite()
+        && y.is_finite()
+        && x >= 0.0
+        && y >= 0.0
+        && (x as u32) < img.width()
+        && (y as u32) < img.height()
+    {
+        img.put_pixel(x as u32, y as u32, colour);
+    }
+}
