@@ -26,7 +26,11 @@ fn ok(out: &Output) {
 fn curator(dir: &Path, seed: &str) -> (PathBuf, usize) {
     std::fs::create_dir_all(dir).unwrap();
     let (lib, _, _) = common::cli_labelled_library(dir, "2", seed);
-    let n = json_lines(&raiox(&lib, &["list", "--json"])).len();
+    // What a push uploads: the labelled implants.
+    let n = json_lines(&raiox(&lib, &["list", "--json"]))
+        .iter()
+        .filter(|r| r["status"] != "unlabelled")
+        .count();
     ok(&raiox(&lib, &["embed"]));
     (lib, n)
 }

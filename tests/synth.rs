@@ -1,7 +1,7 @@
 //! Integration tests for the synthetic radiograph generator (`raiox::synth`).
 
 use raiox::progress::{JobControl, Outcome};
-use raiox::synth::{generate, render, systems, SynthOptions};
+use raiox::synth::{generate, render, render_with_truth, systems, SynthOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -17,7 +17,7 @@ fn read_labels(dir: &Path) -> Vec<Vec<String>> {
     let mut rdr = csv::Reader::from_path(dir.join("labels.csv")).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["path", "manufacturer", "system"]
+        ["path", "manufacturer", "system", "x", "y", "w", "h", "angle"]
     );
     rdr.records()
         .map(|r| r.unwrap().iter().map(str::to_owned).collect())
@@ -171,7 +171,18 @@ fn generate_is_deterministic_complete_and_gray() {
         let img = image::open(a.path().join(&row[0])).unwrap();
         assert_eq!(img.color(), image::ColorType::L8, "{}", row[0]);
         assert_eq!((img.width(), img.height()), (96, 96));
+        // The implant's box lies on the film, upright-ish (the generator tilts up to 20°).
+        let b: Vec<f32> = row[3..8].iter().map(|v| v.parse().unwrap()).collect();
+        assert!(
+            b[2] > 5.0 && b[3] > b[2] && b[0] + b[2] / 2.0 > 0.0 && b[0] + b[2] / 2.0 < 96.0,
+            "{row:?}"
+        );
+        assert!(b[4].abs() <= 20.5, "{row:?}");
     }
+    // boxes.csv holds the same boxes in the annotation format `raiox eval-finder` reads.
+    let boxes = std::fs::read_to_string(a.path().join("boxes.csv")).unwrap();
+    assert!(boxes.starts_with("film,class,x,y,w,h\n"));
+    assert_eq!(boxes.lines().count(), 25);
     for s in systems() {
         let key = (s.manufacturer.to_owned(), s.system.to_owned());
         assert_eq!(per_class.get(&key), Some(&3), "{key:?}");
@@ -214,7 +225,9 @@ fn cancel_before_start_writes_nothing() {
     assert_eq!(report.outcome, Outcome::Cancelled);
     assert_eq!(report.written, 0);
     assert!(read_labels(dir.path()).is_empty());
-    assert!(walk(dir.path()).iter().all(|p| p.ends_with("labels.csv")));
+    assert!(walk(dir.path())
+        .iter()
+        .all(|p| p.ends_with("labels.csv") || p.ends_with("boxes.csv")));
 }
 
 #[test]
@@ -263,4 +276,31 @@ fn contact_sheet_and_throughput() {
         report.written as f64 / secs,
         rayon::current_num_threads()
     );
+}
+
+#[test]
+fn the_truth_box_covers_the_brightest_metal_of_the_film() {
+    // The fixture is the most radiopaque thing on a bare synthetic film: the mean grey inside its
+    // box is far above the film's, whichever way the generator developed the film.
+    for (i, s) in systems().iter().enumerate() {
+        let (film, truth) = render_with_truth(s, i, 11, 256);
+        let b = truth.aabb();
+        let (mut inside, mut n_in, mut all) = (0.0f64, 0usize, 0.0f64);
+        for (x, y, p) in film.enumerate_pixels() {
+            let v = f64::from(p.0[0]);
+            all += v;
+            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+            if fx >= b.x && fx < b.x + b.w && fy >= b.y && fy < b.y + b.h {
+                inside += v;
+                n_in += 1;
+            }
+        }
+        let (inside, all) = (inside / n_in.max(1) as f64, all / (256.0 * 256.0));
+        assert!(n_in > 200, "{}: box {b:?}", s.system);
+        assert!(
+            (inside - all).abs() > 25.0,
+            "{}: inside {inside:.0} vs film {all:.0}",
+            s.system
+        );
+    }
 }

@@ -248,6 +248,22 @@ END;
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.
 pub fn open(path: &Path) -> Result<Connection, Error> {
+    let mut conn = connect(path)?;
+    migrate(&mut conn, MIGRATIONS.len())?;
+    seed_builtin(&mut conn)?;
+    Ok(conn)
+}
+
+/// Create a database at `path` with the schema as it was at `version` (no later migrations):
+/// what an older raiox wrote, so tests can check that such a library migrates with nothing lost.
+pub fn create_at_version(path: &Path, version: usize) -> Result<Connection, Error> {
+    let mut conn = connect(path)?;
+    migrate(&mut conn, version.min(MIGRATIONS.len()))?;
+    seed_builtin(&mut conn)?;
+    Ok(conn)
+}
+
+fn connect(path: &Path) -> Result<Connection, Error> {
     register_sqlite_vec();
     let flags =
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -260,8 +276,6 @@ pub fn open(path: &Path) -> Result<Connection, Error> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    migrate(&mut conn)?;
-    seed_builtin(&mut conn)?;
     Ok(conn)
 }
 
@@ -284,7 +298,8 @@ fn register_sqlite_vec() {
     });
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), Error> {
+/// Apply the migrations up to schema `to`.
+fn migrate(conn: &mut Connection, to: usize) -> Result<(), Error> {
     let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > MIGRATIONS.len() {
         return Err(Error::Invalid(format!(
@@ -292,7 +307,7 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
             MIGRATIONS.len()
         )));
     }
-    if version == MIGRATIONS.len() {
+    if version >= to {
         return Ok(());
     }
     // A migration may rebuild a table (SQLite cannot drop a constraint in place): with foreign keys
@@ -301,7 +316,7 @@ fn migrate(conn: &mut Connection) -> Result<(), Error> {
     // is checked before the last migration commits.
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let result = (|| {
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(version) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i + 1)?;

@@ -266,7 +266,11 @@ fn draw_film(
             put(&mut img, ax, ay + d as f32, red);
         }
     }
-    let file = dir.join(format!("{}.png", name.replace(['/', '\\'], "_")));
+    let stem = Path::new(name).with_extension("");
+    let file = dir.join(format!(
+        "{}.png",
+        stem.to_string_lossy().replace(['/', '\\'], "_")
+    ));
     img.save(&file)
         .with_context(|| format!("writing {}", file.display()))?;
     Ok(())

@@ -157,9 +157,22 @@ fn item_line(item: &ImportItem) -> String {
             } else {
                 "duplicate"
             };
-            let label = match (&item.manufacturer, &item.system) {
-                (Some(m), Some(s)) => format!("  [{m} / {s}]"),
-                _ => String::new(),
+            // One film, its implants: `#id name [manufacturer / system]` each.
+            let implants: Vec<String> = item
+                .implants
+                .iter()
+                .map(|i| {
+                    let label = match (&i.manufacturer, &i.system) {
+                        (Some(m), Some(s)) => format!(" [{m} / {s}]"),
+                        _ => String::new(),
+                    };
+                    format!("#{} {}{label}", i.id, i.name.as_deref().unwrap_or("(unlabelled)"))
+                })
+                .collect();
+            let implants = if implants.is_empty() {
+                "no implant found".to_string()
+            } else {
+                implants.join(", ")
             };
             let mut warnings = String::new();
             if let Some(d) = &item.near_duplicate {
@@ -174,9 +187,8 @@ fn item_line(item: &ImportItem) -> String {
                 warnings.push_str(&format!("\n  warning: {}: {w}", item.path));
             }
             format!(
-                "{word}  #{:<6} {}{label}  <- {}{warnings}",
-                item.id.unwrap_or_default(),
-                item.name.as_deref().unwrap_or("(unlabelled)"),
+                "{word}  film {:<6} {implants}  <- {}{warnings}",
+                item.film_id.unwrap_or_default(),
                 item.path
             )
         }

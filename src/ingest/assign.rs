@@ -1,7 +1,7 @@
 //! Which implant of a film each label names.
 //!
 //! Why: a film holds 0…N implants, while a label source gives labels per file. A label with a
-//! box names the implant whose box overlaps it most (or, when the finder missed it, a new implant
+//! box names the implant whose box overlaps it most (or lies inside it) (or, when the finder missed it, a new implant
 //! drawn from that box); a label without a box names the film's only implant and is refused, with
 //! the reason, when the film has none or several — never guessed.
 
@@ -9,6 +9,9 @@ use crate::standardise::{BoxSpec, Fixture};
 
 /// Least overlap (IoU of the axis-aligned boxes) for a labelled box to name a found implant.
 const MATCH_IOU: f32 = 0.3;
+/// Or: least share of the found box inside the labelled one (a loose annotation around a tight,
+/// or partly found, fixture).
+const MATCH_INSIDE: f32 = 0.7;
 
 /// Where each label goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +38,9 @@ pub fn assign(found: &[Fixture], rows: &[Option<BoxSpec>], can_add: bool) -> Ass
     for (r, spec) in rows.iter().enumerate() {
         if let Some(spec) = spec {
             for (f, fixture) in found.iter().enumerate() {
-                let iou = fixture.aabb().iou(&spec.aabb);
-                if iou >= MATCH_IOU {
+                let found_box = fixture.aabb();
+                let iou = found_box.iou(&spec.aabb);
+                if iou >= MATCH_IOU || found_box.share_inside(&spec.aabb) >= MATCH_INSIDE {
                     pairs.push((iou, r, f));
                 }
             }

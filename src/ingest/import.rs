@@ -532,6 +532,13 @@ fn import_chunk(
         let film_id = films::insert(&tx, &film.film)?;
         let mut item = ImportItem::new(&origin, ItemStatus::Imported);
         item.film_id = Some(film_id);
+        // A label naming nothing in the catalogue is reported whichever implant it was for.
+        for (_, resolved) in &labels {
+            if let Err((raw, unresolved)) = resolved {
+                resolver.count_unlabelled(raw);
+                item.warn(format!("{unresolved} — imported unlabelled"));
+            }
+        }
         for (k, implant) in film.implants.iter().enumerate() {
             let new = NewImage {
                 film_id,
@@ -567,11 +574,7 @@ fn import_chunk(
                     entry.manufacturer = Some(l.manufacturer.clone());
                     entry.system = Some(l.system.clone());
                 }
-                Some(Err((raw, unresolved))) => {
-                    resolver.count_unlabelled(raw);
-                    item.warn(format!("{unresolved} — imported unlabelled"));
-                }
-                None => {}
+                Some(Err(_)) | None => {}
             }
             item.push(entry);
         }

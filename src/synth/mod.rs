@@ -5,7 +5,8 @@
 //! manufacturers, each with its own geometry), the renderer of one film ([`render`]: implant
 //! silhouette evaluated analytically per pixel over procedural bone, neighbouring teeth and an
 //! optional restoration, then film blur, tone curve, noise and occasional inversion) and the
-//! dataset writer ([`generate`]: one PNG per film plus `labels.csv`). Every film is a pure function
+//! dataset writer ([`generate`]: one PNG per film plus `labels.csv` with each implant's box and
+//! `boxes.csv` for `raiox eval-finder`). Every film is a pure function
 //! of (system, sample, seed, size), so output is byte-identical whatever the thread count.
 //!
 //! Files: `systems` (catalogue data), `geometry` (implant shape), `anatomy` (teeth, restoration),
@@ -75,9 +76,20 @@ pub struct SynthReport {
 
 /// Render one film (deterministic) — used by tests and benchmarks without touching disk.
 pub fn render(system: &SynthSystem, sample: usize, seed: u64, size: u32) -> image::GrayImage {
+    render_with_truth(system, sample, seed, size).0
+}
+
+/// Render one film and say where its implant's fixture is (film pixels, oriented box).
+pub fn render_with_truth(
+    system: &SynthSystem,
+    sample: usize,
+    seed: u64,
+    size: u32,
+) -> (image::GrayImage, crate::standardise::Fixture) {
     let key = rng::name_key(&[system.manufacturer, system.system]);
     let mut rng = rng::Rng::for_film(seed, key, sample);
     let scene = scene::Scene::random(system, &mut rng, size);
     let film = film::Film::random(&mut rng);
-    film.develop(scene.rasterise(size), size, &mut rng)
+    let truth = scene.fixture();
+    (film.develop(scene.rasterise(size), size, &mut rng), truth)
 }

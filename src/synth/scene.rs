@@ -9,6 +9,7 @@ use super::geometry::Implant;
 use super::rng::Rng;
 use super::texture::{Noise, TileView};
 use super::SynthSystem;
+use crate::standardise::Fixture;
 use std::ops::Range;
 
 /// Columns `i < n` of a row whose points `start + i * step` (in an object's frame) can fall inside
@@ -106,6 +107,20 @@ impl Scene {
             noise: Noise::new(rng),
             offsets: [0.0; 3].map(|_| rng.range(0.0, 128.0)),
             implant,
+        }
+    }
+
+    /// The implant's fixture body (platform to apex tip, threads included) as an oriented box in
+    /// film pixels: the truth the finder is measured against and the labels CSV carries.
+    pub(crate) fn fixture(&self) -> Fixture {
+        let length = self.implant.length();
+        let mid = 0.5 * length * self.ppm;
+        Fixture {
+            cx: self.origin.0 - mid * self.sin,
+            cy: self.origin.1 + mid * self.cos,
+            width: 2.0 * self.implant.half_width * self.ppm,
+            length: length * self.ppm,
+            angle_deg: self.sin.atan2(self.cos).to_degrees(),
         }
     }
 

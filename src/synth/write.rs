@@ -1,7 +1,8 @@
 //! Writing a synthetic set to disk: one PNG per film (atomically) and `labels.csv`.
 
-use super::{render, systems, SynthOptions, SynthReport, SynthSystem};
+use super::{render_with_truth, systems, SynthOptions, SynthReport, SynthSystem};
 use crate::progress::{JobControl, Outcome};
+use crate::standardise::Fixture;
 use anyhow::{ensure, Context, Result};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
@@ -10,7 +11,11 @@ use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// Write OUT/<Manufacturer>/<System>/NNNN.png (NNNN = 0-based sample index, 4+ digits) and OUT/labels.csv with header `path,manufacturer,system` where path is relative to OUT using '/' separators, one row per image, rows in a deterministic order.
+/// Write OUT/<Manufacturer>/<System>/NNNN.png (NNNN = 0-based sample index, 4+ digits),
+/// OUT/labels.csv with header `path,manufacturer,system,x,y,w,h,angle` (path relative to OUT with
+/// '/' separators; the implant fixture's axis-aligned box in film pixels and its apex angle, as
+/// `raiox import --labels` reads them), one row per film in a deterministic order, and
+/// OUT/boxes.csv (`film,class,x,y,w,h`, class `implant`) for `raiox eval-finder`.
 ///
 /// Films are rendered in parallel; each PNG is written to a `.tmp` sibling and renamed. A cancel
 /// request stops the job between films: `labels.csv` then lists only the films written and the
@@ -33,7 +38,7 @@ pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<Syn
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     // None: skipped after a cancel request or an earlier failure.
-    let results: Vec<Option<Result<()>>> = (0..total)
+    let results: Vec<Option<Result<Fixture>>> = (0..total)
         .into_par_iter()
         .map(|k| {
             if ctl.is_cancelled() || failed.load(Ordering::Relaxed) {
@@ -53,19 +58,21 @@ pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<Syn
     let mut rows = Vec::with_capacity(total);
     for (k, result) in results.into_iter().enumerate() {
         match result {
-            Some(Ok(())) => rows.push(k),
+            Some(Ok(truth)) => rows.push((k, truth)),
             Some(Err(e)) => return Err(e),
             None => {}
         }
     }
     let labels_csv = out.join("labels.csv");
-    write_labels(
-        &labels_csv,
-        rows.iter().map(|&k| {
+    let named: Vec<(String, &SynthSystem, Fixture)> = rows
+        .iter()
+        .map(|&(k, truth)| {
             let system = &classes[k / per_class];
-            (rel_path(system, k % per_class), system)
-        }),
-    )?;
+            (rel_path(system, k % per_class), system, truth)
+        })
+        .collect();
+    write_labels(&labels_csv, &named)?;
+    write_boxes(&out.join("boxes.csv"), &named)?;
     Ok(SynthReport {
         written: rows.len(),
         classes: classes.len(),
@@ -78,15 +85,22 @@ pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<Syn
     })
 }
 
-/// Render one film and write it as `out/rel` via a `.tmp` sibling and a rename.
-fn write_png(out: &Path, rel: &str, system: &SynthSystem, sample: usize, opts: &SynthOptions) -> Result<()> {
-    let img = render(system, sample, opts.seed, opts.size);
+/// Render one film and write it as `out/rel` via a `.tmp` sibling and a rename; its fixture box.
+fn write_png(
+    out: &Path,
+    rel: &str,
+    system: &SynthSystem,
+    sample: usize,
+    opts: &SynthOptions,
+) -> Result<Fixture> {
+    let (img, truth) = render_with_truth(system, sample, opts.seed, opts.size);
     let mut bytes = Vec::with_capacity(img.as_raw().len() / 2);
     PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, FilterType::Sub)
         .write_image(img.as_raw(), img.width(), img.height(), ExtendedColorType::L8)
         .with_context(|| format!("encoding {rel}"))?;
     let path = out.join(rel);
-    write_atomic(&path, &bytes)
+    write_atomic(&path, &bytes)?;
+    Ok(truth)
 }
 
 /// Write `bytes` to `path.tmp` then rename it over `path`, so readers never see half a file.
@@ -97,13 +111,40 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
 }
 
-/// `labels.csv`: header `path,manufacturer,system`, one row per written film, in job order.
-fn write_labels<'a>(path: &Path, rows: impl Iterator<Item = (String, &'a SynthSystem)>) -> Result<()> {
+/// Box numbers as written: 0.1 px.
+fn px(v: f32) -> String {
+    format!("{:.1}", v)
+}
+
+/// `labels.csv`: header `path,manufacturer,system,x,y,w,h,angle`, one row per written film.
+fn write_labels(path: &Path, rows: &[(String, &SynthSystem, Fixture)]) -> Result<()> {
     let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(["path", "manufacturer", "system"])?;
-    for (rel, s) in rows {
-        csv.write_record([rel.as_str(), s.manufacturer, s.system])?;
+    csv.write_record(["path", "manufacturer", "system", "x", "y", "w", "h", "angle"])?;
+    for (rel, s, truth) in rows {
+        let b = truth.aabb();
+        csv.write_record([
+            rel.clone(),
+            s.manufacturer.to_string(),
+            s.system.to_string(),
+            px(b.x),
+            px(b.y),
+            px(b.w),
+            px(b.h),
+            px(truth.angle_deg),
+        ])?;
     }
     let bytes = csv.into_inner().context("serialising labels.csv")?;
+    write_atomic(path, &bytes)
+}
+
+/// `boxes.csv`: the fixtures in the annotation format `raiox eval-finder` reads.
+fn write_boxes(path: &Path, rows: &[(String, &SynthSystem, Fixture)]) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["film", "class", "x", "y", "w", "h"])?;
+    for (rel, _, truth) in rows {
+        let b = truth.aabb();
+        csv.write_record([rel.clone(), "implant".into(), px(b.x), px(b.y), px(b.w), px(b.h)])?;
+    }
+    let bytes = csv.into_inner().context("serialising boxes.csv")?;
     write_atomic(path, &bytes)
 }

@@ -123,3 +123,19 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// How many implants an import's JSON lines report (a film holds 0…N of them).
+pub fn implants_in(items: &[serde_json::Value]) -> usize {
+    items
+        .iter()
+        .filter_map(|i| i["implants"].as_array())
+        .map(Vec::len)
+        .sum()
+}
+
+/// Whether an import JSON line has at least one labelled implant.
+pub fn has_labelled_implant(item: &serde_json::Value) -> bool {
+    item["implants"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|i| i["name"].is_string()))
+}

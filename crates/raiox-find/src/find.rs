@@ -35,6 +35,11 @@ struct Work {
 }
 
 /// [`find_implants`] with explicit parameters.
+///
+/// The film is searched at the expected fixture width and, when `p.larger_width` is set, again
+/// at that multiple of it (a film taken closer, a wider implant): a fixture wider than the first
+/// scale's opening would be taken for a crown there. Proposals of both scales are merged, the
+/// better score winning where they overlap or one lies inside the other.
 pub fn find_implants_with(film: &GrayImage, p: &FinderParams) -> Vec<FoundImplant> {
     let (fw, fh) = film.dimensions();
     if fw < 16 || fh < 16 {
@@ -49,6 +54,68 @@ pub fn find_implants_with(film: &GrayImage, p: &FinderParams) -> Vec<FoundImplan
     if !(ew_film.is_finite() && ew_film > 0.0) {
         return Vec::new();
     }
+    let mut found = find_at(film, p, ew_film);
+    if p.larger_width.is_finite() && p.larger_width > 1.0 {
+        found.extend(find_at(film, p, ew_film * p.larger_width));
+    }
+    found.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.cx.total_cmp(&b.cx))
+            .then(a.cy.total_cmp(&b.cy))
+    });
+    let mut kept: Vec<FoundImplant> = Vec::new();
+    for f in found {
+        let fb = f.aabb();
+        let clash = kept.iter().position(|k| {
+            let kb = k.aabb();
+            aabb_iou(&kb, &fb) >= 0.3
+                || inside_share(&fb, &kb) >= 0.6
+                || inside_share(&kb, &fb) >= 0.6
+                || stacked(k, &f)
+        });
+        match clash {
+            None => kept.push(f),
+            // Two parts of one implant on one axis (the abutment on the fixture): the fixture is
+            // the longer part.
+            Some(i) if stacked(&kept[i], &f) && f.length > kept[i].length => kept[i] = f,
+            Some(_) => {}
+        }
+    }
+    kept.sort_by(|a, b| a.cx.total_cmp(&b.cx).then(a.cy.total_cmp(&b.cy)));
+    kept
+}
+
+/// Whether two proposals lie end to end on one axis (same direction, one's axis through the
+/// other's centre, their ends meeting): the fixture and its abutment, or a fixture split in two.
+fn stacked(a: &FoundImplant, b: &FoundImplant) -> bool {
+    let turn = (a.angle_deg - b.angle_deg).rem_euclid(180.0);
+    if turn.min(180.0 - turn) > 25.0 {
+        return false;
+    }
+    let (ux, uy) = a.apex_dir();
+    let (dx, dy) = (b.cx - a.cx, b.cy - a.cy);
+    let along = dx * ux + dy * uy;
+    let across = (dx * uy - dy * ux).abs();
+    let gap = along.abs() - 0.5 * (a.length + b.length);
+    across < 0.75 * a.width.max(b.width) && gap < 0.25 * a.width.max(b.width)
+}
+
+/// Share of box `a` that lies inside box `b`.
+fn inside_share(a: &(f32, f32, f32, f32), b: &(f32, f32, f32, f32)) -> f32 {
+    let ix = (a.0 + a.2).min(b.0 + b.2) - a.0.max(b.0);
+    let iy = (a.1 + a.3).min(b.1 + b.3) - a.1.max(b.1);
+    let area = a.2 * a.3;
+    if ix <= 0.0 || iy <= 0.0 || area <= 0.0 {
+        return 0.0;
+    }
+    ix * iy / area
+}
+
+/// The finder at one expected fixture width `ew_film` (film pixels).
+fn find_at(film: &GrayImage, p: &FinderParams, ew_film: f32) -> Vec<FoundImplant> {
+    let (fw, fh) = film.dimensions();
+    let (fwf, fhf) = (fw as f32, fh as f32);
     let scale = (p.work_width_px / ew_film).min(1.0);
     let (w, h) = (
         ((fwf * scale).round() as u32).max(1),
@@ -405,7 +472,21 @@ fn crown_cut(wk: &Work, prof: &Profile, a: usize, b: usize, p: &FinderParams) ->
             if kept < min_keep {
                 return (a, b);
             }
-            return if from_start { (a, a + kept) } else { (b - kept, b) };
+            let (keep, cut_off) = if from_start {
+                (a..a + kept, a + kept..b)
+            } else {
+                (b - kept..b, a..b - kept)
+            };
+            // A crown is at least as wide as the fixture; a bright part narrower than the rest
+            // is the fixture's own tapering apex (a dense fixture, a saturated film).
+            let mean_width = |r: std::ops::Range<usize>| {
+                let n = r.len().max(1) as f32;
+                r.map(|k| prof.width(k)).sum::<f32>() / n
+            };
+            if mean_width(cut_off.clone()) < p.crown_min_width * mean_width(keep.clone()) {
+                return (a, b);
+            }
+            return (keep.start, keep.end);
         }
     }
     (a, b)

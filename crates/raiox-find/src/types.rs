@@ -92,6 +92,9 @@ pub struct FinderParams {
     /// Expected fixture width as a share of the film *width* on panoramic films (wide films,
     /// see `panoramic_aspect`): about 5 mm on a roughly 250 mm wide image.
     pub expected_width_panoramic: f32,
+    /// A second search at this multiple of the expected width (0 or 1 disables it): films taken
+    /// closer, or wide implants, show fixtures wider than the first search's crown opening.
+    pub larger_width: f32,
     /// Films whose width/height is at least this are treated as panoramic.
     pub panoramic_aspect: f32,
     /// The film is downscaled so that `W` is at most this many pixels: bounds the run time on
@@ -152,6 +155,9 @@ pub struct FinderParams {
     /// A slice belongs to the crown when its mean grey is this fraction of the way from the
     /// fixture's grey to metal white: crown alloys are denser than titanium.
     pub crown_step: f32,
+    /// The dense part cut off as crown must be at least this wide relative to the part kept
+    /// (mean widths): narrower bright ends are the fixture's own tapering apex.
+    pub crown_min_width: f32,
     /// Predictions below this score are dropped.
     pub min_score: f32,
 }
@@ -161,6 +167,7 @@ impl Default for FinderParams {
         FinderParams {
             expected_width_periapical: 0.125,
             expected_width_panoramic: 0.03,
+            larger_width: 1.5,
             panoramic_aspect: 1.6,
             work_width_px: 48.0,
             metal_level: 0.72,
@@ -177,13 +184,14 @@ impl Default for FinderParams {
             max_width: 1.6,
             min_length: 1.4,
             max_length: 6.0,
-            min_aspect: 2.2,
+            min_aspect: 1.8,
             min_fill: 0.6,
             max_tilt_deg: 60.0,
             max_side_metal: 0.3,
             slice_width_lo: 0.45,
             slice_width_hi: 1.35,
             crown_step: 0.7,
+            crown_min_width: 0.95,
             min_score: 0.2,
         }
     }

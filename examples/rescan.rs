@@ -1,0 +1,227 @@
+//! Does a re-scan of a real film find its own implants? For every real periapical film in
+//! `../shared/data/real-films` (or the folder given as the first argument) a deterministic
+//! "re-scan" is made (rotation ±3°, shift ±3 %, gain, offset, gamma, noise σ 4, JPEG q 85). Films
+//! and re-scans go through import's path (decode, polarity, find every implant, cut each apex-down,
+//! embed with the bundled Lite0), and for each implant found on an original film the question is
+//! whether the nearest neighbour (cosine, itself excluded, among all implants of originals and
+//! re-scans) of its re-scanned copy is that very implant — what `raiox similar` answers after
+//! importing the re-scans beside the originals. A copy the finder misses on the re-scan counts as
+//! a failure. Printed for a few margins, with and without CLAHE. The films are test data: nothing
+//! is written anywhere.
+//!
+//! `cargo run --release --example rescan [-- DIR]`
+
+use std::path::{Path, PathBuf};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{GrayImage, Luma};
+use raiox::embed::lite0::Lite0Encoder;
+use raiox::embed::Encoder;
+use raiox::ingest::decode::{decode, DecodeLimits};
+use raiox::standardise::{develop, find, standardise_implant, Developed, Fixture, Params};
+
+/// SplitMix64: a fixed, dependency-free random source so every run makes the same re-scans.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+    fn gauss(&mut self) -> f64 {
+        let (u, v) = (self.next().max(1e-12), self.next());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+/// How a re-scan moved the film: rotation (radians) about the centre, then a shift.
+struct Motion {
+    angle: f64,
+    dx: f64,
+    dy: f64,
+    cx: f64,
+    cy: f64,
+}
+
+impl Motion {
+    /// Where a point of the re-scan was on the original film.
+    fn back(&self, p: (f32, f32)) -> (f32, f32) {
+        let (s, c) = self.angle.sin_cos();
+        let (u, v) = (
+            f64::from(p.0) - self.cx - self.dx,
+            f64::from(p.1) - self.cy - self.dy,
+        );
+        (
+            (c * u + s * v + self.cx) as f32,
+            (-s * u + c * v + self.cy) as f32,
+        )
+    }
+}
+
+/// A re-scan of `film` (returned as JPEG bytes) and how it moved.
+fn rescan(film: &GrayImage, rng: &mut Rng) -> (Vec<u8>, Motion) {
+    let (w, h) = film.dimensions();
+    let m = Motion {
+        angle: rng.range(-3.0, 3.0).to_radians(),
+        dx: rng.range(-0.03, 0.03) * f64::from(w),
+        dy: rng.range(-0.03, 0.03) * f64::from(h),
+        cx: f64::from(w) / 2.0,
+        cy: f64::from(h) / 2.0,
+    };
+    let (gain, offset, gamma) = (rng.range(0.85, 1.15), rng.range(-12.0, 12.0), rng.range(0.9, 1.1));
+    let at = |x: i64, y: i64| {
+        f64::from(
+            film.get_pixel(x.clamp(0, w as i64 - 1) as u32, y.clamp(0, h as i64 - 1) as u32)
+                .0[0],
+        )
+    };
+    let mut out = GrayImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let (sx, sy) = m.back((x as f32 + 0.5, y as f32 + 0.5));
+            let (sx, sy) = (f64::from(sx) - 0.5, f64::from(sy) - 0.5);
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - x0, sy - y0);
+            let (xi, yi) = (x0 as i64, y0 as i64);
+            let val = at(xi, yi) * (1.0 - fx) * (1.0 - fy)
+                + at(xi + 1, yi) * fx * (1.0 - fy)
+                + at(xi, yi + 1) * (1.0 - fx) * fy
+                + at(xi + 1, yi + 1) * fx * fy;
+            let val = 255.0 * (val / 255.0).powf(gamma) * gain + offset + 4.0 * rng.gauss();
+            out.put_pixel(x, y, Luma([val.round().clamp(0.0, 255.0) as u8]));
+        }
+    }
+    let mut bytes = Vec::new();
+    JpegEncoder::new_with_quality(&mut bytes, 85)
+        .encode_image(&out)
+        .expect("JPEG encoding of an in-memory image");
+    (bytes, m)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir: PathBuf = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real-films"));
+    let folder = dir.join("periapical");
+    if !folder.is_dir() {
+        println!(
+            "real films not found at {}: nothing to measure (they are not part of the repository)",
+            folder.display()
+        );
+        return Ok(());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
+        .collect();
+    files.sort();
+    let limits = DecodeLimits::default();
+    let mut rng = Rng(20261201);
+    // Per film: the original and its re-scan developed, their implants, and the motion.
+    let mut films: Vec<(Developed, Vec<Fixture>, Developed, Vec<Fixture>, Motion)> = Vec::new();
+    for path in &files {
+        let bytes = std::fs::read(path)?;
+        let film = image::load_from_memory(&bytes)?.to_luma8();
+        let (again, motion) = rescan(&film, &mut rng);
+        let original = develop(
+            &decode(&bytes, &limits).map_err(|e| format!("{}: {e}", path.display()))?,
+            None,
+        )?;
+        let copy = develop(
+            &decode(&again, &limits).map_err(|e| format!("{}: {e}", path.display()))?,
+            None,
+        )?;
+        let (fo, fc) = (find(&original), find(&copy));
+        films.push((original, fo, copy, fc, motion));
+    }
+    let encoder = Lite0Encoder::bundled()?;
+    let originals: usize = films.iter().map(|f| f.1.len()).sum();
+    println!(
+        "{} periapical films, {originals} implants found on the originals; re-scans; encoder {}",
+        films.len(),
+        encoder.id()
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>12}",
+        "standardisation", "top-1", "top-3", "copy found"
+    );
+    for margin in [0.15f32, 0.25, 0.4] {
+        for clahe_clip in [0.0f32, 2.0] {
+            let params = Params {
+                margin,
+                clahe_clip,
+                ..Params::default()
+            };
+            // Every implant of every original and re-scan: (film, is copy, index).
+            let mut keys = Vec::new();
+            let mut images = Vec::new();
+            for (i, (original, fo, copy, fc, _)) in films.iter().enumerate() {
+                for (k, f) in fo.iter().enumerate() {
+                    keys.push((i, false, k));
+                    images.push(standardise_implant(original, f, &params)?.image);
+                }
+                for (k, f) in fc.iter().enumerate() {
+                    keys.push((i, true, k));
+                    images.push(standardise_implant(copy, f, &params)?.image);
+                }
+            }
+            let mut vectors = Vec::with_capacity(images.len());
+            for chunk in images.chunks(16) {
+                vectors.extend(encoder.embed(chunk)?);
+            }
+            vectors.iter_mut().for_each(|v| raiox::embed::l2_normalise(v));
+            let (mut top1, mut top3, mut found) = (0, 0, 0);
+            for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
+                for (k, f) in fo.iter().enumerate() {
+                    // The re-scan's implant that lies where this one was moved to.
+                    let copy = fc
+                        .iter()
+                        .enumerate()
+                        .map(|(j, g)| {
+                            let (x, y) = motion.back((g.cx, g.cy));
+                            (j, (x - f.cx).hypot(y - f.cy))
+                        })
+                        .filter(|(_, d)| *d < 0.5 * f.length)
+                        .min_by(|a, b| a.1.total_cmp(&b.1));
+                    let Some((j, _)) = copy else { continue };
+                    found += 1;
+                    let q = keys
+                        .iter()
+                        .position(|&key| key == (i, true, j))
+                        .expect("embedded");
+                    let want = keys
+                        .iter()
+                        .position(|&key| key == (i, false, k))
+                        .expect("embedded");
+                    let mut ranked: Vec<(usize, f32)> = (0..keys.len())
+                        .filter(|&r| r != q)
+                        .map(|r| (r, vectors[q].iter().zip(&vectors[r]).map(|(a, b)| a * b).sum()))
+                        .collect();
+                    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    let rank = ranked.iter().position(|&(r, _)| r == want).unwrap_or(usize::MAX);
+                    top1 += usize::from(rank == 0);
+                    top3 += usize::from(rank < 3);
+                }
+            }
+            let pct = |n: usize| format!("{:.1} %", 100.0 * n as f64 / originals.max(1) as f64);
+            println!(
+                "{:<28} {:>10} {:>10} {:>12}",
+                format!(
+                    "margin {margin:.2}, {}",
+                    if clahe_clip > 0.0 { "CLAHE" } else { "no CLAHE" }
+                ),
+                pct(top1),
+                pct(top3),
+                format!("{found}/{originals}")
+            );
+        }
+    }
+    Ok(())
+}
