@@ -12,9 +12,24 @@ const CLIP_FRACTION: f64 = 0.005;
 
 /// Stretch any gray raster to 8 bits between its 0.5th and 99.5th percentiles, optionally inverted.
 pub fn stretch(gray: &Gray, invert: bool) -> GrayImage {
+    samples_to_8bit(gray, invert, CLIP_FRACTION)
+}
+
+/// The film in 8 bits without clipping (8-bit films as they are; 16-bit ones mapped linearly from
+/// their darkest to their brightest sample), MONOCHROME1 inverted: what the implant finder reads.
+/// Why not the stretch: clipping the brightest half percent makes a crown alloy and the titanium
+/// under it the same white, and density is how the finder tells them apart.
+pub fn unclipped(gray: &Gray, invert: bool) -> GrayImage {
     match gray {
-        Gray::U8(img) => stretch_samples(img.as_raw(), 256, img.dimensions(), invert),
-        Gray::U16(img) => stretch_samples(img.as_raw(), 65536, img.dimensions(), invert),
+        Gray::U8(img) if !invert => img.clone(),
+        _ => samples_to_8bit(gray, invert, 0.0),
+    }
+}
+
+fn samples_to_8bit(gray: &Gray, invert: bool, clip: f64) -> GrayImage {
+    match gray {
+        Gray::U8(img) => stretch_samples(img.as_raw(), 256, img.dimensions(), invert, clip),
+        Gray::U16(img) => stretch_samples(img.as_raw(), 65536, img.dimensions(), invert, clip),
     }
 }
 
@@ -24,17 +39,19 @@ fn stretch_samples<T: Copy + Into<usize>>(
     levels: usize,
     (w, h): (u32, u32),
     invert: bool,
+    clip: f64,
 ) -> GrayImage {
     let mut hist = vec![0u64; levels];
     raw.iter().for_each(|&v| hist[v.into()] += 1);
-    let lut = stretch_lut(&hist, invert);
+    let lut = stretch_lut(&hist, invert, clip);
     GrayImage::from_raw(w, h, raw.iter().map(|&v| lut[v.into()]).collect()).expect("same size")
 }
 
-/// A lookup table mapping each input level to 0..=255 between the robust low and high percentiles.
-fn stretch_lut(hist: &[u64], invert: bool) -> Vec<u8> {
+/// A lookup table mapping each input level to 0..=255 between the low and high percentiles that
+/// leave out `clip` of the samples at each end.
+fn stretch_lut(hist: &[u64], invert: bool, clip: f64) -> Vec<u8> {
     let total: u64 = hist.iter().sum();
-    let clip = (total as f64 * CLIP_FRACTION) as u64;
+    let clip = (total as f64 * clip) as u64;
     let percentile = |from_top: bool| {
         let mut seen = 0;
         let mut levels: Box<dyn Iterator<Item = (usize, &u64)>> = if from_top {

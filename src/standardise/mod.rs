@@ -75,8 +75,10 @@ impl Default for Params {
 /// A film ready for finding and cutting implants: 8-bit, bright metal, polarity decided.
 #[derive(Debug, Clone)]
 pub struct Developed {
-    /// The film's pixels (after the stretch and, when inverted, the inversion).
+    /// The film's pixels (after the stretch and, when inverted, the inversion): what is cut.
     pub image: GrayImage,
+    /// The same film without the stretch's clipping ([`levels::unclipped`]): what the finder reads.
+    pub unclipped: GrayImage,
     /// Whether the film was treated as inverted (detected or forced).
     pub inverted: bool,
 }
@@ -106,11 +108,14 @@ pub fn develop(decoded: &Decoded, invert: Option<bool>) -> Result<Developed, Err
             levels::looks_inverted(&thumb)
         }
     };
+    let mut unclipped = levels::unclipped(&decoded.gray, decoded.monochrome1);
     if inverted {
         invert_pixels(&mut full);
+        invert_pixels(&mut unclipped);
     }
     Ok(Developed {
         image: full,
+        unclipped,
         inverted,
     })
 }
@@ -119,7 +124,7 @@ pub fn develop(decoded: &Decoded, invert: Option<bool>) -> Result<Developed, Err
 /// so a film's implants keep a stable order.
 pub fn find(film: &Developed) -> Vec<Fixture> {
     let (w, h) = film.image.dimensions();
-    let mut found: Vec<Fixture> = raiox_find::find_implants(&film.image)
+    let mut found: Vec<Fixture> = raiox_find::find_implants(&film.unclipped)
         .iter()
         .map(Fixture::from_found)
         .filter(|f| f.check(w, h).is_ok())
