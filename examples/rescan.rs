@@ -104,6 +104,9 @@ fn rescan(film: &GrayImage, rng: &mut Rng) -> (Vec<u8>, Motion) {
     (bytes, m)
 }
 
+/// A film and its re-scan, developed, with their implants, and how the re-scan moved.
+type FilmPair = (Developed, Vec<Fixture>, Developed, Vec<Fixture>, Motion);
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir: PathBuf = std::env::args()
         .nth(1)
@@ -125,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limits = DecodeLimits::default();
     let mut rng = Rng(20261201);
     // Per film: the original and its re-scan developed, their implants, and the motion.
-    let mut films: Vec<(Developed, Vec<Fixture>, Developed, Vec<Fixture>, Motion)> = Vec::new();
+    let mut films: Vec<FilmPair> = Vec::new();
     for path in &files {
         let bytes = std::fs::read(path)?;
         let film = image::load_from_memory(&bytes)?.to_luma8();

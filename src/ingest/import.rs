@@ -558,23 +558,20 @@ fn import_chunk(
                     entry.near_duplicate = checker.check_and_add(id, v, mirrored);
                 }
             }
-            match implant.row.map(|r| &labels[r].1) {
-                Some(Ok(l)) => {
-                    let attrs = Attributes {
-                        modality: film.modality,
-                        ..Attributes::default()
-                    };
-                    entry.name = images::set_label(
-                        &tx,
-                        id,
-                        Some((l.manufacturer_id, l.system_id)),
-                        &attrs,
-                        label_status(opts),
-                    )?;
-                    entry.manufacturer = Some(l.manufacturer.clone());
-                    entry.system = Some(l.system.clone());
-                }
-                Some(Err(_)) | None => {}
+            if let Some(Ok(l)) = implant.row.map(|r| &labels[r].1) {
+                let attrs = Attributes {
+                    modality: film.modality,
+                    ..Attributes::default()
+                };
+                entry.name = images::set_label(
+                    &tx,
+                    id,
+                    Some((l.manufacturer_id, l.system_id)),
+                    &attrs,
+                    label_status(opts),
+                )?;
+                entry.manufacturer = Some(l.manufacturer.clone());
+                entry.system = Some(l.system.clone());
             }
             item.push(entry);
         }
