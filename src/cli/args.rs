@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::catalogue::images::{Modality, Status};
 use crate::embed::select::EncoderChoice;
+use crate::synth::FilmKind;
 
 /// Raiox Studio: build the labelled dental-implant radiograph library behind Raiox AI.
 #[derive(Debug, Parser)]
@@ -75,7 +76,8 @@ pub enum Command {
     /// List or extend the catalogue of manufacturers and systems.
     #[command(subcommand)]
     Catalogue(CatalogueCommand),
-    /// Write a synthetic labelled radiograph set (OUT/<Manufacturer>/<System>/NNNN.png + labels.csv).
+    /// Write a synthetic labelled radiograph set (OUT/<Manufacturer>/<System>/NNNN.png, labels.csv
+    /// with every implant's box and angle, boxes.csv for the implant finder).
     Synth(SynthArgs),
     /// Compute or refresh image embeddings (does nothing when every vector is current).
     Embed {
@@ -478,7 +480,12 @@ pub struct SynthArgs {
     /// Random seed (same seed, same files).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Image side in pixels.
+    /// Image side in pixels (bare films); the height of restored films (width: size × 340 / 410,
+    /// or 2 × size for the panoramic-like strips).
     #[arg(long, default_value_t = 400)]
     pub size: u32,
+    /// bare: one implant per square film; restored: 1–3 implants with crowns among natural
+    /// teeth, upper or lower jaw, like real periapical films.
+    #[arg(long, value_enum, default_value_t = FilmKind::Bare)]
+    pub kind: FilmKind,
 }

@@ -39,7 +39,7 @@ use crate::catalogue::images::{self, Attributes, ImageRecord};
 use crate::catalogue::systems::{self, Catalogue};
 use crate::curate::{self, LabelChange};
 use crate::library::Library;
-use crate::synth::{self, SynthOptions};
+use crate::synth::{self, FilmKind, SynthOptions};
 
 /// Entry point of the `raiox` binary.
 pub fn main() -> ExitCode {
@@ -194,6 +194,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 per_class: *per_class,
                 seed: 7,
                 size: 400,
+                kind: FilmKind::Bare,
             };
             cmd_synth(&cli, &synth_args)?;
             let import_args = ImportArgs {
@@ -416,7 +417,9 @@ fn cmd_synth(cli: &Cli, args: &SynthArgs) -> Result<ExitCode> {
         seed: args.seed,
         size: args.size,
     };
-    let report = progress_bar::run_with_bar("synthesising", |ctl, _| synth::generate(&args.out, &opts, ctl))?;
+    let report = progress_bar::run_with_bar("synthesising", |ctl, _| {
+        synth::generate_with(&args.out, &opts, args.kind, ctl)
+    })?;
     if cli.json {
         json_line(&report)?;
     } else {

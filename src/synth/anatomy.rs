@@ -32,6 +32,35 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
+    /// The scene frame itself (a lone implant at the origin of its film's scene).
+    pub(crate) const IDENTITY: Frame = Frame {
+        origin: (0.0, 0.0),
+        cos: 1.0,
+        sin: 0.0,
+    };
+
+    /// A frame at `origin`, turned by `angle` radians (positive: clockwise on the film).
+    pub(crate) fn new(origin: (f32, f32), angle: f32) -> Self {
+        Frame {
+            origin,
+            cos: angle.cos(),
+            sin: angle.sin(),
+        }
+    }
+
+    /// Where the frame sits in scene coordinates: its origin and its (cos, sin) turn.
+    pub(crate) fn pose(&self) -> ((f32, f32), f32, f32) {
+        (self.origin, self.cos, self.sin)
+    }
+
+    /// Scene coordinates of the local point `l` (inverse of [`Frame::local`]).
+    pub(crate) fn to_scene(&self, l: (f32, f32)) -> (f32, f32) {
+        (
+            self.origin.0 + l.0 * self.cos - l.1 * self.sin,
+            self.origin.1 + l.0 * self.sin + l.1 * self.cos,
+        )
+    }
+
     /// Local coordinates of the scene vector `v` (no translation).
     pub(crate) fn rotate(&self, v: (f32, f32)) -> (f32, f32) {
         (v.0 * self.cos + v.1 * self.sin, v.1 * self.cos - v.0 * self.sin)
@@ -50,25 +79,66 @@ pub(crate) struct Tooth {
     half_w: f32,
     root_len: f32,
     crown_h: f32,
+    work: Dentistry,
+}
+
+/// Bright non-implant material in a natural tooth: what a finder must not mistake for a fixture.
+#[derive(Default)]
+struct Dentistry {
+    /// Occlusal filling: (centre across, half-width, depth from the occlusal edge, density);
+    /// amalgam is as bright as metal, composite a little brighter than enamel.
+    filling: Option<(f32, f32, f32, f32)>,
+    /// Root-canal filling density (0: none): a thin bright line tapering down the canal.
+    canal: f32,
+    /// Full metal-ceramic crown density (0: none).
+    cap: f32,
 }
 
 impl Tooth {
     /// A tooth on `side` (±1) of an implant of half-width `implant_half_w`, near bone crest `crest`.
     pub(crate) fn random(rng: &mut Rng, side: f32, implant_half_w: f32, crest: f32) -> Self {
+        Self::random_at(rng, crest, |rng, half_w| {
+            side * (implant_half_w + rng.range(1.2, 3.0) + half_w)
+        })
+    }
+
+    /// A tooth centred where `place` (given the tooth's half-width) puts it, near bone crest
+    /// `crest`; untreated.
+    fn random_at(rng: &mut Rng, crest: f32, place: impl FnOnce(&mut Rng, f32) -> f32) -> Self {
         let half_w = rng.range(2.3, 3.1);
         let tilt = rng.range(-0.14, 0.14);
-        let x = side * (implant_half_w + rng.range(1.2, 3.0) + half_w);
+        let x = place(rng, half_w);
         let cej = crest - rng.range(1.0, 2.0);
         Tooth {
-            frame: Frame {
-                origin: (x, cej),
-                cos: tilt.cos(),
-                sin: tilt.sin(),
-            },
+            frame: Frame::new((x, cej), tilt),
             half_w,
             root_len: rng.range(11.0, 16.0),
             crown_h: rng.range(7.0, 9.0),
+            work: Dentistry::default(),
         }
+    }
+
+    /// A tooth at `x` as found in a restored mouth: sometimes an amalgam or composite filling,
+    /// a root-canal filling, or a full metal-ceramic crown.
+    pub(crate) fn treated(rng: &mut Rng, x: f32, crest: f32) -> Self {
+        let mut tooth = Self::random_at(rng, crest, |_, _| x);
+        if rng.chance(0.4) {
+            let half = tooth.half_w * rng.range(0.25, 0.6);
+            let centre = rng.range(-0.5, 0.5) * (tooth.half_w - half);
+            let density = if rng.chance(0.6) {
+                rng.range(2.5, 4.0)
+            } else {
+                rng.range(0.5, 1.1)
+            };
+            tooth.work.filling = Some((centre, half, rng.range(1.2, 3.0), density));
+        }
+        if rng.chance(0.25) {
+            tooth.work.canal = rng.range(1.5, 2.8);
+        }
+        if rng.chance(0.08) {
+            tooth.work.cap = rng.range(2.5, 4.0);
+        }
+        tooth
     }
 
     /// Local bounding boxes (lo, hi) of the crown and of the root with its ligament and lamina.
@@ -98,7 +168,11 @@ impl Tooth {
             let pulp_w = self.half_w * (0.14 + 0.45 * s) * (1.0 - (2.0 * s).powi(4));
             let pulp = if aa < pulp_w { -0.3 } else { 0.0 };
             let dentin = 0.35 + 0.45 * thickness(aa, w);
-            return (cover(edge, ppm) * (dentin + enamel + pulp), 1.0);
+            let inside = cover(edge, ppm);
+            return (
+                inside * (dentin + enamel + pulp + self.dentistry_crown(a, b, w, ppm)),
+                1.0,
+            );
         }
         let t = b / self.root_len;
         let w = self.half_w * (1.0 - 0.5 * t) * (1.0 - (t * t) * (t * t) * t.min(1.0)).max(0.0).sqrt();
@@ -106,7 +180,15 @@ impl Tooth {
         if edge > 0.0 {
             let canal_w = self.half_w * 0.12 * (1.0 - 0.7 * t);
             let canal = if aa < canal_w && t < 0.97 { 0.3 } else { 0.0 };
-            (cover(edge, ppm) * (0.15 + 0.45 * thickness(aa, w) - canal), 1.0)
+            let filled = if self.work.canal > 0.0 && t < 0.93 {
+                self.work.canal * cover(1.4 * canal_w - aa, ppm)
+            } else {
+                0.0
+            };
+            (
+                cover(edge, ppm) * (0.15 + 0.45 * thickness(aa, w) - canal + filled),
+                1.0,
+            )
         } else {
             // Periodontal ligament (dark) then lamina dura (bright) around the root.
             let d = if t > 1.0 {
@@ -121,6 +203,23 @@ impl Tooth {
             };
             (0.0, bone)
         }
+    }
+}
+
+impl Tooth {
+    /// Extra attenuation of fillings and a metal-ceramic crown at local point (a, b) of the crown,
+    /// whose half-width there is `w`.
+    fn dentistry_crown(&self, a: f32, b: f32, w: f32, ppm: f32) -> f32 {
+        let mut add = 0.0;
+        if self.work.cap > 0.0 {
+            add += self.work.cap * (0.6 + 0.4 * thickness(a.abs(), w));
+        }
+        if let Some((centre, half, depth, density)) = self.work.filling {
+            let (du, dv) = ((a - centre) / half, (b + self.crown_h) / depth);
+            let q = (du * du + dv * dv).sqrt();
+            add += density * cover((1.0 - q) * half.min(depth), ppm);
+        }
+        add
     }
 }
 
@@ -161,6 +260,40 @@ impl Restoration {
         } else {
             None
         }
+    }
+
+    /// Always an abutment and a metal-ceramic crown at least as radiopaque as titanium, no wider
+    /// than `max_half_w` at the cervix: a finished restoration as on most real periapical films.
+    pub(crate) fn metal_ceramic(rng: &mut Rng, implant: &Implant, max_half_w: f32) -> Self {
+        let (base, r) = (implant.top, implant.platform_radius());
+        let cervical = base - rng.range(0.4, 1.4);
+        Restoration {
+            base,
+            abut_top: cervical - rng.range(2.5, 4.0),
+            abut_w: r * 0.8,
+            crown: Some((
+                cervical,
+                rng.range(6.5, 8.5),
+                rng.range(3.0, 4.5),
+                rng.range(2.6, 3.3).min(max_half_w),
+            )),
+        }
+    }
+
+    /// Points on the crown's outline every `step` of its height (none without a crown), for the
+    /// crown's truth box.
+    pub(crate) fn crown_outline(&self, step: f32) -> Vec<(f32, f32)> {
+        let Some((cervical, height, _, half_w)) = self.crown else {
+            return Vec::new();
+        };
+        let n = (height / step).ceil() as usize;
+        (0..=n)
+            .flat_map(|k| {
+                let s = (k as f32 * step / height).min(1.0);
+                let (w, y) = (crown_half_width(half_w, s), cervical - s * height);
+                [(-w, y), (w, y)]
+            })
+            .collect()
     }
 
     /// Scene bounding box (lo, hi).

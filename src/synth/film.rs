@@ -19,6 +19,15 @@ pub(crate) struct Film {
 }
 
 impl Film {
+    /// The processing of a film that is never inverted: clinics export films as taken, so the
+    /// restored kind, which imitates real films, keeps metal bright.
+    pub(crate) fn random_upright(rng: &mut Rng) -> Self {
+        Film {
+            invert: false,
+            ..Film::random(rng)
+        }
+    }
+
     /// Draw the processing for one film.
     pub(crate) fn random(rng: &mut Rng) -> Self {
         Film {
@@ -33,10 +42,9 @@ impl Film {
     }
 
     /// Attenuation → 8-bit film: 1 - exp(-a) exposure, window, gamma, noise, inversion.
-    pub(crate) fn develop(&self, mut atten: Vec<f32>, size: u32, rng: &mut Rng) -> GrayImage {
-        let n = size as usize;
+    pub(crate) fn develop(&self, mut atten: Vec<f32>, width: u32, height: u32, rng: &mut Rng) -> GrayImage {
         for _ in 0..self.blur_passes {
-            blur_121(&mut atten, n);
+            blur_121(&mut atten, width as usize, height as usize);
         }
         let lut: Vec<f32> = (0..LUT_LEN)
             .map(|i| {
@@ -59,13 +67,13 @@ impl Film {
                 bits >>= 10;
             }
         }
-        GrayImage::from_raw(size, size, pixels).expect("buffer is size × size")
+        GrayImage::from_raw(width, height, pixels).expect("buffer is width × height")
     }
 }
 
-/// One separable [1 2 1] / 4 blur pass (≈ Gaussian σ 0.7 px), edges clamped.
-fn blur_121(buf: &mut [f32], n: usize) {
-    if n < 3 {
+/// One separable [1 2 1] / 4 blur pass (≈ Gaussian σ 0.7 px) over `rows` rows of `n`, edges clamped.
+fn blur_121(buf: &mut [f32], n: usize, rows: usize) {
+    if n < 3 || rows < 3 {
         return;
     }
     let mut tmp = vec![0.0f32; buf.len()];
@@ -76,12 +84,31 @@ fn blur_121(buf: &mut [f32], n: usize) {
         }
         dst[n - 1] = 0.75 * src[n - 1] + 0.25 * src[n - 2];
     }
-    for j in 0..n {
+    for j in 0..rows {
         let up = j.saturating_sub(1) * n;
-        let down = (j + 1).min(n - 1) * n;
+        let down = (j + 1).min(rows - 1) * n;
         let (row, out) = (j * n, &mut buf[j * n..(j + 1) * n]);
         for (i, o) in out.iter_mut().enumerate() {
             *o = 0.25 * (tmp[up + i] + tmp[down + i]) + 0.5 * tmp[row + i];
         }
+    }
+}
+
+/// Black out everything outside a rounded rectangle inset by a few pixels, as a scanned sensor
+/// or phosphor plate shows on real periapical films (finders must cope with the dark frame).
+pub(crate) fn rounded_frame(img: &mut GrayImage, rng: &mut Rng) {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let inset = rng.range(0.0, 0.03) * w;
+    let radius = rng.range(0.08, 0.18) * w.min(h);
+    let (hw, hh) = (0.5 * w - inset, 0.5 * h - inset);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        // Signed distance to the rounded rectangle, in pixels (> 0 outside).
+        let (dx, dy) = (
+            (x as f32 + 0.5 - 0.5 * w).abs() - (hw - radius),
+            (y as f32 + 0.5 - 0.5 * h).abs() - (hh - radius),
+        );
+        let outside = dx.max(0.0).hypot(dy.max(0.0)) + dx.max(dy).min(0.0) - radius;
+        let keep = (0.5 - outside).clamp(0.0, 1.0);
+        p.0[0] = (f32::from(p.0[0]) * keep + 0.5) as u8;
     }
 }

@@ -149,6 +149,17 @@ impl Implant {
         self.length
     }
 
+    /// Points on the outline of the fixture body (platform to apex, both sides, without an
+    /// external hex) in the implant frame, every `step` mm along the axis: what the truth box of
+    /// a film is fitted to, so it hugs the threads rather than the bounding half-width.
+    pub(crate) fn body_outline(&self, step: f32) -> impl Iterator<Item = (f32, f32)> + '_ {
+        let n = (self.length / step).ceil() as usize;
+        (0..=n).flat_map(move |k| {
+            let v = (k as f32 * step).min(self.length);
+            [(-self.radius(v, 0.5), v), (self.radius(v, 0.0), v)]
+        })
+    }
+
     /// Outer radius at the top of the threaded body (where abutments and crowns sit).
     pub(crate) fn platform_radius(&self) -> f32 {
         self.core_top + self.g.depth + self.g.collar_delta.max(0.0)

@@ -1,8 +1,7 @@
-//! Writing a synthetic set to disk: one PNG per film (atomically) and `labels.csv`.
+//! Writing a synthetic set to disk: one PNG per film (atomically), `labels.csv` and `boxes.csv`.
 
-use super::{render_with_truth, systems, SynthOptions, SynthReport, SynthSystem};
+use super::{render_film, systems, FilmKind, ImplantTruth, SynthOptions, SynthReport, SynthSystem};
 use crate::progress::{JobControl, Outcome};
-use crate::standardise::Fixture;
 use anyhow::{ensure, Context, Result};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
@@ -11,16 +10,31 @@ use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// Write OUT/<Manufacturer>/<System>/NNNN.png (NNNN = 0-based sample index, 4+ digits),
-/// OUT/labels.csv with header `path,manufacturer,system,x,y,w,h,angle` (path relative to OUT with
-/// '/' separators; the implant fixture's axis-aligned box in film pixels and its apex angle, as
-/// `raiox import --labels` reads them), one row per film in a deterministic order, and
-/// OUT/boxes.csv (`film,class,x,y,w,h`, class `implant`) for `raiox eval-finder`.
-///
-/// Films are rendered in parallel; each PNG is written to a `.tmp` sibling and renamed. A cancel
-/// request stops the job between films: `labels.csv` then lists only the films written and the
-/// report says [`Outcome::Cancelled`]. Progress goes to `ctl` as stage `"synth"`.
+/// [`generate_with`] for bare films, the original set.
 pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<SynthReport> {
+    generate_with(out, opts, FilmKind::Bare, ctl)
+}
+
+/// Write OUT/<Manufacturer>/<System>/NNNN.png (NNNN = 0-based sample index, 4+ digits; the folder
+/// is the film's own system, the first implant on it), OUT/labels.csv and OUT/boxes.csv.
+///
+/// `labels.csv`: header `path,manufacturer,system,x,y,w,h,angle`, one row per implant (a film's
+/// own system first), path relative to OUT with '/' separators; `x,y,w,h` is the axis-aligned box
+/// of the fixture body in film pixels and `angle` its apex direction in the `raiox-find`
+/// convention (0 = apex down, 180 = apex up), all rounded to 0.1. `boxes.csv`: header
+/// `film,class,x,y,w,h` as in the annotated real films, class `implant` per fixture and `crown`
+/// per drawn crown, so the finder's evaluation reads a synthetic set like a real one. Rows are in
+/// a deterministic order.
+///
+/// Films are rendered in parallel; each file is written to a `.tmp` sibling and renamed. A cancel
+/// request stops the job between films: the CSVs then list only the films written and the
+/// report says [`Outcome::Cancelled`]. Progress goes to `ctl` as stage `"synth"`.
+pub fn generate_with(
+    out: &Path,
+    opts: &SynthOptions,
+    kind: FilmKind,
+    ctl: &JobControl,
+) -> Result<SynthReport> {
     ensure!(
         opts.size >= 16,
         "synth: size {} is too small (16 px minimum)",
@@ -38,14 +52,14 @@ pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<Syn
     let done = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     // None: skipped after a cancel request or an earlier failure.
-    let results: Vec<Option<Result<Fixture>>> = (0..total)
+    let results: Vec<Option<Result<Vec<ImplantTruth>>>> = (0..total)
         .into_par_iter()
         .map(|k| {
             if ctl.is_cancelled() || failed.load(Ordering::Relaxed) {
                 return None;
             }
             let (system, sample) = (&classes[k / per_class], k % per_class);
-            let result = write_png(out, &rel_path(system, sample), system, sample, opts);
+            let result = write_png(out, &rel_path(system, sample), system, sample, opts, kind);
             if result.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -55,29 +69,21 @@ pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<Syn
         })
         .collect();
 
-    let mut rows = Vec::with_capacity(total);
+    let mut films = Vec::with_capacity(total);
     for (k, result) in results.into_iter().enumerate() {
         match result {
-            Some(Ok(truth)) => rows.push((k, truth)),
+            Some(Ok(truth)) => films.push((rel_path(&classes[k / per_class], k % per_class), truth)),
             Some(Err(e)) => return Err(e),
             None => {}
         }
     }
     let labels_csv = out.join("labels.csv");
-    let named: Vec<(String, &SynthSystem, Fixture)> = rows
-        .iter()
-        .map(|&(k, truth)| {
-            let system = &classes[k / per_class];
-            (rel_path(system, k % per_class), system, truth)
-        })
-        .collect();
-    write_labels(&labels_csv, &named)?;
-    write_boxes(&out.join("boxes.csv"), &named)?;
+    write_csvs(&labels_csv, &out.join("boxes.csv"), &films)?;
     Ok(SynthReport {
-        written: rows.len(),
+        written: films.len(),
         classes: classes.len(),
         labels_csv,
-        outcome: if rows.len() == total {
+        outcome: if films.len() == total {
             Outcome::Finished
         } else {
             Outcome::Cancelled
@@ -85,22 +91,23 @@ pub fn generate(out: &Path, opts: &SynthOptions, ctl: &JobControl) -> Result<Syn
     })
 }
 
-/// Render one film and write it as `out/rel` via a `.tmp` sibling and a rename; its fixture box.
+/// Render one film, write it as `out/rel` via a `.tmp` sibling and a rename, return its truth.
 fn write_png(
     out: &Path,
     rel: &str,
     system: &SynthSystem,
     sample: usize,
     opts: &SynthOptions,
-) -> Result<Fixture> {
-    let (img, truth) = render_with_truth(system, sample, opts.seed, opts.size);
+    kind: FilmKind,
+) -> Result<Vec<ImplantTruth>> {
+    let film = render_film(system, sample, opts.seed, opts.size, kind);
+    let img = &film.image;
     let mut bytes = Vec::with_capacity(img.as_raw().len() / 2);
     PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, FilterType::Sub)
         .write_image(img.as_raw(), img.width(), img.height(), ExtendedColorType::L8)
         .with_context(|| format!("encoding {rel}"))?;
-    let path = out.join(rel);
-    write_atomic(&path, &bytes)?;
-    Ok(truth)
+    write_atomic(&out.join(rel), &bytes)?;
+    Ok(film.implants)
 }
 
 /// Write `bytes` to `path.tmp` then rename it over `path`, so readers never see half a file.
@@ -111,40 +118,49 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
 }
 
-/// Box numbers as written: 0.1 px.
-fn px(v: f32) -> String {
-    format!("{:.1}", v)
+/// A number rounded to 0.1 as written in the CSVs (no "-0.0").
+fn tenth(v: f32) -> String {
+    let r = (v * 10.0).round() / 10.0;
+    format!("{:.1}", if r == 0.0 { 0.0 } else { r })
 }
 
-/// `labels.csv`: header `path,manufacturer,system,x,y,w,h,angle`, one row per written film.
-fn write_labels(path: &Path, rows: &[(String, &SynthSystem, Fixture)]) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(["path", "manufacturer", "system", "x", "y", "w", "h", "angle"])?;
-    for (rel, s, truth) in rows {
-        let b = truth.aabb();
-        csv.write_record([
-            rel.clone(),
-            s.manufacturer.to_string(),
-            s.system.to_string(),
-            px(b.x),
-            px(b.y),
-            px(b.w),
-            px(b.h),
-            px(truth.angle_deg),
-        ])?;
-    }
-    let bytes = csv.into_inner().context("serialising labels.csv")?;
-    write_atomic(path, &bytes)
+/// An angle in degrees rounded to 0.1 and kept in (-180, 180] after rounding.
+fn angle(v: f32) -> String {
+    let r = (v * 10.0).round() / 10.0;
+    tenth(if r <= -180.0 { r + 360.0 } else { r })
 }
 
-/// `boxes.csv`: the fixtures in the annotation format `raiox eval-finder` reads.
-fn write_boxes(path: &Path, rows: &[(String, &SynthSystem, Fixture)]) -> Result<()> {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(["film", "class", "x", "y", "w", "h"])?;
-    for (rel, _, truth) in rows {
-        let b = truth.aabb();
-        csv.write_record([rel.clone(), "implant".into(), px(b.x), px(b.y), px(b.w), px(b.h)])?;
+/// The four box numbers as CSV fields.
+fn box_fields(b: &(f32, f32, f32, f32)) -> [String; 4] {
+    [tenth(b.0), tenth(b.1), tenth(b.2), tenth(b.3)]
+}
+
+/// `labels.csv` (one row per implant) and `boxes.csv` (one row per fixture and crown), in job order.
+fn write_csvs(labels: &Path, boxes: &Path, films: &[(String, Vec<ImplantTruth>)]) -> Result<()> {
+    let mut lab = csv::Writer::from_writer(Vec::new());
+    lab.write_record(["path", "manufacturer", "system", "x", "y", "w", "h", "angle"])?;
+    let mut bx = csv::Writer::from_writer(Vec::new());
+    bx.write_record(["film", "class", "x", "y", "w", "h"])?;
+    for (rel, truth) in films {
+        for t in truth {
+            let [x, y, w, h] = box_fields(&t.fixture);
+            lab.write_record([
+                rel.as_str(),
+                t.manufacturer,
+                t.system,
+                &x,
+                &y,
+                &w,
+                &h,
+                &angle(t.angle_deg),
+            ])?;
+            bx.write_record([rel.as_str(), "implant", &x, &y, &w, &h])?;
+        }
+        for crown in truth.iter().filter_map(|t| t.crown.as_ref()) {
+            let [x, y, w, h] = box_fields(crown);
+            bx.write_record([rel.as_str(), "crown", &x, &y, &w, &h])?;
+        }
     }
-    let bytes = csv.into_inner().context("serialising boxes.csv")?;
-    write_atomic(path, &bytes)
+    write_atomic(labels, &lab.into_inner().context("serialising labels.csv")?)?;
+    write_atomic(boxes, &bx.into_inner().context("serialising boxes.csv")?)
 }
