@@ -29,6 +29,14 @@ fn check_in_a_loop_during_an_import_takes_nothing_from_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain its output while it runs: a full pipe would stall the import, not the checks.
+    let (mut stdout, mut stderr) = (import.stdout.take().unwrap(), import.stderr.take().unwrap());
+    let drained = std::thread::spawn(move || {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
+        std::io::Read::read_to_end(&mut stderr, &mut err).unwrap();
+        (out, err)
+    });
     let start = Instant::now();
     let mut checks = 0;
     let mut skipped = 0;
@@ -47,7 +55,13 @@ fn check_in_a_loop_during_an_import_takes_nothing_from_it() {
         skipped += report["swept"]["skipped_busy"].as_bool().unwrap_or(false) as usize;
         checks += 1;
     }
-    let out = import.wait_with_output().unwrap();
+    let status = import.wait().unwrap();
+    let (stdout, stderr) = drained.join().unwrap();
+    let out = std::process::Output {
+        status,
+        stdout,
+        stderr,
+    };
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         checks > 0 && skipped > 0,
