@@ -54,7 +54,7 @@ impl Frame {
     }
 
     /// Scene coordinates of the local point `l` (inverse of [`Frame::local`]).
-    pub(crate) fn to_scene(&self, l: (f32, f32)) -> (f32, f32) {
+    pub(crate) fn to_scene(self, l: (f32, f32)) -> (f32, f32) {
         (
             self.origin.0 + l.0 * self.cos - l.1 * self.sin,
             self.origin.1 + l.0 * self.sin + l.1 * self.cos,
