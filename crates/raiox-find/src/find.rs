@@ -405,31 +405,32 @@ fn metal_beyond(
     width: f32,
 ) -> (f32, f32, f32) {
     let depth = (1.2 * wk.ew).max(2.0) as i32;
+    // Off-film counts only right at the end: a fixture cut by the film's edge meets it there,
+    // while a platform meets its abutment or crown first, and dark air only beyond those.
+    let near = (0.4 * wk.ew).max(2.0) as i32 + 1;
     let half = width.max(1.0) as i32;
-    let (mut n, mut m, mut wd, mut out) = (0u32, 0u32, 0u32, 0u32);
+    let (mut n, mut m, mut wd, mut out, mut n_near) = (0u32, 0u32, 0u32, 0u32, 0u32);
     for d in 2..=depth + 1 {
+        let at_end = d <= near;
         let t = sign * (0.5 * len + d as f32);
         for s in -half..=half {
             let x = cx + t * ux - s as f32 * uy;
             let y = cy + t * uy + s as f32 * ux;
             n += 1;
-            if x < 0.0 || y < 0.0 {
-                out += 1;
+            n_near += u32::from(at_end);
+            let inside = x >= 0.0 && y >= 0.0 && (x as usize) < wk.w && (y as usize) < wk.h;
+            if !inside {
+                out += u32::from(at_end);
                 continue;
             }
-            let (xi, yi) = (x as usize, y as usize);
-            if xi >= wk.w || yi >= wk.h {
-                out += 1;
-                continue;
-            }
-            let i = yi * wk.w + xi;
-            out += u32::from(wk.img[i] < wk.exterior);
+            let i = y as usize * wk.w + x as usize;
+            out += u32::from(at_end && wk.img[i] < wk.exterior);
             m += u32::from(wk.metal[i]);
             wd += u32::from(wk.wide[i]);
         }
     }
-    let n = n.max(1) as f32;
-    (m as f32 / n, wd as f32 / n, out as f32 / n)
+    let (n, n_near) = (n.max(1) as f32, n_near.max(1) as f32);
+    (m as f32 / n, wd as f32 / n, out as f32 / n_near)
 }
 
 /// Cut a crown off one end of the slice run `[a, b)`: crown alloys are more radiopaque than a

@@ -180,7 +180,7 @@ impl Default for FinderParams {
             wide_diameter_small: 1.2,
             dense_margin: 0.05,
             dense_grow: 0.15,
-            min_width: 0.45,
+            min_width: 0.6,
             max_width: 1.6,
             min_length: 1.4,
             max_length: 6.0,
