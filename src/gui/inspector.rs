@@ -177,12 +177,14 @@ impl Inspector {
         ));
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
+                let avail = ui.available_size() - Vec2::new(STANDARD_SIDE + 40.0, 110.0);
+                let size = fit_size(original.size_vec2(), avail.max(Vec2::splat(160.0)));
+                // The hint wraps to the film's width, so the model input keeps its column.
+                ui.set_max_width(size.x);
                 ui.label(
                     "Film: drag inside a box to move it, its ends or sides to resize, the knob to turn; \
                      drag elsewhere to draw a missed implant",
                 );
-                let avail = ui.available_size() - Vec2::new(STANDARD_SIDE * 2.0 + 40.0, 90.0);
-                let size = fit_size(original.size_vec2(), avail.max(Vec2::splat(160.0)));
                 let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
                 response.widget_info(|| {
                     WidgetInfo::labeled(Role::Image, true, "Film with implant boxes, drag to edit")

@@ -25,7 +25,7 @@ pub fn bar(
         ui.separator();
         let n = |s: &str| counts.by_status.get(s).copied().unwrap_or(0);
         ui.label(format!(
-            "{} images: {} unlabelled, {} labelled, {} confirmed",
+            "{} implants: {} unlabelled, {} labelled, {} confirmed",
             counts.total,
             n("unlabelled"),
             n("labelled"),
