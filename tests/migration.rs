@@ -22,6 +22,16 @@ fn put_file(root: &std::path::Path, top: &str, bytes: &[u8], ext: &str) -> Strin
     sha
 }
 
+/// The implants waiting in the sync outbox.
+fn queued(conn: &rusqlite::Connection) -> Vec<i64> {
+    conn.prepare("SELECT image_id FROM sync_outbox ORDER BY image_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 fn stamp() -> ModelStamp {
     ModelStamp {
         encoder_id: "lite0-imagenet".into(),
@@ -144,13 +154,7 @@ fn a_schema_4_library_migrates_with_nothing_lost() {
         tx.execute("DELETE FROM sync_outbox WHERE image_id IN (1, 3)", [])
             .unwrap();
         tx.commit().unwrap();
-        let outbox: Vec<i64> = conn
-            .prepare("SELECT image_id FROM sync_outbox ORDER BY image_id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let outbox = queued(&conn);
         (sid, outbox)
     };
 
@@ -204,13 +208,7 @@ fn a_schema_4_library_migrates_with_nothing_lost() {
             "implant {id} keeps its vector"
         );
     }
-    let outbox_after: Vec<i64> = conn
-        .prepare("SELECT image_id FROM sync_outbox ORDER BY image_id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let outbox_after = queued(conn);
     assert_eq!(
         outbox_after, outbox_before,
         "the migration queues nothing for production"

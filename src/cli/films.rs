@@ -6,9 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use image::{Rgb, RgbImage};
-use raiox_find::eval::{
-    apex_correct, match_greedy, match_inside, read_boxes, summarise, FilmResult, Summary,
-};
+use raiox_find::eval::{read_boxes, score_film, summarise, FilmResult, Summary};
 use serde_json::json;
 
 use super::args::BoxArgs;
@@ -131,27 +129,21 @@ pub fn cmd_eval_finder(
         let start = Instant::now();
         let predicted: Vec<_> = find(&film).iter().map(Fixture::as_found).collect();
         let ms = start.elapsed().as_secs_f64() * 1000.0;
-        let boxes: Vec<_> = predicted.iter().map(|p| p.aabb()).collect();
-        let matches = match_greedy(&truth.implants, &boxes, 0.5);
-        let apex = matches
-            .iter()
-            .map(|&(i, j, _)| apex_correct(&truth.implants[i], &truth.crowns, &predicted[j]))
-            .collect();
-        let located = match_inside(&truth.implants, &boxes, 0.8).len();
+        let result = score_film(truth, film.image.dimensions(), predicted, ms);
         if let Some(dir) = misses_dir {
-            if matches.len() < truth.implants.len() || matches.len() < predicted.len() {
-                draw_film(dir, &film.image, &truth.film, &truth.implants, &predicted)?;
+            if result.matches.len() < result.truth.implants.len()
+                || result.matches.len() < result.predicted.len()
+            {
+                draw_film(
+                    dir,
+                    &film.image,
+                    &result.truth.film,
+                    &result.truth.implants,
+                    &result.predicted,
+                )?;
             }
         }
-        results.push(FilmResult {
-            located,
-            size: film.image.dimensions(),
-            truth,
-            predicted,
-            matches,
-            apex,
-            ms,
-        });
+        results.push(result);
     }
     let mut groups: Vec<(String, Summary)> = Vec::new();
     let mut names: Vec<String> = results.iter().map(group_of).collect();

@@ -299,6 +299,27 @@ impl Transform {
     }
 }
 
+/// Score one film's predictions against its annotations (matching at IoU >= 0.5, apex end,
+/// located boxes), so every evaluation front reports the same figures.
+pub fn score_film(truth: FilmTruth, size: (u32, u32), predicted: Vec<FoundImplant>, ms: f64) -> FilmResult {
+    let boxes: Vec<Aabb> = predicted.iter().map(|p| p.aabb()).collect();
+    let matches = match_greedy(&truth.implants, &boxes, 0.5);
+    let apex = matches
+        .iter()
+        .map(|&(i, j, _)| apex_correct(&truth.implants[i], &truth.crowns, &predicted[j]))
+        .collect();
+    let located = match_inside(&truth.implants, &boxes, 0.8).len();
+    FilmResult {
+        located,
+        size,
+        truth,
+        predicted,
+        matches,
+        apex,
+        ms,
+    }
+}
+
 /// Run the finder on every film listed in `<dir>/boxes.csv` and match against the annotations.
 /// Each film is run `runs` times (at least once) and the fastest time is kept: the finder is
 /// deterministic, and on a shared machine the minimum is the honest figure.
@@ -328,22 +349,7 @@ pub fn evaluate_dir_with(
             predicted = crate::find_implants_with(&film, params);
             ms = ms.min(start.elapsed().as_secs_f64() * 1000.0);
         }
-        let boxes: Vec<Aabb> = predicted.iter().map(|p| p.aabb()).collect();
-        let matches = match_greedy(&t.implants, &boxes, 0.5);
-        let apex = matches
-            .iter()
-            .map(|&(i, j, _)| apex_correct(&t.implants[i], &t.crowns, &predicted[j]))
-            .collect();
-        let located = match_inside(&t.implants, &boxes, 0.8).len();
-        out.push(FilmResult {
-            located,
-            size: film.dimensions(),
-            truth: t,
-            predicted,
-            matches,
-            apex,
-            ms,
-        });
+        out.push(score_film(t, film.dimensions(), predicted, ms));
     }
     Ok(out)
 }
