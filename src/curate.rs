@@ -101,7 +101,12 @@ fn film_of(lib: &Library, rec: &ImageRecord) -> Result<Decoded, Error> {
             rec.id
         )));
     };
-    let original = lib.original_path(sha, ext);
+    decode_original(lib, sha, ext)
+}
+
+/// Read and decode a film's original from the library (every re-derivation starts here).
+pub fn decode_original(lib: &Library, sha256: &str, ext: &str) -> Result<Decoded, Error> {
+    let original = lib.original_path(sha256, ext);
     let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
     decode(&bytes, &DecodeLimits::default())
         .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))
@@ -119,9 +124,7 @@ pub fn rederive(lib: &mut Library, id: i64, change: BoxChange) -> Result<ImageRe
     let _writing = lib.writing()?;
     let decoded = film_of(lib, &rec)?;
     let film = develop(&decoded, params.invert)?;
-    let current = rec
-        .fixture
-        .ok_or_else(|| Error::Invalid(format!("implant {id} has no box")))?;
+    let current = rec.required_fixture()?;
     let (fixture, source) = match (change.fixture, change.refind) {
         (Some(f), _) => (f, BoxSource::Manual),
         (None, true) => {
@@ -162,10 +165,7 @@ pub fn rederive(lib: &mut Library, id: i64, change: BoxChange) -> Result<ImageRe
 /// Add an implant the finder missed, from a box drawn on its film; returns the new implant.
 pub fn add_implant(lib: &mut Library, film_id: i64, fixture: Fixture) -> Result<ImageRecord, Error> {
     let film_rec = films::get(lib.conn(), film_id)?;
-    let original = lib.original_path(&film_rec.sha256, &film_rec.original_ext);
-    let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
-    let decoded = decode(&bytes, &DecodeLimits::default())
-        .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))?;
+    let decoded = decode_original(lib, &film_rec.sha256, &film_rec.original_ext)?;
     let params = Params::default();
     let film = develop(&decoded, params.invert)?;
     let (w, h) = film.image.dimensions();

@@ -186,6 +186,12 @@ pub struct ImageRecord {
 }
 
 impl ImageRecord {
+    /// The implant's box; every implant on a film of this library has one (pulled ones do not).
+    pub fn required_fixture(&self) -> Result<Fixture, Error> {
+        self.fixture
+            .ok_or_else(|| Error::Invalid(format!("implant {} has no box", self.id)))
+    }
+
     /// The film's original as (sha256, extension), when this library has it.
     pub fn original(&self) -> Option<(&str, &str)> {
         Some((self.film_sha256.as_deref()?, self.original_ext.as_deref()?))

@@ -14,7 +14,7 @@ use super::{json_line, open_library, print_record, Cli};
 use crate::catalogue::{films, images};
 use crate::curate::{self, BoxChange};
 use crate::ingest::decode::{decode, DecodeLimits};
-use crate::standardise::{develop, find, BoxSpec, Fixture};
+use crate::standardise::{develop, find, Fixture};
 
 /// `raiox films [--empty]`: films with their implant counts.
 pub fn cmd_films(cli: &Cli, empty: bool) -> Result<ExitCode> {
@@ -49,13 +49,6 @@ pub fn cmd_films(cli: &Cli, empty: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The fixture a curator's `x,y,w,h[,angle]` means; without an angle the implant keeps its apex
-/// sense (an upper-jaw implant stays apex up).
-fn fixture_of(spec: &BoxSpec, current: Option<&Fixture>) -> Fixture {
-    let angle = spec.angle_deg.or_else(|| current.map(Fixture::upright_sense));
-    Fixture::from_aabb(spec.aabb, angle)
-}
-
 /// `raiox box`: move/resize/rotate an implant's box, delete a false one, add a missed one, or go
 /// back to the finder's box.
 pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
@@ -66,7 +59,7 @@ pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
                 .add
                 .as_ref()
                 .context("give --add x,y,w,h[,angle] with --film")?;
-            let rec = curate::add_implant(&mut lib, film_id, fixture_of(spec, None))?;
+            let rec = curate::add_implant(&mut lib, film_id, Fixture::from_spec(spec, None))?;
             print_record(&lib, &rec, cli.json)?;
         }
         (Some(id), None) => {
@@ -82,7 +75,7 @@ pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
             let current = images::get(lib.conn(), id)?;
             let change = match (&args.set, args.find) {
                 (Some(spec), false) => BoxChange {
-                    fixture: Some(fixture_of(spec, current.fixture.as_ref())),
+                    fixture: Some(Fixture::from_spec(spec, current.fixture.as_ref())),
                     ..BoxChange::default()
                 },
                 (None, true) => BoxChange {

@@ -302,10 +302,9 @@ fn cmd_label(cli: &Cli, args: &LabelArgs) -> Result<ExitCode> {
 fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;
     let current = images::get(lib.conn(), args.id)?;
-    let fixture = args.rect.map(|spec| {
-        let angle = spec.angle_deg.or(current.fixture.map(|f| f.upright_sense()));
-        crate::standardise::Fixture::from_aabb(spec.aabb, angle)
-    });
+    let fixture = args
+        .rect
+        .map(|spec| crate::standardise::Fixture::from_spec(&spec, current.fixture.as_ref()));
     let invert = args.invert.map(|p| match p {
         Polarity::Auto => None,
         Polarity::Inverted => Some(true),

@@ -13,7 +13,7 @@ use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::stamp_of;
 use crate::search::store;
-use crate::standardise::{develop, find, standardise_implant, Aabb, Fixture, Params};
+use crate::standardise::{develop, standardise_found, standardise_implant, Aabb, Fixture, Params};
 use crate::Error;
 use image::GrayImage;
 
@@ -154,10 +154,10 @@ pub fn embed_film(encoder: &dyn Encoder, path: &std::path::Path) -> Result<Vec<Q
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
     let params = Params::default();
     let film = develop(&decoded, params.invert)?;
-    let mut implants: Vec<(Fixture, bool, GrayImage)> = find(&film)
+    let mut implants: Vec<(Fixture, bool, GrayImage)> = standardise_found(&film, &params)?
         .into_iter()
-        .map(|f| standardise_implant(&film, &f, &params).map(|s| (f, true, s.image)))
-        .collect::<Result<_, _>>()?;
+        .map(|(f, s)| (f, true, s.image))
+        .collect();
     if implants.is_empty() {
         let (w, h) = film.image.dimensions();
         let whole = Fixture::from_aabb(

@@ -22,7 +22,7 @@ use crate::embed::job::{embed_film, embed_ids, embed_library};
 use crate::embed::select::choose;
 use crate::embed::Encoder;
 use crate::gui::state::Row;
-use crate::ingest::decode::{decode, DecodeLimits, Decoded};
+use crate::ingest::decode::Decoded;
 use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
 use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
@@ -671,10 +671,7 @@ impl Session {
     fn decoded_film(&mut self, film_id: i64) -> Result<&Decoded, Error> {
         if self.decoded.as_ref().map(|(d, _)| *d) != Some(film_id) {
             let film = films::get(self.lib.conn(), film_id)?;
-            let path = self.lib.original_path(&film.sha256, &film.original_ext);
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let decoded = decode(&bytes, &DecodeLimits::default())
-                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            let decoded = curate::decode_original(&self.lib, &film.sha256, &film.original_ext)?;
             self.decoded = Some((film_id, decoded));
         }
         Ok(&self.decoded.as_ref().expect("just decoded").1)

@@ -782,7 +782,10 @@ fn duplicate_labelled(
         .collect::<Result<Vec<_>, _>>()?;
     let mut warnings = Vec::new();
     if !rows.is_empty() && records.iter().any(|r| r.status == Status::Unlabelled) {
-        let fixtures = records.iter().map(fixture_of).collect::<Result<Vec<_>, _>>()?;
+        let fixtures = records
+            .iter()
+            .map(images::ImageRecord::required_fixture)
+            .collect::<Result<Vec<_>, _>>()?;
         let boxes: Vec<Option<BoxSpec>> = rows.iter().map(|r| r.bbox).collect();
         let assignment = assign(&fixtures, &boxes, false);
         warnings.extend(assignment.problems);
@@ -817,19 +820,13 @@ fn duplicate_labelled(
     Ok(item)
 }
 
-/// The box of an implant on a film of this library (every one has a box).
-fn fixture_of(rec: &images::ImageRecord) -> Result<Fixture, Error> {
-    rec.fixture
-        .ok_or_else(|| Error::Invalid(format!("implant {} has no box", rec.id)))
-}
-
 fn duplicate(lib: &Library, origin: &str, film_id: i64) -> Result<ImportItem, Error> {
     let film = films::get(lib.conn(), film_id)?;
     let mut item = ImportItem::new(origin, ItemStatus::Duplicate);
     item.film_id = Some(film_id);
     for id in film.implants {
         let rec = images::get(lib.conn(), id)?;
-        let mut entry = implant_item(id, &fixture_of(&rec)?, rec.box_source);
+        let mut entry = implant_item(id, &rec.required_fixture()?, rec.box_source);
         entry.name = rec.name;
         entry.manufacturer = rec.manufacturer;
         entry.system = rec.system;

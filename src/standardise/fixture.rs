@@ -52,13 +52,10 @@ impl Aabb {
 
     /// Share of this box's area that lies inside `other` (0 when empty).
     pub fn share_inside(&self, other: &Aabb) -> f32 {
-        let ix = (self.x + self.w).min(other.x + other.w) - self.x.max(other.x);
-        let iy = (self.y + self.h).min(other.y + other.h) - self.y.max(other.y);
-        let area = self.w * self.h;
-        if ix <= 0.0 || iy <= 0.0 || area <= 0.0 {
-            return 0.0;
-        }
-        ix * iy / area
+        raiox_find::inside_share(
+            &(self.x, self.y, self.w, self.h),
+            &(other.x, other.y, other.w, other.h),
+        )
     }
 
     /// Rounded to 0.1 px, so JSON output stays readable and stable.
@@ -220,14 +217,12 @@ impl Fixture {
         Ok(())
     }
 
-    /// The same box with the apex sense kept but the axis made vertical (0 or 180 degrees): what
-    /// an axis-aligned edit without an angle means for an implant that had one.
-    pub fn upright_sense(&self) -> f32 {
-        if self.angle_deg.abs() > 90.0 {
-            180.0
-        } else {
-            0.0
-        }
+    /// The fixture a curator's `x,y,w,h[,angle]` means for an implant whose box is `current`
+    /// (`None`: a new implant). Without an angle the axis is vertical and the apex keeps its side
+    /// (an upper-jaw implant stays apex up).
+    pub fn from_spec(spec: &BoxSpec, current: Option<&Fixture>) -> Fixture {
+        let upright_sense = |f: &Fixture| if f.angle_deg.abs() > 90.0 { 180.0 } else { 0.0 };
+        Fixture::from_aabb(spec.aabb, spec.angle_deg.or_else(|| current.map(upright_sense)))
     }
 }
 

@@ -171,6 +171,14 @@ pub fn standardise_implant(
     Ok(Standardised { png, image })
 }
 
+/// Every implant [`find`] sees on a developed film, with its model input.
+pub fn standardise_found(film: &Developed, params: &Params) -> Result<Vec<(Fixture, Standardised)>, Error> {
+    find(film)
+        .into_iter()
+        .map(|f| standardise_implant(film, &f, params).map(|s| (f, s)))
+        .collect()
+}
+
 /// A whole film standardised: its polarity and each found implant with its model input.
 #[derive(Debug, Clone)]
 pub struct StandardFilm {
@@ -188,10 +196,7 @@ pub struct StandardFilm {
 /// `identify PATH` all do with a new film.
 pub fn standardise_film(decoded: &Decoded, params: &Params) -> Result<StandardFilm, Error> {
     let film = develop(decoded, params.invert)?;
-    let implants = find(&film)
-        .into_iter()
-        .map(|f| standardise_implant(&film, &f, params).map(|s| (f, s)))
-        .collect::<Result<_, _>>()?;
+    let implants = standardise_found(&film, params)?;
     let (width, height) = film.image.dimensions();
     Ok(StandardFilm {
         inverted: film.inverted,

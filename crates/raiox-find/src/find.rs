@@ -101,8 +101,9 @@ fn stacked(a: &FoundImplant, b: &FoundImplant) -> bool {
     across < 0.75 * a.width.max(b.width) && gap < 0.25 * a.width.max(b.width)
 }
 
-/// Share of box `a` that lies inside box `b`.
-fn inside_share(a: &(f32, f32, f32, f32), b: &(f32, f32, f32, f32)) -> f32 {
+/// Share of box `a` that lies inside box `b` (0 when `a` is empty); with [`aabb_iou`], how
+/// overlapping boxes are judged.
+pub fn inside_share(a: &(f32, f32, f32, f32), b: &(f32, f32, f32, f32)) -> f32 {
     let ix = (a.0 + a.2).min(b.0 + b.2) - a.0.max(b.0);
     let iy = (a.1 + a.3).min(b.1 + b.3) - a.1.max(b.1);
     let area = a.2 * a.3;

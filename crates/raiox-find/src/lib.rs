@@ -15,5 +15,5 @@ mod raster;
 mod types;
 
 pub use crop::crop_apex_down;
-pub use find::{aabb_iou, find_implants, find_implants_with};
+pub use find::{aabb_iou, find_implants, find_implants_with, inside_share};
 pub use types::{FinderParams, FoundImplant};
