@@ -28,7 +28,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 
 use raiox::bench::data::read_images;
 use raiox::bench::measure::{cores, pool, standardise_all, standardise_file};
-use raiox::ingest::decode::{decode, DecodeLimits};
+use raiox::decode::{decode, DecodeLimits};
 use raiox::standardise::{develop, encode_png, find, standardise_implant, Developed, Fixture, Params};
 use raiox::synth::{render, systems};
 
@@ -80,7 +80,7 @@ fn bench_full_path(c: &mut Criterion) {
 /// Intermediate results of one film, so each stage can be timed on its own real input.
 struct Stages {
     bytes: Vec<u8>,
-    decoded: raiox::ingest::decode::Decoded,
+    decoded: raiox::decode::Decoded,
     film: Developed,
     fixtures: Vec<Fixture>,
 }

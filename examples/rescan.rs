@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{GrayImage, Luma};
+use raiox::decode::{decode, DecodeLimits};
 use raiox::embed::lite0::Lite0Encoder;
 use raiox::embed::Encoder;
-use raiox::ingest::decode::{decode, DecodeLimits};
 use raiox::standardise::{develop, find, standardise_implant, Developed, Fixture, Params};
 
 /// SplitMix64: a fixed, dependency-free random source so every run makes the same re-scans.

@@ -7,10 +7,11 @@
 use crate::catalogue::films;
 use crate::catalogue::images::{self, Attributes, BoxSource, ImageRecord, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
-use crate::ingest::decode::{decode, DecodeLimits, Decoded};
-use crate::library::{sha256_hex, write_atomic, Library};
+use crate::decode::{decode, DecodeLimits, Decoded};
+use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
 use crate::standardise::{develop, find, standardise_implant, Fixture, Params};
+use crate::util::{sha256_hex, write_atomic};
 use crate::Error;
 
 /// A label change requested by a curator; `None` fields keep what the image has.
@@ -207,7 +208,7 @@ fn film_modality(lib: &Library, film_id: i64) -> Result<Option<Modality>, Error>
 pub fn remove_implant(lib: &mut Library, id: i64) -> Result<(), Error> {
     let rec = images::get(lib.conn(), id)?;
     let tx = lib.conn_mut().transaction()?;
-    crate::search::store::remove(&tx, id)?;
+    crate::catalogue::vectors::remove(&tx, id)?;
     images::delete(&tx, id)?;
     tx.commit()?;
     remove_unused_standard(lib, &rec.standard_sha256)
@@ -262,7 +263,7 @@ pub fn delete(lib: &mut Library, ids: &[i64]) -> Result<usize, Error> {
     let tx = lib.conn_mut().transaction()?;
     let mut emptied = Vec::new();
     for rec in &records {
-        crate::search::store::remove(&tx, rec.id)?;
+        crate::catalogue::vectors::remove(&tx, rec.id)?;
         images::delete(&tx, rec.id)?;
     }
     for rec in &records {

@@ -6,11 +6,14 @@
 pub mod bench;
 pub mod catalogue;
 pub mod curate;
+pub mod decode;
 pub mod embed;
+pub mod embedding;
 pub mod error;
 pub mod export;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod index;
 pub mod ingest;
 pub mod library;
 pub mod progress;
@@ -18,6 +21,7 @@ pub mod search;
 pub mod standardise;
 pub mod sync;
 pub mod synth;
+pub mod util;
 
 pub use error::Error;
 pub mod cli;

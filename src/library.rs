@@ -12,16 +12,15 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
 #[cfg(unix)]
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::catalogue::db;
+use crate::util::{create_private_dir, is_sha256_hex, sha256_hex};
 use crate::Error;
 
 /// An open library.
@@ -69,13 +68,6 @@ impl Layout {
 
 /// A file name no content-addressed file has: the target of paths built from invalid hashes.
 const INVALID_NAME: &str = "no-such-file";
-
-/// Whether `s` is a SHA-256 as the library writes it: 64 lower-case hex digits.
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
 
 /// Whether `ext` is a plain file extension (1–8 ASCII letters or digits).
 fn is_plain_ext(ext: &str) -> bool {
@@ -304,60 +296,6 @@ impl Library {
             swept,
         })
     }
-}
-
-/// Hex SHA-256 of some bytes: the identity of originals and standard images.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-/// Write `bytes` to `path` atomically (temporary file, fsync, rename); a file already there is
-/// content-addressed, so it is left as it is.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    if path.exists() {
-        return Ok(());
-    }
-    let Some(dir) = path.parent() else {
-        return Err(Error::Invalid(format!("{}: not a file path", path.display())));
-    };
-    create_private_dir(dir)?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        "{}.{}-{n}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        opts.mode(0o600);
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
-}
-
-/// Create a folder (and its parents) readable by the owner only.
-pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    b.mode(0o700);
-    b.create(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// Narrow one of the library's own folders to owner-only (libraries made by older builds were 755).

@@ -324,8 +324,8 @@ fn dragging_a_box_previews_it_saving_rederives_and_drawing_adds_an_implant() {
         "and the standard image re-derived"
     );
     let encoder = raiox::embed::select::choose(&lib, None).unwrap();
-    let stamp = raiox::search::identify::stamp_of(encoder.as_ref());
-    let stale = raiox::search::store::stale_ids(lib.conn(), &stamp).unwrap();
+    let stamp = encoder.stamp();
+    let stale = raiox::catalogue::vectors::stale_ids(lib.conn(), &stamp).unwrap();
     assert!(!stale.contains(&before.id), "and re-embedded");
     assert!(h.state().inspector.draft.is_none());
 

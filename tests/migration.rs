@@ -7,10 +7,12 @@ mod common;
 use common::{json_lines, raiox};
 use raiox::catalogue::db;
 use raiox::catalogue::images::{self, BoxSource, Status};
-use raiox::library::{sha256_hex, Library};
-use raiox::search::store::{self, ModelStamp};
+use raiox::catalogue::vectors;
+use raiox::embed::ModelStamp;
+use raiox::library::Library;
 use raiox::standardise::encode_png;
 use raiox::synth::{render, systems};
+use raiox::util::sha256_hex;
 use rusqlite::params;
 
 /// Write `bytes` where a library keeps a content-addressed file.
@@ -139,9 +141,9 @@ fn a_schema_4_library_migrates_with_nothing_lost() {
             ],
         )
         .unwrap();
-        store::ensure_table(&tx, &stamp()).unwrap();
+        vectors::ensure_table(&tx, &stamp()).unwrap();
         for (id, ssha) in [(1, &ssha_a), (2, &ssha_b), (3, &ssha_r)] {
-            store::put(&tx, id, ssha, &stamp(), &[id as f32, 0.5, 0.25, 0.125]).unwrap();
+            vectors::put(&tx, id, ssha, &stamp(), &[id as f32, 0.5, 0.25, 0.125]).unwrap();
         }
         tx.execute(
             "INSERT INTO sync_items (image_id, remote_id, revision, object_key, content_sha256)
@@ -203,7 +205,7 @@ fn a_schema_4_library_migrates_with_nothing_lost() {
 
     for id in [1, 2, 3] {
         assert_eq!(
-            store::get(conn, &stamp(), id).unwrap(),
+            vectors::get(conn, &stamp(), id).unwrap(),
             Some(vec![id as f32, 0.5, 0.25, 0.125]),
             "implant {id} keeps its vector"
         );

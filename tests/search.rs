@@ -5,10 +5,11 @@ mod common;
 use std::path::Path;
 
 use common::{json_lines, raiox};
+use raiox::catalogue::vectors;
 use raiox::embed::lite0::Lite0Encoder;
+use raiox::embed::Encoder;
 use raiox::library::Library;
-use raiox::search::identify::{stamp_of, Searcher};
-use raiox::search::store;
+use raiox::search::identify::Searcher;
 
 /// A labelled, embedded synthetic library (through the CLI, as a curator would make it).
 fn labelled_library(dir: &Path, per_class: &str) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -105,7 +106,7 @@ fn similar_finds_the_image_itself_first_and_matches_sqlite_vec() {
     let lib = Library::open(&lib_dir).unwrap();
     let encoder = Lite0Encoder::bundled().unwrap();
     let searcher = Searcher::open(&lib, &encoder).unwrap();
-    let stamp = stamp_of(&encoder);
+    let stamp = encoder.stamp();
     let ids: Vec<i64> = listed(&lib_dir)
         .iter()
         .map(|r| r["id"].as_i64().unwrap())
@@ -118,7 +119,7 @@ fn similar_finds_the_image_itself_first_and_matches_sqlite_vec() {
             .iter()
             .map(|r| r.0)
             .collect();
-        let sql: Vec<(i64, f32)> = store::knn_sql(lib.conn(), &stamp, &q, 10).unwrap();
+        let sql: Vec<(i64, f32)> = vectors::knn_sql(lib.conn(), &stamp, &q, 10).unwrap();
         assert_eq!(fast, sql.iter().map(|r| r.0).collect::<Vec<_>>(), "query {id}");
         assert!((sql[0].1 - 1.0).abs() < 1e-4);
     }
@@ -265,7 +266,7 @@ fn near_duplicates_are_flagged_at_import() {
         .into_iter()
         .chain(common::files_under(&fresh))
         .find(|p| {
-            let d = raiox::ingest::decode::decode(&std::fs::read(p).unwrap(), &Default::default());
+            let d = raiox::decode::decode(&std::fs::read(p).unwrap(), &Default::default());
             d.is_ok_and(|d| {
                 raiox::standardise::find(&raiox::standardise::develop(&d, None).unwrap()).len() == 1
             })

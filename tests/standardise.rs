@@ -7,7 +7,7 @@ mod common;
 use std::io::Cursor;
 
 use common::{fixtures, json_lines, raiox};
-use raiox::ingest::decode::{decode, DecodeLimits, Decoded, Gray};
+use raiox::decode::{decode, DecodeLimits, Decoded, Gray};
 use raiox::standardise::{develop, encode_png, standardise_implant, Fixture, Params, Standardised};
 use raiox::synth::{render, systems};
 

@@ -15,12 +15,12 @@ use serde::Serialize;
 
 use super::{percentile, time_runs, Stats};
 use crate::catalogue::images::{self, Status};
+use crate::decode::{decode, DecodeLimits};
 use crate::embed::clip::{self, ClipImageEncoder, ClipVisionConfig};
 use crate::embed::lite0::Lite0Encoder;
 use crate::embed::Encoder;
-use crate::ingest::decode::{decode, DecodeLimits};
+use crate::index::Index;
 use crate::library::Library;
-use crate::search::index::Index;
 use crate::standardise::{standardise_film, Params};
 use crate::Error;
 

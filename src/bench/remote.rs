@@ -19,7 +19,6 @@ use crate::ingest::import::{import, ImportOptions};
 use crate::ingest::labels::LabelSource;
 use crate::library::Library;
 use crate::progress::JobControl;
-use crate::search::identify::stamp_of;
 use crate::sync::postgres::DbTarget;
 use crate::sync::remote::Remote;
 use crate::sync::{self, RemoteConfig, SyncOptions};
@@ -132,7 +131,7 @@ fn knn(cfg: &RemoteConfig, encoder: &dyn Encoder, plan: &Plan) -> Result<KnnRow,
     let db = DbTarget::parse(&cfg.database.url, Duration::from_secs(30))?;
     let remote = rt.block_on(async {
         let client = db.connect().await?;
-        Remote::open(client, &stamp_of(encoder)).await
+        Remote::open(client, &encoder.stamp()).await
     })?;
     let pg = |e: tokio_postgres::Error| Error::Remote(crate::sync::postgres::describe(&e));
     let rows: i64 = rt
@@ -230,7 +229,7 @@ fn push(
         ctl,
         &mut |_| {},
     )?;
-    crate::embed::job::embed_library(&mut lib, encoder, ctl)?;
+    crate::embedding::embed_library(&mut lib, encoder, ctl)?;
     write_anchor_inputs(&lib, encoder, &dirs.sync)?;
     let sync_opts = SyncOptions {
         pull: false,
@@ -283,14 +282,14 @@ fn write_anchor_inputs(lib: &Library, encoder: &dyn Encoder, dir: &std::path::Pa
     }
     let png_dir = dir.join("png");
     std::fs::create_dir_all(&png_dir).map_err(|e| Error::io(&png_dir, e))?;
-    let stamp = stamp_of(encoder);
+    let stamp = encoder.stamp();
     let mut rows = String::new();
     for rec in images::list(lib.conn(), None)? {
         let Some(name) = rec.name.as_deref() else { continue };
         let src = lib.standard_path(&rec.standard_sha256);
         let dst = png_dir.join(name);
         std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, e))?;
-        let vector = crate::search::store::get(lib.conn(), &stamp, rec.id)?;
+        let vector = crate::catalogue::vectors::get(lib.conn(), &stamp, rec.id)?;
         let row = serde_json::json!({
             "standard_name": name,
             "manufacturer": rec.manufacturer,

@@ -72,7 +72,7 @@ CREATE INDEX images_standard_sha ON images (standard_sha256);
 "#,
     r#"
 -- Which model made each stored vector; the vectors themselves live in one sqlite-vec `vec0` table
--- per encoder (see search::store), keyed by image id.
+-- per encoder (see catalogue::vectors), keyed by image id.
 CREATE TABLE embeddings (
     image_id           INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
     encoder_id         TEXT NOT NULL,

@@ -8,7 +8,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
-use crate::ingest::decode::Technical;
+use crate::decode::Technical;
 use crate::Error;
 
 /// One imported original.

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::naming::standard_name;
-use crate::ingest::decode::Technical;
+use crate::decode::Technical;
 use crate::standardise::{Aabb, Fixture, Params};
 use crate::Error;
 

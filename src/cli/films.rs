@@ -13,7 +13,7 @@ use super::args::BoxArgs;
 use super::{json_line, open_library, print_record, Cli};
 use crate::catalogue::{films, images};
 use crate::curate::{self, BoxChange};
-use crate::ingest::decode::{decode, DecodeLimits};
+use crate::decode::{decode, DecodeLimits};
 use crate::standardise::{develop, find, Fixture};
 
 /// `raiox films [--empty]`: films with their implant counts.

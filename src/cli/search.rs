@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::args::ModelsCommand;
 use super::{json_line, open_library, progress_bar, Cli};
-use crate::embed::job::{embed_film, embed_library};
 use crate::embed::select::{choose, EncoderChoice};
 use crate::embed::Encoder;
+use crate::embedding::{embed_film, embed_library};
 use crate::search::identify::{EvalReport, Neighbour, Searcher};
 use crate::standardise::Aabb;
 
@@ -317,7 +317,7 @@ pub fn cmd_models(cli: &Cli, command: &ModelsCommand) -> Result<ExitCode> {
         }
         ModelsCommand::List => {
             let lib = open_library(cli)?;
-            let active = crate::search::store::setting(lib.conn(), "encoder")?;
+            let active = crate::catalogue::settings::get(lib.conn(), "encoder")?;
             let lite0 = crate::embed::lite0::bundled_weights_path().map(|p| p.display().to_string());
             let clip = crate::embed::select::clip_dir().map(|p| p.display().to_string());
             if cli.json {

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 
 use super::args::{ConflictsCommand, RemoteCommand, SyncArgs, TrashCommand};
 use super::{json_line, open_library, progress_bar, Cli};
+use crate::catalogue::vectors;
 use crate::curate;
 use crate::embed::select::{choose, EncoderChoice};
-use crate::search::store;
 use crate::sync::config::Secret;
 use crate::sync::{self, outbox, RemoteConfig, SyncOptions, SyncReport};
 
@@ -241,8 +241,8 @@ pub fn cmd_similar_remote(
     let lib = open_library(cli)?;
     let encoder = choose(&lib, choice)?;
     let cfg = RemoteConfig::load()?;
-    let stamp = crate::search::identify::stamp_of(encoder.as_ref());
-    let vector_of = |id: i64| Ok(store::get(lib.conn(), &stamp, id)?);
+    let stamp = encoder.stamp();
+    let vector_of = |id: i64| Ok(vectors::get(lib.conn(), &stamp, id)?);
     for q in super::search::queries(encoder.as_ref(), target, vector_of, &lib)? {
         let exclude = match q.id {
             Some(id) => outbox::item(lib.conn(), id)?.map(|i| i.remote_id),

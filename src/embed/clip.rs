@@ -609,7 +609,7 @@ pub fn load_dir(dir: &Path) -> Result<ClipImageEncoder, Error> {
     let config = ClipVisionConfig::from_json(&config_text)
         .map_err(|e| Error::Invalid(format!("{}: {e}", config_path.display())))?;
     let bytes = read(&weights_path)?;
-    let weights_sha256 = crate::library::sha256_hex(&bytes);
+    let weights_sha256 = crate::util::sha256_hex(&bytes);
     let tensors = required_from_safetensors(&bytes, &config)
         .map_err(|why| Error::Invalid(format!("{}: {why}; {}", weights_path.display(), how_to_get())))?;
     drop(bytes);

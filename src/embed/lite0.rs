@@ -531,7 +531,7 @@ impl Lite0Encoder {
     /// is refused with the tensor's name rather than failing mid-forward.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let sha256 = crate::library::sha256_hex(&bytes);
+        let sha256 = crate::util::sha256_hex(&bytes);
         let device = Device::Cpu;
         let tensors = candle_core::safetensors::load_buffer(&bytes, &device)
             .map_err(|e| weights_error(path, format!("not a readable safetensors file ({e})")))?;

@@ -3,10 +3,9 @@
 //! Why a trait: the library stores vectors from several encoders (the bundled EfficientNet-Lite0 that
 //! works with no download, CLIP ViT-B/32 when its weights are present). Every vector records the
 //! encoder id, the weights' SHA-256 and the preprocessing version, so vectors of different models
-//! are never compared. The models never touch the database; [`job`] stores their vectors.
+//! are never compared. The models never touch the database; the embedding job stores their vectors.
 
 pub mod clip;
-pub mod job;
 pub mod lite0;
 pub mod select;
 
@@ -26,6 +25,28 @@ pub trait Encoder: Send + Sync {
     fn preprocess_version(&self) -> u32;
     /// Embed a batch of standardised images; one L2-normalised vector per image, in order.
     fn embed(&self, images: &[GrayImage]) -> Result<Vec<Vec<f32>>, Error>;
+    /// The provenance stamp stored with each of this encoder's vectors.
+    fn stamp(&self) -> ModelStamp {
+        ModelStamp {
+            encoder_id: self.id().to_string(),
+            weights_sha256: self.weights_sha256().to_string(),
+            preprocess_version: self.preprocess_version(),
+            dim: self.dim(),
+        }
+    }
+}
+
+/// The provenance of a stored vector: which model, which weights, which preprocessing, which image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelStamp {
+    /// Encoder id.
+    pub encoder_id: String,
+    /// SHA-256 of the weights.
+    pub weights_sha256: String,
+    /// Preprocessing version.
+    pub preprocess_version: u32,
+    /// Vector length.
+    pub dim: usize,
 }
 
 /// Scale a vector to unit length in place (a zero vector stays zero).

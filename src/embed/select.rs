@@ -4,11 +4,11 @@
 //! library has been embedded with one encoder, queries must use that same encoder (vectors of
 //! different models are never compared), so the library remembers its active encoder.
 
+use crate::catalogue::settings;
 use crate::embed::clip;
 use crate::embed::lite0::Lite0Encoder;
 use crate::embed::Encoder;
 use crate::library::Library;
-use crate::search::store;
 use crate::Error;
 
 /// Which encoder a curator asks for.
@@ -25,7 +25,7 @@ pub enum EncoderChoice {
 pub fn choose(lib: &Library, choice: Option<EncoderChoice>) -> Result<Box<dyn Encoder>, Error> {
     let choice = match choice {
         Some(c) => c,
-        None => match store::setting(lib.conn(), "encoder")?.as_deref() {
+        None => match settings::get(lib.conn(), settings::ACTIVE_ENCODER)?.as_deref() {
             Some(id) if id.starts_with("lite0") => EncoderChoice::Lite0,
             Some(id) if id.starts_with("clip") => EncoderChoice::Clip,
             _ if clip_dir().is_some() => EncoderChoice::Clip,

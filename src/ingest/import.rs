@@ -18,19 +18,19 @@ use serde::Serialize;
 use crate::catalogue::films::{self, NewFilm};
 use crate::catalogue::images::{self, Attributes, BoxSource, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
+use crate::catalogue::vectors;
+use crate::decode::budget::{footprint, Budget};
+use crate::decode::{decode, DecodeLimits, RefuseReason};
 use crate::embed::Encoder;
 use crate::ingest::assign::assign;
-use crate::ingest::budget::{footprint, Budget};
-use crate::ingest::decode::{decode, DecodeLimits, RefuseReason};
 use crate::ingest::labels::{LabelRow, LabelSource, Labeller, RawLabel};
 use crate::ingest::resolve::{Label, Resolver};
 use crate::ingest::web::{self, display_url, UrlItem, WebOptions};
-use crate::library::{sha256_hex, write_atomic, Layout, Library};
+use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
-use crate::search::identify::stamp_of;
 use crate::search::neardup::{NearDupChecker, NearDuplicate};
-use crate::search::store;
 use crate::standardise::{develop, find, standardise_implant, Aabb, BoxSpec, Fixture, Params};
+use crate::util::{sha256_hex, write_atomic};
 use crate::Error;
 use std::sync::Arc;
 
@@ -286,7 +286,7 @@ pub fn import_sources(
     let known_urls = films::imported_urls(lib.conn())?;
     let mut checker = match &opts.encoder {
         Some(encoder) => {
-            store::ensure_table(lib.conn(), &stamp_of(encoder.as_ref()))?;
+            vectors::ensure_table(lib.conn(), &encoder.stamp())?;
             Some(NearDupChecker::open(lib, encoder.as_ref())?)
         }
         None => None,
@@ -553,7 +553,7 @@ fn import_chunk(
             if let (Some(encoder), Some((v, mirrored))) =
                 (&opts.encoder, vectors.get(&(film.film.sha256.clone(), k)))
             {
-                store::put(&tx, id, &implant.standard_sha256, &stamp_of(encoder.as_ref()), v)?;
+                vectors::put(&tx, id, &implant.standard_sha256, &encoder.stamp(), v)?;
                 if let Some(checker) = checker.as_deref_mut() {
                     entry.near_duplicate = checker.check_and_add(id, v, mirrored);
                 }

@@ -11,10 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::images::{self, Status};
+use crate::catalogue::settings;
+use crate::catalogue::vectors;
 use crate::embed::Encoder;
+use crate::embed::ModelStamp;
+use crate::index::Index;
 use crate::library::Library;
-use crate::search::index::Index;
-use crate::search::store::{self, ModelStamp};
 use crate::Error;
 
 /// Precision the verdict threshold aims for on leave-one-out queries.
@@ -106,8 +108,8 @@ pub struct Searcher {
 impl Searcher {
     /// Load the current vectors of `encoder` and the labels of the library.
     pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
-        let stamp = stamp_of(encoder);
-        let vectors = store::load_all(lib.conn(), &stamp)?;
+        let stamp = encoder.stamp();
+        let vectors = vectors::load_all(lib.conn(), &stamp)?;
         let index = Index::build(vectors, stamp.dim);
         let mut labels = HashMap::new();
         let mut names = HashMap::new();
@@ -232,7 +234,7 @@ impl Searcher {
     /// The library's thresholds, from the cache when the library has not changed since.
     pub fn calibration(&self, lib: &Library, k: usize) -> Result<Option<Calibration>, Error> {
         let key = format!("calibration:{}:{k}", self.stamp.encoder_id);
-        if let Some(cached) = store::setting(lib.conn(), &key)? {
+        if let Some(cached) = settings::get(lib.conn(), &key)? {
             if let Ok((fp, c)) = serde_json::from_str::<(String, Option<Calibration>)>(&cached) {
                 if fp == self.fingerprint {
                     return Ok(c);
@@ -240,7 +242,7 @@ impl Searcher {
             }
         }
         let c = self.calibrate(k);
-        store::set_setting(lib.conn(), &key, &serde_json::to_string(&(&self.fingerprint, c))?)?;
+        settings::set(lib.conn(), &key, &serde_json::to_string(&(&self.fingerprint, c))?)?;
         Ok(c)
     }
 
@@ -404,14 +406,4 @@ pub struct EvalReport {
     pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
     /// Thresholds used.
     pub calibration: Option<Calibration>,
-}
-
-/// The provenance stamp of an encoder's vectors.
-pub fn stamp_of(encoder: &dyn Encoder) -> ModelStamp {
-    ModelStamp {
-        encoder_id: encoder.id().to_string(),
-        weights_sha256: encoder.weights_sha256().to_string(),
-        preprocess_version: encoder.preprocess_version(),
-        dim: encoder.dim(),
-    }
 }

@@ -1,6 +1,5 @@
-//! Similarity search over stored embeddings: the sqlite-vec store, the fast in-memory index and
-//! identification by a vote of the nearest labelled images. Never computes embeddings itself.
+//! Identification and near-duplicate detection: the nearest labelled implants vote, with an honest
+//! "unknown". Reads vectors from the catalogue and searches them with [`crate::index::Index`]; never
+//! computes embeddings itself.
 pub mod identify;
-pub mod index;
 pub mod neardup;
-pub mod store;

@@ -7,11 +7,10 @@
 
 use serde::Serialize;
 
+use crate::catalogue::vectors;
 use crate::embed::Encoder;
+use crate::index::Index;
 use crate::library::Library;
-use crate::search::identify::stamp_of;
-use crate::search::index::Index;
-use crate::search::store;
 use crate::Error;
 
 /// A warning: `id` looks like a copy of `of`.
@@ -49,8 +48,8 @@ pub struct NearDupChecker {
 impl NearDupChecker {
     /// Load the library's current vectors of `encoder`.
     pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Self, Error> {
-        let stamp = stamp_of(encoder);
-        let index = Index::build(store::load_all(lib.conn(), &stamp)?, stamp.dim);
+        let stamp = encoder.stamp();
+        let index = Index::build(vectors::load_all(lib.conn(), &stamp)?, stamp.dim);
         Ok(NearDupChecker {
             index,
             limit: threshold(encoder.id()),

@@ -5,7 +5,7 @@
 
 use image::GrayImage;
 
-use crate::ingest::decode::Gray;
+use crate::decode::Gray;
 
 /// Fraction of pixels clipped at each end by the robust stretch.
 const CLIP_FRACTION: f64 = 0.005;

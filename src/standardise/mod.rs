@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use crop::Rect;
 pub use fixture::{Aabb, BoxSpec, Fixture};
 
-use crate::ingest::decode::Decoded;
+use crate::decode::Decoded;
 use crate::Error;
 
 /// Version of the pipeline; bumping it marks every stored standard image as stale

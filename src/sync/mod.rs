@@ -22,10 +22,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::embed::Encoder;
+use crate::embed::ModelStamp;
 use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
-use crate::search::identify::stamp_of;
-use crate::search::store::ModelStamp;
 use crate::Error;
 
 pub use config::RemoteConfig;
@@ -159,7 +158,7 @@ impl Session {
             store: ObjectStore::new(&cfg.spaces, opts.timeout)?,
             db: DbTarget::parse(&cfg.database.url, opts.timeout)?,
             remote: None,
-            stamp: stamp_of(encoder),
+            stamp: encoder.stamp(),
             cfg: cfg.clone(),
             opts: opts.clone(),
         })

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use uuid::Uuid;
 
 use crate::catalogue::images::{Attributes, Status};
-use crate::search::store;
+use crate::catalogue::settings;
 use crate::Error;
 
 /// What production holds for one item, as of this library's last push or pull.
@@ -263,7 +263,7 @@ pub fn resolve(conn: &mut Connection, image_id: i64, keep_local: bool) -> Result
         if !deleted {
             // Pull again from just before the conflicting revision.
             let wm = watermark(&tx)?;
-            store::set_setting(&tx, WATERMARK, &wm.min(rev - 1).to_string())?;
+            settings::set(&tx, WATERMARK, &wm.min(rev - 1).to_string())?;
             tx.execute(
                 "UPDATE sync_items SET revision = NULL WHERE image_id = ?1",
                 [image_id],
@@ -292,14 +292,14 @@ pub fn in_conflict(conn: &Connection, image_id: i64) -> Result<bool, Error> {
 
 /// The last production revision pulled.
 pub fn watermark(conn: &Connection) -> Result<i64, Error> {
-    Ok(store::setting(conn, WATERMARK)?
+    Ok(settings::get(conn, WATERMARK)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
 }
 
 /// Advance the pull watermark.
 pub fn set_watermark(conn: &Connection, revision: i64) -> Result<(), Error> {
-    store::set_setting(conn, WATERMARK, &revision.to_string())
+    settings::set(conn, WATERMARK, &revision.to_string())
 }
 
 /// The object key of a standard image: `implants/<sha[..2]>/<sha>.png`.

@@ -17,15 +17,17 @@ use uuid::Uuid;
 
 use crate::catalogue::images::{self, Status};
 use crate::catalogue::naming::slug;
+use crate::catalogue::settings;
 use crate::catalogue::systems::{add_manufacturer, add_system};
-use crate::library::{sha256_hex, write_atomic, Library};
+use crate::catalogue::vectors;
+use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
-use crate::search::store;
 use crate::standardise::Params;
 use crate::sync::outbox::{self, RowAttributes, SyncItem};
 use crate::sync::remote::RemoteRow;
 use crate::sync::validate::{check_row, MAX_OBJECT_BYTES};
 use crate::sync::{retry_store, Session, SyncItemReport, SyncReport};
+use crate::util::{sha256_hex, write_atomic};
 use crate::Error;
 
 const PAGE: i64 = 500;
@@ -232,7 +234,7 @@ fn page(
             }
             Action::Delete(id) => {
                 tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
-                store::remove(&tx, id)?;
+                vectors::remove(&tx, id)?;
                 images::delete(&tx, id)?;
                 outbox::release(&tx, row.id)?;
                 report.pulled += 1;
@@ -270,8 +272,8 @@ fn page(
             outbox::set_watermark(&tx, last.revision)?;
         }
     }
-    if store::setting(&tx, "encoder")?.is_none() {
-        store::set_setting(&tx, "encoder", &stamp.encoder_id)?;
+    if settings::get(&tx, settings::ACTIVE_ENCODER)?.is_none() {
+        settings::set(&tx, settings::ACTIVE_ENCODER, &stamp.encoder_id)?;
     }
     tx.commit()?;
     let end = if stop < rows.len() {
@@ -371,7 +373,7 @@ fn apply(
     local: Option<i64>,
     manufacturer_id: i64,
     system_id: i64,
-    stamp: &store::ModelStamp,
+    stamp: &crate::embed::ModelStamp,
 ) -> Result<i64, Error> {
     let attrs: RowAttributes = serde_json::from_value(row.attributes.clone())
         .map_err(|e| Error::Invalid(format!("attributes: {e}")))?;
@@ -405,8 +407,8 @@ fn apply(
     )?;
     images::adopt_name(tx, id, &row.standard_name)?;
     if let Some(v) = &row.embedding {
-        store::ensure_table(tx, stamp)?;
-        store::put(tx, id, &row.content_sha256, stamp, v)?;
+        vectors::ensure_table(tx, stamp)?;
+        vectors::put(tx, id, &row.content_sha256, stamp, v)?;
     }
     let item = SyncItem {
         remote_id: row.id,

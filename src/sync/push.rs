@@ -11,11 +11,11 @@ use tokio::runtime::Runtime;
 
 use crate::catalogue::images::{self, ImageRecord, Status};
 use crate::catalogue::naming::{parse_standard_name, NameParts};
-use crate::embed::job::embed_ids;
+use crate::catalogue::vectors;
 use crate::embed::Encoder;
+use crate::embedding::embed_ids;
 use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
-use crate::search::store;
 use crate::sync::outbox::{self, RowAttributes, SyncItem};
 use crate::sync::remote::{PushRow, RemoteRow, Written};
 use crate::sync::{retry_store, Session, SyncItemReport, SyncReport};
@@ -70,7 +70,7 @@ pub(super) fn push(
         let mut stale = Vec::new();
         for (id, _) in outbox::pending(lib.conn())? {
             let rec = images::get(lib.conn(), id)?;
-            if rec.status != Status::Unlabelled && store::get(lib.conn(), &stamp, id)?.is_none() {
+            if rec.status != Status::Unlabelled && vectors::get(lib.conn(), &stamp, id)?.is_none() {
                 stale.push(id);
             }
         }
@@ -124,7 +124,7 @@ pub(super) fn push(
 fn prepare(
     lib: &Library,
     session: &Session,
-    stamp: &store::ModelStamp,
+    stamp: &crate::embed::ModelStamp,
     chunk: &[(i64, i64, ImageRecord)],
     report: &mut SyncReport,
 ) -> Result<Vec<Item>, Error> {
@@ -135,7 +135,7 @@ fn prepare(
             continue;
         };
         let key = outbox::object_key(&rec.standard_sha256);
-        let vector = store::get(conn, stamp, *id)?;
+        let vector = vectors::get(conn, stamp, *id)?;
         if vector.is_none() && !session.opts.dry_run {
             report
                 .failed

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::search::store::ModelStamp;
+use crate::embed::ModelStamp;
 use crate::sync::postgres::describe;
 use crate::Error;
 

@@ -6,10 +6,10 @@
 //! here; hashes become paths and names become file names only after these checks.
 
 use crate::catalogue::naming::{parse_standard_name, slug};
-use crate::library::is_sha256_hex;
-use crate::search::store::ModelStamp;
+use crate::embed::ModelStamp;
 use crate::sync::outbox::RowAttributes;
 use crate::sync::remote::RemoteRow;
+use crate::util::is_sha256_hex;
 
 /// Largest standard image accepted from production (a 224×224 grayscale PNG is well under 200 KB).
 pub const MAX_OBJECT_BYTES: usize = 4 << 20;

@@ -2,24 +2,12 @@
 //!
 //! Why sqlite-vec: the library must work fully offline and this same store becomes the offline cache
 //! of production later, so vectors live in the library's SQLite file, queryable with plain SQL
-//! (`embedding MATCH ? AND k = ?`). Fast repeated search uses [`super::index::Index`] loaded from here.
+//! (`embedding MATCH ? AND k = ?`). Fast repeated search uses [`crate::index::Index`] loaded from here.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::embed::ModelStamp;
 use crate::Error;
-
-/// The provenance of a stored vector: which model, which weights, which preprocessing, which image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelStamp {
-    /// Encoder id.
-    pub encoder_id: String,
-    /// SHA-256 of the weights.
-    pub weights_sha256: String,
-    /// Preprocessing version.
-    pub preprocess_version: u32,
-    /// Vector length.
-    pub dim: usize,
-}
 
 /// The vec0 table holding one encoder's vectors (ids are slugged into a safe SQL identifier).
 pub fn table_name(encoder_id: &str) -> String {
@@ -202,20 +190,4 @@ fn table_exists(conn: &Connection, encoder_id: &str) -> Result<bool, Error> {
         )
         .optional()?
         .is_some())
-}
-
-/// A library setting.
-pub fn setting(conn: &Connection, key: &str) -> Result<Option<String>, Error> {
-    Ok(conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
-}
-
-/// Store a library setting.
-pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<(), Error> {
-    conn.execute(
-        "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
-        [key, value],
-    )?;
-    Ok(())
 }

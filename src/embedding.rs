@@ -8,11 +8,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::catalogue::images;
+use crate::catalogue::settings;
+use crate::catalogue::vectors;
 use crate::embed::Encoder;
 use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
-use crate::search::identify::stamp_of;
-use crate::search::store;
 use crate::standardise::{develop, standardise_found, standardise_implant, Aabb, Fixture, Params};
 use crate::Error;
 use image::GrayImage;
@@ -60,10 +60,10 @@ pub fn embed_ids(
     only: Option<&[i64]>,
     ctl: &JobControl,
 ) -> Result<EmbedSummary, Error> {
-    let stamp = stamp_of(encoder);
-    store::ensure_table(lib.conn(), &stamp)?;
-    store::set_setting(lib.conn(), "encoder", &stamp.encoder_id)?;
-    let mut todo = store::stale_ids(lib.conn(), &stamp)?;
+    let stamp = encoder.stamp();
+    vectors::ensure_table(lib.conn(), &stamp)?;
+    settings::set(lib.conn(), settings::ACTIVE_ENCODER, &stamp.encoder_id)?;
+    let mut todo = vectors::stale_ids(lib.conn(), &stamp)?;
     if let Some(only) = only {
         todo.retain(|id| only.contains(id));
     }
@@ -119,7 +119,7 @@ pub fn embed_ids(
         };
         let tx = lib.conn_mut().transaction()?;
         for (rec, v) in ok_records.iter().zip(&vectors) {
-            store::put(&tx, rec.id, &rec.standard_sha256, &stamp, v)?;
+            vectors::put(&tx, rec.id, &rec.standard_sha256, &stamp, v)?;
         }
         tx.commit()?;
         summary.embedded += vectors.len();
@@ -150,7 +150,7 @@ pub struct QueryImplant {
 /// picture that is already a crop of one), the whole image is used as one implant, marked so.
 pub fn embed_film(encoder: &dyn Encoder, path: &std::path::Path) -> Result<Vec<QueryImplant>, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let decoded = crate::ingest::decode::decode(&bytes, &crate::ingest::decode::DecodeLimits::default())
+    let decoded = crate::decode::decode(&bytes, &crate::decode::DecodeLimits::default())
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
     let params = Params::default();
     let film = develop(&decoded, params.invert)?;
