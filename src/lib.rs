@@ -1,27 +1,22 @@
-//! Raiox Studio core: import, de-identify, standardise, label and catalogue dental-implant radiographs.
+//! Raiox Studio: the window, and the library paths the `raiox` CLI, tests and benches use.
 //!
-//! The library has no GUI dependency; the `raiox` CLI (and later the GUI) are thin fronts that call
-//! these functions. Long operations take a [`progress::JobControl`] for progress and cancellation.
+//! The work happens below: `raiox-core` (decode, standardise, catalogue, jobs), `raiox-embed` (Candle
+//! encoders), `raiox-sync` (production and web downloads), `raiox-bench`. This package adds the
+//! thin fronts — the window here and the CLI in the binary — and re-exports the layers under one
+//! name so a front never reaches past them.
 
-pub mod bench;
-pub mod catalogue;
-pub mod curate;
-pub mod decode;
-pub mod embed;
-pub mod embedding;
-pub mod error;
-pub mod export;
+pub use raiox_bench as bench;
+pub use raiox_core::{
+    catalogue, curate, decode, embedding, error, export, index, ingest, library, progress, search,
+    standardise, synth, util, Error,
+};
+pub use raiox_sync as sync;
+
+/// Encoders: the trait and stamps from the core, the Candle models and the selection rule.
+pub mod embed {
+    pub use raiox_core::embed::*;
+    pub use raiox_embed::{clip, lite0, select};
+}
+
 #[cfg(feature = "gui")]
 pub mod gui;
-pub mod index;
-pub mod ingest;
-pub mod library;
-pub mod progress;
-pub mod search;
-pub mod standardise;
-pub mod sync;
-pub mod synth;
-pub mod util;
-
-pub use error::Error;
-pub mod cli;

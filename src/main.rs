@@ -1,4 +1,7 @@
 //! The `raiox` command: a thin front over the `raiox` library.
+
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    raiox::cli::main()
+    cli::main()
 }

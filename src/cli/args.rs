@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::catalogue::images::{Modality, Status};
-use crate::embed::select::EncoderChoice;
-use crate::synth::FilmKind;
+use raiox::catalogue::images::{Modality, Status};
+use raiox::embed::select::EncoderChoice;
+use raiox::synth::FilmKind;
 
 /// Raiox Studio: build the labelled dental-implant radiograph library behind Raiox AI.
 #[derive(Debug, Parser)]
@@ -34,7 +35,7 @@ pub enum Command {
     /// List the implants in the library (one line or JSON object per implant).
     List {
         /// Only implants with this status.
-        #[arg(long)]
+        #[arg(value_parser = choice(&Status::ALL, Status::as_str), long)]
         status: Option<Status>,
     },
     /// Show everything the library knows about one implant.
@@ -82,7 +83,7 @@ pub enum Command {
     /// Compute or refresh image embeddings (does nothing when every vector is current).
     Embed {
         /// Encoder: clip (needs weights) or lite0 (bundled). Default: the library's active one.
-        #[arg(long)]
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
     /// The library images most similar to an image id or to an image file.
@@ -96,7 +97,7 @@ pub enum Command {
         #[arg(long)]
         remote: bool,
         /// Encoder (default: the library's active one).
-        #[arg(long)]
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
     /// Which implant is in this X-ray? Ranked systems, evidence, or an honest "unknown".
@@ -108,7 +109,7 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         k: usize,
         /// Encoder (default: the library's active one).
-        #[arg(long)]
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
     /// Leave-one-out identification quality over the labelled images.
@@ -117,7 +118,7 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         k: usize,
         /// Encoder (default: the library's active one).
-        #[arg(long)]
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
     /// Show which encoders are available, or download CLIP weights.
@@ -163,7 +164,7 @@ pub enum Command {
 pub struct BenchArgs {
     /// Run size: 10k (minutes) or 100k (the first run builds a library of several GB).
     #[arg(long, default_value = "10k")]
-    pub scale: crate::bench::Scale,
+    pub scale: raiox::bench::Scale,
     /// Folder for the cached library, the anchors' inputs and results.json
     /// (default: the platform cache dir, e.g. ~/.cache/raioxstudio/bench).
     #[arg(long, env = "RAIOX_BENCH_DATA", value_name = "DIR")]
@@ -343,7 +344,7 @@ pub struct LabelArgs {
     #[arg(long, conflicts_with_all = ["system", "confirm"])]
     pub unlabel: bool,
     /// Kind of image.
-    #[arg(long)]
+    #[arg(value_parser = choice(&Modality::ALL, Modality::as_str), long)]
     pub modality: Option<Modality>,
     /// Implant diameter in mm.
     #[arg(long)]
@@ -366,7 +367,7 @@ pub struct CropArgs {
     pub id: i64,
     /// The fixture's box x,y,w,h in the film's pixels (the apex keeps its side).
     #[arg(long, conflicts_with = "auto")]
-    pub rect: Option<crate::standardise::BoxSpec>,
+    pub rect: Option<raiox::standardise::BoxSpec>,
     /// Return to the box the implant finder proposes there.
     #[arg(long)]
     pub auto: bool,
@@ -384,7 +385,7 @@ pub struct BoxArgs {
     /// New box x,y,w,h[,angle]: the fixture's axis-aligned box in the film's pixels and its apex
     /// angle (0 = apex down, 180 = apex up; without it the apex keeps its side).
     #[arg(long, value_name = "x,y,w,h[,angle]", allow_hyphen_values = true, conflicts_with_all = ["delete", "find"])]
-    pub set: Option<crate::standardise::BoxSpec>,
+    pub set: Option<raiox::standardise::BoxSpec>,
     /// Go back to the box the implant finder proposes there.
     #[arg(long, conflicts_with = "delete")]
     pub find: bool,
@@ -401,7 +402,7 @@ pub struct BoxArgs {
         allow_hyphen_values = true,
         requires = "film"
     )]
-    pub add: Option<crate::standardise::BoxSpec>,
+    pub add: Option<raiox::standardise::BoxSpec>,
 }
 
 /// Film polarity choice.
@@ -446,6 +447,7 @@ pub enum ModelsCommand {
     /// Download a model's weights (needs network).
     Fetch {
         /// Which model.
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str))]
         model: EncoderChoice,
     },
 }
@@ -486,6 +488,16 @@ pub struct SynthArgs {
     pub size: u32,
     /// bare: one implant per square film; restored: 1–3 implants with crowns among natural
     /// teeth, upper or lower jaw, like real periapical films.
-    #[arg(long, value_enum, default_value_t = FilmKind::Bare)]
+    #[arg(value_parser = choice(&FilmKind::ALL, FilmKind::as_str), long, default_value = "bare")]
     pub kind: FilmKind,
+}
+
+/// clap's parser for a core enum: offers its names and parses with the enum's own `FromStr`, so the
+/// core needs no CLI dependency.
+fn choice<T>(all: &[T], name: fn(T) -> &'static str) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Copy + Send + Sync + 'static + std::str::FromStr<Err = String>,
+{
+    let names: Vec<&'static str> = all.iter().map(|v| name(*v)).collect();
+    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }

@@ -1,4 +1,4 @@
-//! `raiox bench`: runs [`crate::bench::run`] and prints its report as a table or one JSON object.
+//! `raiox bench`: runs [`raiox::bench::run`] and prints its report as a table or one JSON object.
 
 use std::process::ExitCode;
 
@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 
 use super::args::{BenchArgs, Cli};
 use super::progress_bar;
-use crate::bench::measure::KnnRow;
-use crate::bench::{self, BenchOptions, BenchReport, Stats};
+use raiox::bench::measure::KnnRow;
+use raiox::bench::{self, BenchOptions, BenchReport, Stats};
 
 /// Run every measurement and print the table (or, with `--json`, one JSON object).
 pub fn cmd_bench(cli: &Cli, args: &BenchArgs) -> Result<ExitCode> {

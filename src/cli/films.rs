@@ -11,10 +11,10 @@ use serde_json::json;
 
 use super::args::BoxArgs;
 use super::{json_line, open_library, print_record, Cli};
-use crate::catalogue::{films, images};
-use crate::curate::{self, BoxChange};
-use crate::decode::{decode, DecodeLimits};
-use crate::standardise::{develop, find, Fixture};
+use raiox::catalogue::{films, images};
+use raiox::curate::{self, BoxChange};
+use raiox::decode::{decode, DecodeLimits};
+use raiox::standardise::{develop, find, Fixture};
 
 /// `raiox films [--empty]`: films with their implant counts.
 pub fn cmd_films(cli: &Cli, empty: bool) -> Result<ExitCode> {

@@ -3,16 +3,18 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use super::args::ImportArgs;
 use super::{open_library, output, progress_bar, Cli};
-use crate::ingest::import::{import_sources, ImportItem, ImportOptions, ImportSummary, ItemStatus, Sources};
-use crate::ingest::labels::{self, LabelSource};
-use crate::ingest::web::{self, UrlItem, WebOptions};
-use crate::progress::Outcome;
+use raiox::ingest::import::{import_sources, ImportItem, ImportOptions, ImportSummary, ItemStatus, Sources};
+use raiox::ingest::labels::{self, LabelSource};
+use raiox::ingest::web::{self, UrlItem, WebOptions};
+use raiox::progress::Outcome;
+use raiox::sync::web::HttpDownloader;
 
 /// Run `raiox import`; exit 1 when anything was refused.
 pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
@@ -52,7 +54,7 @@ pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
     let encoder = if args.no_embed {
         None
     } else {
-        match crate::embed::select::choose(&lib, None) {
+        match raiox::embed::select::choose(&lib, None) {
             Ok(e) => Some(std::sync::Arc::from(e)),
             Err(e) => {
                 eprintln!("warning: images will not be embedded now ({e}); run `raiox embed` later");
@@ -76,6 +78,7 @@ pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
             concurrency: args.concurrency.max(1),
             ..WebOptions::default()
         },
+        downloader: Some(Arc::new(HttpDownloader)),
         ..ImportOptions::default()
     };
     let sources = Sources {

@@ -35,11 +35,11 @@ use args::{
     CatalogueCommand, Command, CropArgs, ExportArgs, ExportFormat, ImportArgs, LabelArgs, Polarity, SynthArgs,
 };
 
-use crate::catalogue::images::{self, Attributes, ImageRecord};
-use crate::catalogue::systems::{self, Catalogue};
-use crate::curate::{self, LabelChange};
-use crate::library::Library;
-use crate::synth::{self, FilmKind, SynthOptions};
+use raiox::catalogue::images::{self, Attributes, ImageRecord};
+use raiox::catalogue::systems::{self, Catalogue};
+use raiox::curate::{self, LabelChange};
+use raiox::library::Library;
+use raiox::synth::{self, FilmKind, SynthOptions};
 
 /// Entry point of the `raiox` binary.
 pub fn main() -> ExitCode {
@@ -81,7 +81,7 @@ fn open_library(cli: &Cli) -> Result<Library> {
 fn open_gui(cli: &Cli) -> Result<ExitCode> {
     #[cfg(feature = "gui")]
     {
-        crate::gui::run(cli.library.clone())?;
+        raiox::gui::run(cli.library.clone())?;
         Ok(ExitCode::SUCCESS)
     }
     #[cfg(not(feature = "gui"))]
@@ -304,7 +304,7 @@ fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
     let current = images::get(lib.conn(), args.id)?;
     let fixture = args
         .rect
-        .map(|spec| crate::standardise::Fixture::from_spec(&spec, current.fixture.as_ref()));
+        .map(|spec| raiox::standardise::Fixture::from_spec(&spec, current.fixture.as_ref()));
     let invert = args.invert.map(|p| match p {
         Polarity::Auto => None,
         Polarity::Inverted => Some(true),
@@ -325,7 +325,7 @@ fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
 
 fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
     let lib = open_library(cli)?;
-    let rows = crate::export::rows(&lib)?;
+    let rows = raiox::export::rows(&lib)?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => {
             Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)
@@ -337,10 +337,10 @@ fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
             serde_json::to_writer_pretty(&mut out, &rows)?;
             writeln!(out)?;
         }
-        ExportFormat::Csv => crate::export::write_csv(out, &rows)?,
+        ExportFormat::Csv => raiox::export::write_csv(out, &rows)?,
     }
     if let Some(dir) = &args.images {
-        let report = crate::export::copy_images(&lib, dir)?;
+        let report = raiox::export::copy_images(&lib, dir)?;
         for (id, why) in &report.skipped {
             eprintln!("warning: image {id} not exported: {why}");
         }

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 
-use crate::progress::JobControl;
+use raiox::progress::JobControl;
 
 /// Set by the first Ctrl-C; the process then exits with 130.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

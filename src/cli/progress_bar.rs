@@ -5,7 +5,7 @@ use std::sync::mpsc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::progress::JobControl;
+use raiox::progress::JobControl;
 
 /// Run `job` with a control whose progress drives a bar and which Ctrl-C cancels; the job may
 /// print through the bar.

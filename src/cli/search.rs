@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::args::ModelsCommand;
 use super::{json_line, open_library, progress_bar, Cli};
-use crate::embed::select::{choose, EncoderChoice};
-use crate::embed::Encoder;
-use crate::embedding::{embed_film, embed_library};
-use crate::search::identify::{EvalReport, Neighbour, Searcher};
-use crate::standardise::Aabb;
+use raiox::embed::select::{choose, EncoderChoice};
+use raiox::embed::Encoder;
+use raiox::embedding::{embed_film, embed_library};
+use raiox::search::identify::{EvalReport, Neighbour, Searcher};
+use raiox::standardise::Aabb;
 
 pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;
@@ -68,7 +68,7 @@ pub(super) fn queries(
     encoder: &dyn Encoder,
     target: &str,
     vector_of: impl Fn(i64) -> Result<Option<Vec<f32>>>,
-    lib: &crate::library::Library,
+    lib: &raiox::library::Library,
 ) -> Result<Vec<Query>> {
     if let Ok(id) = target.parse::<i64>() {
         if !Path::new(target).exists() {
@@ -78,7 +78,7 @@ pub(super) fn queries(
                     encoder.id()
                 )
             })?;
-            let rec = crate::catalogue::images::get(lib.conn(), id)?;
+            let rec = raiox::catalogue::images::get(lib.conn(), id)?;
             return Ok(vec![Query {
                 path: target.to_string(),
                 id: Some(id),
@@ -106,7 +106,7 @@ pub(super) fn queries(
 fn open_searcher(
     cli: &Cli,
     choice: Option<EncoderChoice>,
-) -> Result<(crate::library::Library, Box<dyn Encoder>, Searcher)> {
+) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
     let lib = open_library(cli)?;
     let encoder = choose(&lib, choice)?;
     let searcher = Searcher::open(&lib, encoder.as_ref())?;
@@ -170,7 +170,7 @@ struct IdentifyLine<'a> {
     #[serde(flatten)]
     query: &'a Query,
     #[serde(flatten)]
-    result: crate::search::identify::Identification,
+    result: raiox::search::identify::Identification,
 }
 
 pub fn cmd_identify(
@@ -221,7 +221,7 @@ pub fn cmd_identify(
 fn print_identification(
     shown: &str,
     warning: Option<&str>,
-    result: &crate::search::identify::Identification,
+    result: &raiox::search::identify::Identification,
     calibrated: bool,
 ) {
     match &result.verdict {
@@ -306,20 +306,20 @@ pub fn cmd_models(cli: &Cli, command: &ModelsCommand) -> Result<ExitCode> {
         ModelsCommand::Fetch {
             model: EncoderChoice::Lite0,
         } => {
-            let path = crate::embed::lite0::bundled_weights_path()?;
+            let path = raiox::embed::lite0::bundled_weights_path()?;
             outln!("lite0 is bundled: {}", path.display());
         }
         ModelsCommand::Fetch {
             model: EncoderChoice::Clip,
         } => {
-            let dir = crate::embed::clip::fetch(&crate::embed::clip::default_dir())?;
+            let dir = raiox::embed::clip::fetch(&raiox::embed::clip::default_dir())?;
             outln!("CLIP ViT-B/32 weights ready in {}", dir.display());
         }
         ModelsCommand::List => {
             let lib = open_library(cli)?;
-            let active = crate::catalogue::settings::get(lib.conn(), "encoder")?;
-            let lite0 = crate::embed::lite0::bundled_weights_path().map(|p| p.display().to_string());
-            let clip = crate::embed::select::clip_dir().map(|p| p.display().to_string());
+            let active = raiox::catalogue::settings::get(lib.conn(), "encoder")?;
+            let lite0 = raiox::embed::lite0::bundled_weights_path().map(|p| p.display().to_string());
+            let clip = raiox::embed::select::clip_dir().map(|p| p.display().to_string());
             if cli.json {
                 json_line(&serde_json::json!({
                     "active": active,

@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 
 use super::args::{ConflictsCommand, RemoteCommand, SyncArgs, TrashCommand};
 use super::{json_line, open_library, progress_bar, Cli};
-use crate::catalogue::vectors;
-use crate::curate;
-use crate::embed::select::{choose, EncoderChoice};
-use crate::sync::config::Secret;
-use crate::sync::{self, outbox, RemoteConfig, SyncOptions, SyncReport};
+use raiox::catalogue::vectors;
+use raiox::curate;
+use raiox::embed::select::{choose, EncoderChoice};
+use raiox::sync::config::Secret;
+use raiox::sync::{self, outbox, RemoteConfig, SyncOptions, SyncReport};
 
 pub fn cmd_sync(cli: &Cli, args: &SyncArgs) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;

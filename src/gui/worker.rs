@@ -28,6 +28,7 @@ use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::{Identification, Neighbour, Searcher};
 use crate::standardise::{develop, standardise_implant, Fixture};
+use crate::sync::web::HttpDownloader;
 use crate::sync::{self, CheckReport, RemoteConfig, SyncOptions, SyncReport};
 use crate::Error;
 
@@ -437,6 +438,7 @@ impl Session {
             Command::Import { sources, ctl } => {
                 let opts = ImportOptions {
                     encoder: Some(self.encoder()?),
+                    downloader: Some(Arc::new(HttpDownloader)),
                     ..ImportOptions::default()
                 };
                 let summary = import_sources(&mut self.lib, sources, &opts, &ctl, &mut |item| {

@@ -1,0 +1,323 @@
+//! One function per measurement, shared by `raiox bench` and the criterion benches.
+//!
+//! Why here: a figure must mean the same in docs/BENCHMARKS.md whichever front took it, so the
+//! timed unit (what one "image" or one "query" is) is defined once. Each function runs one
+//! untimed warm-up pass, then `repeats` timed passes summarised as [`Stats`].
+
+use std::time::Instant;
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use image::GrayImage;
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use serde::Serialize;
+
+use super::{percentile, time_runs, Stats};
+use raiox_core::catalogue::images::{self, Status};
+use raiox_core::decode::{decode, DecodeLimits};
+use raiox_core::embed::Encoder;
+use raiox_core::index::Index;
+use raiox_core::library::Library;
+use raiox_core::standardise::{standardise_film, Params};
+use raiox_core::Error;
+use raiox_embed::clip::{self, ClipImageEncoder, ClipVisionConfig};
+use raiox_embed::lite0::Lite0Encoder;
+
+/// Multiply-adds ×2 of one CLIP ViT-B/32 image-tower forward pass, in GFLOP (the usual 4.4 figure).
+pub const CLIP_GFLOP_PER_IMAGE: f64 = 4.4;
+/// Neighbours asked for in every kNN measurement (recall@10).
+pub const K: usize = 10;
+
+/// A rayon pool of `threads` workers, so a figure says how many cores it used.
+pub fn pool(threads: usize) -> Result<ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Invalid(format!("thread pool: {e}")))
+}
+
+/// The cores rayon would use by default.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The timed unit of standardisation: one film's bytes to its implants' standard PNGs (finding
+/// the implants included); returns their total size in bytes.
+pub fn standardise_file(bytes: &[u8]) -> Result<usize, Error> {
+    let decoded = decode(bytes, &DecodeLimits::default()).map_err(|e| Error::Invalid(e.to_string()))?;
+    let film = standardise_film(&decoded, &Params::default())?;
+    Ok(film.implants.iter().map(|(_, s)| s.png.len()).sum())
+}
+
+/// Standardise every file on `pool`'s workers; returns the total output bytes (so nothing is
+/// optimised away).
+pub fn standardise_all(files: &[Vec<u8>], pool: &ThreadPool) -> Result<usize, Error> {
+    pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| standardise_file(f))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .map(|sizes| sizes.iter().sum())
+}
+
+/// Standardisation throughput on one set of files.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardiseRow {
+    /// Worker threads.
+    pub threads: usize,
+    /// Files per pass.
+    pub files: usize,
+    /// Side of the films in pixels.
+    pub px: u32,
+    /// Images per second.
+    pub images_per_s: Stats,
+}
+
+/// Images/s on one thread and on all cores, each pass standardising the whole set from memory.
+pub fn standardise_rows(files: &[Vec<u8>], px: u32, repeats: usize) -> Result<Vec<StandardiseRow>, Error> {
+    let mut threads = vec![1];
+    if cores() > 1 {
+        threads.push(cores());
+    }
+    threads
+        .into_iter()
+        .map(|n| {
+            let pool = pool(n)?;
+            let mut failed = None;
+            let runs = time_runs(repeats, || {
+                if let Err(e) = standardise_all(files, &pool) {
+                    failed = Some(e);
+                }
+            });
+            failed.map_or(Ok(()), Err)?;
+            Ok(StandardiseRow {
+                threads: n,
+                files: files.len(),
+                px,
+                images_per_s: Stats::rate(&runs, files.len() as f64),
+            })
+        })
+        .collect()
+}
+
+/// Embedding throughput of one encoder.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedRow {
+    /// Encoder id.
+    pub encoder: String,
+    /// Where the weights came from ("bundled", a folder, or "random" for a speed-only tower).
+    pub weights: String,
+    /// Vector length.
+    pub dim: usize,
+    /// Images per call.
+    pub batch: usize,
+    /// Images per second.
+    pub images_per_s: Stats,
+    /// Achieved GFLOP/s, for encoders whose cost per image is known (CLIP).
+    pub gflop_per_s: Option<Stats>,
+}
+
+/// Images/s of `encoder` embedding `images` as one batch per call.
+pub fn embed_rate(encoder: &dyn Encoder, images: &[GrayImage], repeats: usize) -> Result<Stats, Error> {
+    let mut failed = None;
+    let runs = time_runs(repeats, || {
+        if let Err(e) = encoder.embed(images) {
+            failed = Some(e);
+        }
+    });
+    failed.map_or(Ok(()), Err)?;
+    Ok(Stats::rate(&runs, images.len() as f64))
+}
+
+/// A CLIP ViT-B/32 image tower with random weights: the real architecture, so the real speed,
+/// on machines without the checkpoint.
+pub fn random_clip() -> Result<ClipImageEncoder, Error> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    ClipImageEncoder::from_var_builder(vb, &ClipVisionConfig::vit_b32(), "random".into())
+}
+
+/// One row per encoder: the bundled Lite0, and CLIP from its weights when they are present, else
+/// from random weights (speed only, which does not depend on the values).
+pub fn embed_rows(
+    images: &[GrayImage],
+    repeats: usize,
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<EmbedRow>, Error> {
+    let lite0 = Lite0Encoder::bundled()?;
+    let mut encoders: Vec<(Box<dyn Encoder>, String)> = vec![(Box::new(lite0), "bundled".into())];
+    match raiox_embed::select::clip_dir() {
+        Some(dir) => encoders.push((Box::new(clip::load_dir(&dir)?), dir.display().to_string())),
+        None => encoders.push((Box::new(random_clip()?), "random".into())),
+    }
+    encoders
+        .into_iter()
+        .map(|(encoder, weights)| {
+            log(&format!("  {} ({weights} weights)", encoder.id()));
+            let images_per_s = embed_rate(encoder.as_ref(), images, repeats)?;
+            let is_clip = encoder.id().starts_with("clip");
+            let scale = |s: f64| s * CLIP_GFLOP_PER_IMAGE;
+            Ok(EmbedRow {
+                encoder: encoder.id().to_string(),
+                weights,
+                dim: encoder.dim(),
+                batch: images.len(),
+                gflop_per_s: is_clip.then(|| Stats {
+                    median: scale(images_per_s.median),
+                    min: scale(images_per_s.min),
+                    max: scale(images_per_s.max),
+                    runs: images_per_s.runs,
+                }),
+                images_per_s,
+            })
+        })
+        .collect()
+}
+
+/// kNN latency percentiles and recall over one vector set.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnnRow {
+    /// Vectors searched.
+    pub vectors: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// Queries per run.
+    pub queries: usize,
+    /// Neighbours asked for.
+    pub k: usize,
+    /// Median query latency per run, ms.
+    pub p50_ms: Stats,
+    /// 95th-percentile query latency per run, ms.
+    pub p95_ms: Stats,
+    /// Share of the exact top-k found (1 = every true neighbour).
+    pub recall_at_10: f64,
+}
+
+/// Per-run p50 and p95 latency (ms) of `search` over every query, after one warm-up pass.
+pub fn latency_runs(queries: &[Vec<f32>], repeats: usize, mut search: impl FnMut(&[f32])) -> (Stats, Stats) {
+    queries.iter().for_each(|q| search(q));
+    let (mut p50, mut p95) = (Vec::new(), Vec::new());
+    for _ in 0..repeats.max(1) {
+        let mut times: Vec<f64> = queries
+            .iter()
+            .map(|q| {
+                let start = Instant::now();
+                search(q);
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        p50.push(percentile(&times, 0.5));
+        p95.push(percentile(&times, 0.95));
+    }
+    (Stats::of(&p50), Stats::of(&p95))
+}
+
+/// Share of `exact` ids that `found` holds, over all queries.
+pub fn recall<T: PartialEq>(found: &[Vec<T>], exact: &[Vec<T>]) -> f64 {
+    let hits: usize = found
+        .iter()
+        .zip(exact)
+        .map(|(f, e)| f.iter().filter(|id| e.contains(id)).count())
+        .sum();
+    let total: usize = exact.iter().map(Vec::len).sum();
+    if total == 0 {
+        0.0
+    } else {
+        hits as f64 / total as f64
+    }
+}
+
+/// The in-memory index (int8 scan on all cores + exact re-rank) over `vectors`, ids 0..n: latency
+/// percentiles and recall@10 against exact f32 search.
+pub fn knn_local(vectors: Vec<Vec<f32>>, queries: &[Vec<f32>], repeats: usize) -> KnnRow {
+    let n = vectors.len();
+    let dim = vectors.first().map_or(0, Vec::len);
+    let index = Index::build(
+        vectors
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64, v))
+            .collect(),
+        dim,
+    );
+    let ids = |r: Vec<(i64, f32)>| r.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    let found: Vec<_> = queries
+        .iter()
+        .map(|q| ids(index.search(q, K, &|_| true)))
+        .collect();
+    let exact: Vec<_> = queries.iter().map(|q| ids(index.exact(q, K))).collect();
+    let (p50_ms, p95_ms) = latency_runs(queries, repeats, |q| {
+        std::hint::black_box(index.search(q, K, &|_| true));
+    });
+    KnnRow {
+        vectors: n,
+        dim,
+        queries: queries.len(),
+        k: K,
+        p50_ms,
+        p95_ms,
+        recall_at_10: recall(&found, &exact),
+    }
+}
+
+/// Catalogue operations on a library of `items` records, without a GUI.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogueRow {
+    /// Records in the library.
+    pub items: usize,
+    /// Open the library (folders, database, migrations check) and count its records, ms.
+    pub open_ms: Stats,
+    /// Load every record, as the browser's first view does, ms.
+    pub list_ms: Stats,
+    /// Records with status "labelled" of one manufacturer, as a browser filter does, ms.
+    pub filter_ms: Stats,
+    /// Records the filter kept.
+    pub filtered: usize,
+}
+
+/// Open / list / filter timings on the library at `root`.
+pub fn catalogue_ops(root: &std::path::Path, repeats: usize) -> Result<CatalogueRow, Error> {
+    let mut failed: Option<Error> = None;
+    let mut items = 0usize;
+    let open_runs = time_runs(repeats, || {
+        match Library::open(root).and_then(|lib| {
+            Ok(lib
+                .conn()
+                .query_row("SELECT COUNT(*) FROM images", [], |r| r.get::<_, i64>(0))?)
+        }) {
+            Ok(n) => items = n as usize,
+            Err(e) => failed = Some(e),
+        }
+    });
+    failed.map_or(Ok(()), Err)?;
+    let lib = Library::open(root)?;
+    let mut failed: Option<Error> = None;
+    let list_runs = time_runs(repeats, || {
+        if let Err(e) = images::list(lib.conn(), None) {
+            failed = Some(e);
+        }
+    });
+    let manufacturer = raiox_core::synth::systems()[0].manufacturer;
+    let mut filtered = 0;
+    let filter_runs = time_runs(repeats, || {
+        match images::list(lib.conn(), Some(Status::Labelled)) {
+            Ok(mut records) => {
+                records.retain(|r| r.manufacturer.as_deref() == Some(manufacturer));
+                filtered = records.len();
+            }
+            Err(e) => failed = Some(e),
+        }
+    });
+    failed.map_or(Ok(()), Err)?;
+    let ms = |runs: &[f64]| Stats::of(&runs.iter().map(|s| s * 1e3).collect::<Vec<_>>());
+    Ok(CatalogueRow {
+        items,
+        open_ms: ms(&open_runs),
+        list_ms: ms(&list_runs),
+        filter_ms: ms(&filter_runs),
+        filtered,
+    })
+}

@@ -1,0 +1,421 @@
+//! Pull: production rows changed since the watermark come into the library with their images and
+//! vectors, so browsing and similarity work offline over everything in production.
+//!
+//! Why page by page with the watermark in the same transaction: a pull cut short resumes exactly
+//! where it stopped. A row whose item also has an unpushed local change is a conflict: it is listed,
+//! and neither side is overwritten.
+//!
+//! Production is not trusted: every row is checked ([`super::validate`]) before any of its values
+//! touches a path or the catalogue. A row that fails — bad fields, a missing or wrong object — is
+//! quarantined with its reason and the pull goes on past it; quarantined rows are tried again on
+//! every pull, so one fixed in production comes in by itself.
+
+use futures_util::StreamExt;
+use rusqlite::{params, OptionalExtension};
+use tokio::runtime::Runtime;
+use uuid::Uuid;
+
+use crate::outbox::{self, RowAttributes, SyncItem};
+use crate::remote::RemoteRow;
+use crate::validate::{check_row, MAX_OBJECT_BYTES};
+use crate::{retry_store, Session, SyncItemReport, SyncReport};
+use raiox_core::catalogue::images::{self, Status};
+use raiox_core::catalogue::naming::slug;
+use raiox_core::catalogue::settings;
+use raiox_core::catalogue::systems::{add_manufacturer, add_system};
+use raiox_core::catalogue::vectors;
+use raiox_core::library::Library;
+use raiox_core::progress::{JobControl, Outcome};
+use raiox_core::standardise::Params;
+use raiox_core::util::{sha256_hex, write_atomic};
+use raiox_core::Error;
+
+const PAGE: i64 = 500;
+
+/// What to do with one production row.
+enum Action {
+    Skip,
+    Conflict(i64, &'static str),
+    Delete(i64),
+    Apply { local: Option<i64>, download: bool },
+    Quarantine(String),
+}
+
+/// A download's failure: whether it is worth retrying later, and why.
+type DownloadError = (bool, String);
+
+/// How a page ended.
+enum PageEnd {
+    /// Every row was handled.
+    Complete,
+    /// A transient failure stopped the page before its end; the watermark did not pass it.
+    Stopped,
+}
+
+pub(super) fn pull(
+    lib: &mut Library,
+    session: &mut Session,
+    rt: &Runtime,
+    ctl: &JobControl,
+    report: &mut SyncReport,
+) -> Result<Outcome, Error> {
+    // Downloaded images are written before their rows commit: no sweep may take them meanwhile.
+    let _writing = lib.writing()?;
+    if !session.opts.dry_run {
+        retry_quarantined(lib, session, rt, report)?;
+    }
+    let mut wm = outbox::watermark(lib.conn())?;
+    let total = rt.block_on(session.with_db("count production changes", &wm, |r, wm| {
+        Box::pin(r.count_since(*wm))
+    }))?;
+    let mut seen = 0u64;
+    loop {
+        if ctl.is_cancelled() {
+            return Ok(Outcome::Cancelled);
+        }
+        let rows = rt.block_on(session.with_db("read production changes", &wm, |r, wm| {
+            Box::pin(r.changes_since(*wm, PAGE))
+        }))?;
+        if rows.is_empty() {
+            return Ok(Outcome::Finished);
+        }
+        let (handled, end) = page(lib, session, rt, &rows, true, report)?;
+        if let Some(last) = handled.checked_sub(1) {
+            wm = rows[last].revision;
+        }
+        seen += handled as u64;
+        ctl.report("pull", seen.min(total as u64), total as u64);
+        if matches!(end, PageEnd::Stopped) {
+            return Ok(Outcome::Finished);
+        }
+    }
+}
+
+/// Rows quarantined by an earlier pull, read again: those production fixed come in, those it
+/// removed are forgotten, the others stay listed.
+fn retry_quarantined(
+    lib: &mut Library,
+    session: &mut Session,
+    rt: &Runtime,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
+    let ids: Vec<Uuid> = outbox::quarantined(lib.conn())?
+        .iter()
+        .filter_map(|(id, _, _)| Uuid::parse_str(id).ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = rt.block_on(session.with_db("read quarantined rows", &ids[..], |r, ids| {
+        Box::pin(r.rows_by_id(ids))
+    }))?;
+    {
+        let tx = lib.conn_mut().transaction()?;
+        for id in &ids {
+            if !rows.iter().any(|r| r.id == *id) {
+                outbox::release(&tx, *id)?;
+            }
+        }
+        tx.commit()?;
+    }
+    page(lib, session, rt, &rows, false, report)?;
+    Ok(())
+}
+
+/// Handle one page of rows; returns how many were handled (a prefix of `rows`) and how it ended.
+/// With `advance`, the watermark moves to the last handled row in the page's transaction.
+fn page(
+    lib: &mut Library,
+    session: &mut Session,
+    rt: &Runtime,
+    rows: &[RemoteRow],
+    advance: bool,
+    report: &mut SyncReport,
+) -> Result<(usize, PageEnd), Error> {
+    let mut actions = Vec::with_capacity(rows.len());
+    for row in rows {
+        actions.push(match check_row(row, &session.stamp) {
+            Ok(()) => classify(lib, row)?,
+            Err(reason) => Action::Quarantine(reason),
+        });
+    }
+    if session.opts.dry_run {
+        for (row, a) in rows.iter().zip(&actions) {
+            let (id, action, error) = match a {
+                Action::Skip => continue,
+                Action::Conflict(id, _) => (Some(*id), "conflict", None),
+                Action::Delete(id) => (Some(*id), "pull-delete", None),
+                Action::Apply { local, .. } => (*local, "pull", None),
+                Action::Quarantine(why) => (None, "quarantine", Some(why.clone())),
+            };
+            report.pulled += (action == "pull" || action == "pull-delete") as usize;
+            report.items.push(SyncItemReport {
+                id,
+                key: row.id.to_string(),
+                action: action.into(),
+                error,
+            });
+        }
+        return Ok((rows.len(), PageEnd::Complete));
+    }
+    // Images first (size-capped, verified against their hash), then one transaction for the page.
+    let opts = session.opts.clone();
+    let store = &session.store;
+    let layout = lib.layout().clone();
+    let downloads: Vec<(usize, Result<(), DownloadError>)> = rt.block_on(
+        futures_util::stream::iter(rows.iter().zip(&actions).enumerate().filter_map(|(n, (row, a))| {
+            matches!(a, Action::Apply { download: true, .. }).then_some((n, row))
+        }))
+        .map(|(n, row)| {
+            let (opts, layout) = (&opts, &layout);
+            async move {
+                let fetched = retry_store(opts, || store.get(&row.object_key, MAX_OBJECT_BYTES)).await;
+                let result = match fetched {
+                    Err(e) => Err((e.transient, e.message)),
+                    Ok(bytes) if sha256_hex(&bytes) != row.content_sha256 => Err((
+                        false,
+                        format!(
+                            "{}: content does not match its hash in production",
+                            row.object_key
+                        ),
+                    )),
+                    Ok(bytes) => write_atomic(&layout.standard_path(&row.content_sha256), &bytes)
+                        .map_err(|e| (true, e.to_string())),
+                };
+                (n, result)
+            }
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect(),
+    );
+    // A transient failure stops the page there so the watermark never passes it; a permanent one
+    // (missing object, wrong content, too large) quarantines that row only.
+    let mut stop = rows.len();
+    for (n, r) in downloads {
+        match r {
+            Ok(()) => {}
+            Err((false, why)) => actions[n] = Action::Quarantine(session.cfg.redact(&why)),
+            Err((true, why)) => {
+                stop = stop.min(n);
+                report.failed.push(SyncItemReport {
+                    id: None,
+                    key: rows[n].object_key.clone(),
+                    action: "pull".into(),
+                    error: Some(session.cfg.redact(&why)),
+                });
+            }
+        }
+    }
+    let mut systems = Vec::with_capacity(stop);
+    for (row, a) in rows[..stop].iter().zip(actions.iter_mut()) {
+        systems.push(None);
+        if matches!(a, Action::Apply { .. }) {
+            match system_ids(lib, row) {
+                Ok(ids) => *systems.last_mut().expect("pushed above") = Some(ids),
+                Err(e) => *a = Action::Quarantine(e.to_string()),
+            }
+        }
+    }
+    let stamp = session.stamp.clone();
+    let mut tx = lib.conn_mut().transaction()?;
+    for ((row, action), sys) in rows[..stop].iter().zip(actions).zip(systems) {
+        match action {
+            Action::Skip => {}
+            Action::Conflict(id, why) => {
+                outbox::record_conflict(&tx, id, row.revision, &serde_json::to_string(row)?)?;
+                if !report.conflicts.iter().any(|c| c.id == Some(id)) {
+                    report.conflicts.push(SyncItemReport {
+                        id: Some(id),
+                        key: row.id.to_string(),
+                        action: "conflict".into(),
+                        error: Some(why.into()),
+                    });
+                }
+            }
+            Action::Delete(id) => {
+                tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
+                vectors::remove(&tx, id)?;
+                images::delete(&tx, id)?;
+                outbox::release(&tx, row.id)?;
+                report.pulled += 1;
+            }
+            Action::Quarantine(why) => quarantine(&tx, row, &why, report)?,
+            Action::Apply { local, .. } => {
+                let Some((manufacturer_id, system_id)) = sys else {
+                    continue;
+                };
+                // One savepoint per row: a row that cannot be applied (a name another item holds)
+                // is quarantined without undoing the rest of the page.
+                let sp = tx.savepoint()?;
+                match apply(&sp, row, local, manufacturer_id, system_id, &stamp) {
+                    Ok(id) => {
+                        sp.commit()?;
+                        outbox::release(&tx, row.id)?;
+                        report.pulled += 1;
+                        report.items.push(SyncItemReport {
+                            id: Some(id),
+                            key: row.object_key.clone(),
+                            action: "pull".into(),
+                            error: None,
+                        });
+                    }
+                    Err(e) => {
+                        drop(sp);
+                        quarantine(&tx, row, &e.to_string(), report)?;
+                    }
+                }
+            }
+        }
+    }
+    if advance {
+        if let Some(last) = rows[..stop].last() {
+            outbox::set_watermark(&tx, last.revision)?;
+        }
+    }
+    if settings::get(&tx, settings::ACTIVE_ENCODER)?.is_none() {
+        settings::set(&tx, settings::ACTIVE_ENCODER, &stamp.encoder_id)?;
+    }
+    tx.commit()?;
+    let end = if stop < rows.len() {
+        PageEnd::Stopped
+    } else {
+        PageEnd::Complete
+    };
+    Ok((stop, end))
+}
+
+fn quarantine(
+    tx: &rusqlite::Transaction,
+    row: &RemoteRow,
+    why: &str,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
+    outbox::quarantine(tx, &row.id.to_string(), row.revision, why)?;
+    report.quarantined.push(SyncItemReport {
+        id: None,
+        key: row.id.to_string(),
+        action: "quarantine".into(),
+        error: Some(why.to_string()),
+    });
+    Ok(())
+}
+
+fn classify(lib: &Library, row: &RemoteRow) -> Result<Action, Error> {
+    let conn = lib.conn();
+    let Some((id, item)) = outbox::by_remote_id(conn, row.id)? else {
+        if row.deleted {
+            return Ok(Action::Skip);
+        }
+        let have = lib.standard_path(&row.content_sha256).is_file();
+        return Ok(Action::Apply {
+            local: None,
+            download: !have,
+        });
+    };
+    if item.revision == Some(row.revision) {
+        return Ok(Action::Skip);
+    }
+    if outbox::is_pending(conn, id)? || outbox::in_conflict(conn, id)? {
+        return Ok(Action::Conflict(id, "changed here and in production"));
+    }
+    if row.deleted {
+        // Only what came from production may be removed by production: an item made here holds
+        // the curator's original, so its deletion elsewhere is shown to them instead.
+        if images::is_local_origin(conn, id)? {
+            return Ok(Action::Conflict(
+                id,
+                "deleted in production by another library; the original here is kept until you choose",
+            ));
+        }
+        return Ok(Action::Delete(id));
+    }
+    let have = lib.standard_path(&row.content_sha256).is_file();
+    Ok(Action::Apply {
+        local: Some(id),
+        download: !have,
+    })
+}
+
+/// The catalogue ids of a row's manufacturer and system, adding them when this library lacks them.
+fn system_ids(lib: &mut Library, row: &RemoteRow) -> Result<(i64, i64), Error> {
+    let conn = lib.conn();
+    let mid: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM manufacturers WHERE slug = ?1",
+            [slug(&row.manufacturer)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let mid = match mid {
+        Some(m) => m,
+        None => add_manufacturer(lib.conn_mut(), &row.manufacturer, &[])?,
+    };
+    let sid: Option<i64> = lib
+        .conn()
+        .query_row(
+            "SELECT id FROM systems WHERE manufacturer_id = ?1 AND slug = ?2",
+            params![mid, slug(&row.system)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let sid = match sid {
+        Some(s) => s,
+        None => add_system(lib.conn_mut(), mid, &row.system, &[])?,
+    };
+    Ok((mid, sid))
+}
+
+/// Write a validated production row into the library (a new remote-only image, or an update of
+/// one), with its vector, name and sync state.
+fn apply(
+    tx: &rusqlite::Savepoint,
+    row: &RemoteRow,
+    local: Option<i64>,
+    manufacturer_id: i64,
+    system_id: i64,
+    stamp: &raiox_core::embed::ModelStamp,
+) -> Result<i64, Error> {
+    let attrs: RowAttributes = serde_json::from_value(row.attributes.clone())
+        .map_err(|e| Error::Invalid(format!("attributes: {e}")))?;
+    let id = match local {
+        Some(id) => id,
+        None => images::insert_pulled(tx, &Params::default(), &row.content_sha256)?,
+    };
+    let status = if attrs.status == Status::Unlabelled {
+        Status::Labelled
+    } else {
+        attrs.status
+    };
+    let a = &attrs.attributes;
+    tx.execute(
+        "UPDATE images SET manufacturer_id = ?2, system_id = ?3, modality = ?4, diameter_mm = ?5, length_mm = ?6,
+             connection = ?7, notes = ?8, status = ?9, standard_sha256 = ?10,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ?1",
+        params![
+            id,
+            manufacturer_id,
+            system_id,
+            a.modality.map(|m| m.as_str()),
+            a.diameter_mm,
+            a.length_mm,
+            a.connection,
+            a.notes,
+            status.as_str(),
+            row.content_sha256,
+        ],
+    )?;
+    images::adopt_name(tx, id, &row.standard_name)?;
+    if let Some(v) = &row.embedding {
+        vectors::ensure_table(tx, stamp)?;
+        vectors::put(tx, id, &row.content_sha256, stamp, v)?;
+    }
+    let item = SyncItem {
+        remote_id: row.id,
+        revision: Some(row.revision),
+        object_key: Some(row.object_key.clone()),
+        content_sha256: Some(row.content_sha256.clone()),
+    };
+    outbox::mark_synced(tx, id, None, &item)?;
+    Ok(id)
+}

@@ -1,0 +1,585 @@
+//! Production's `implants` table (PostgreSQL + pgvector): schema migrations, batched upserts, soft
+//! deletes, the revision feed that pulls read, and kNN through the HNSW index.
+//!
+//! Why revisions: every write takes the next value of one sequence under a transaction-level advisory
+//! lock, so revision order is commit order and "everything after revision N" is a complete change
+//! feed for any number of curators' libraries. Writes are guarded by the revision the writer last
+//! saw, so a change made elsewhere is never overwritten silently: it comes back as a conflict.
+//!
+//! Why production gives the names: several curators label offline, each numbering its own items;
+//! only production sees them all. A row is written with the *stem* of its name
+//! (`maker_system[_size]`) and production draws the number from a per-`maker_system` counter under
+//! the same lock, keeping a row's name while its stem stays the same.
+
+use std::collections::HashMap;
+
+use pgvector::Vector;
+use serde::Serialize;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use crate::postgres::describe;
+use raiox_core::embed::ModelStamp;
+use raiox_core::Error;
+
+/// Schema version this build writes; a newer one in production is refused.
+const SCHEMA_VERSION: i32 = 2;
+/// Key of the advisory lock that serialises writers (and migrations).
+const WRITE_LOCK: i64 = 0x7261_696f_785f_7379; // "raiox_sy"
+/// HNSW build parameters (see docs/BENCHMARKS.md for the recall/latency trade-off).
+pub const HNSW_M: u32 = 16;
+/// HNSW construction beam.
+pub const HNSW_EF_CONSTRUCTION: u32 = 128;
+/// HNSW search beam used by [`Remote::knn`].
+pub const HNSW_EF_SEARCH: u32 = 100;
+
+/// One row as production holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteRow {
+    /// Stable id of the item across every library.
+    pub id: Uuid,
+    /// SHA-256 of the standardised PNG.
+    pub content_sha256: String,
+    /// Standard file name.
+    pub standard_name: String,
+    /// Manufacturer name.
+    pub manufacturer: String,
+    /// System name.
+    pub system: String,
+    /// Optional attributes (modality, sizes, connection, notes) as JSON.
+    pub attributes: serde_json::Value,
+    /// Object key in the bucket.
+    pub object_key: String,
+    /// Public URL, when objects are public.
+    pub url: Option<String>,
+    /// Encoder that made the vector.
+    pub encoder_id: String,
+    /// Revision of this row's last change.
+    pub revision: i64,
+    /// Soft-deleted.
+    pub deleted: bool,
+    /// The vector (left out of listings that do not need it).
+    #[serde(skip)]
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// What one library wants production to hold for one item.
+#[derive(Debug, Clone)]
+pub struct PushRow {
+    /// The row itself (revision and deleted are ignored; its standard name is only a proposal).
+    pub row: RemoteRow,
+    /// The revision this library last saw (None: the row is new).
+    pub expected: Option<i64>,
+    /// What production numbers: `<manufacturer>_<system>`.
+    pub name_key: String,
+    /// The name without its number: `<manufacturer>_<system>[_<d>x<l>]`.
+    pub name_stem: String,
+}
+
+/// A row production accepted: its new revision and the standard name it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Revision of the write.
+    pub revision: i64,
+    /// The name production gave (or kept).
+    pub standard_name: String,
+}
+
+/// A connected, migrated production database.
+pub struct Remote {
+    client: Client,
+}
+
+const COLUMNS: &str =
+    "id, content_sha256, standard_name, manufacturer, system, attributes, object_key, url, \
+     encoder_id, revision, deleted";
+
+fn pg(e: tokio_postgres::Error) -> Error {
+    Error::Remote(format!("PostgreSQL: {}", describe(&e)))
+}
+
+fn row_of(r: &tokio_postgres::Row, with_vector: bool) -> RemoteRow {
+    RemoteRow {
+        id: r.get(0),
+        content_sha256: r.get(1),
+        standard_name: r.get(2),
+        manufacturer: r.get(3),
+        system: r.get(4),
+        attributes: r.get(5),
+        object_key: r.get(6),
+        url: r.get(7),
+        encoder_id: r.get(8),
+        revision: r.get(9),
+        deleted: r.get(10),
+        embedding: with_vector.then(|| r.get::<_, Vector>(11).to_vec()),
+    }
+}
+
+impl Remote {
+    /// Wrap a connection and bring the schema up to date for vectors of `stamp`; an existing table
+    /// made for another encoder or dimension is an error naming both.
+    pub async fn open(client: Client, stamp: &ModelStamp) -> Result<Remote, Error> {
+        let remote = Remote { client };
+        remote.migrate(stamp).await?;
+        Ok(remote)
+    }
+
+    /// The raw client (for checks and benchmarks).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn migrate(&self, stamp: &ModelStamp) -> Result<(), Error> {
+        let c = &self.client;
+        let available = c
+            .query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'", &[])
+            .await
+            .map_err(pg)?;
+        if available.is_none() {
+            return Err(Error::Remote(
+                "PostgreSQL: the pgvector extension is not installed on this server (CREATE EXTENSION vector \
+                 needs it; DigitalOcean and most managed Postgres offer it)"
+                    .into(),
+            ));
+        }
+        c.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7382947101);")
+            .await
+            .map_err(pg)?;
+        let result = self.migrate_locked(stamp).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        c.batch_execute(end).await.map_err(pg)?;
+        result
+    }
+
+    async fn migrate_locked(&self, stamp: &ModelStamp) -> Result<(), Error> {
+        let c = &self.client;
+        c.batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS vector;
+             CREATE TABLE IF NOT EXISTS raiox_meta (key text PRIMARY KEY, value text NOT NULL);",
+        )
+        .await
+        .map_err(pg)?;
+        let meta: HashMap<String, String> = c
+            .query("SELECT key, value FROM raiox_meta", &[])
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let version: i32 = meta
+            .get("schema_version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(Error::Remote(format!(
+                "production schema is version {version}; this raiox knows {SCHEMA_VERSION}: update raiox"
+            )));
+        }
+        // A table from the seed scripts (or another tool): only its vector column can be checked.
+        let existing_dim: Option<i32> = c
+            .query_opt(
+                "SELECT a.atttypmod FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid
+                 WHERE t.relname = 'implants' AND a.attname = 'embedding' AND t.relkind = 'r'
+                   AND t.relnamespace = current_schema()::regnamespace",
+                &[],
+            )
+            .await
+            .map_err(pg)?
+            .map(|r| r.get(0));
+        let table_encoder = meta.get("encoder_id").cloned();
+        if let Some(dim) = existing_dim {
+            if dim as usize != stamp.dim || table_encoder.as_deref().is_some_and(|e| e != stamp.encoder_id) {
+                return Err(Error::Remote(format!(
+                    "production table implants holds {dim}-D vectors from encoder {}; this library embeds with \
+                     {} ({}-D). Vectors of different models are never mixed: use the same encoder \
+                     (`raiox embed --encoder ...`) or another database",
+                    table_encoder.as_deref().unwrap_or("unknown"),
+                    stamp.encoder_id,
+                    stamp.dim
+                )));
+            }
+        }
+        if let (Some(w), Some(p)) = (meta.get("weights_sha256"), meta.get("preprocess_version")) {
+            if *w != stamp.weights_sha256 || *p != stamp.preprocess_version.to_string() {
+                return Err(Error::Remote(format!(
+                    "production vectors of {} were made with other weights or preprocessing \
+                     (weights {}…, preprocessing v{p}); this library has weights {}…, v{}",
+                    stamp.encoder_id,
+                    &w[..w.len().min(12)],
+                    &stamp.weights_sha256[..stamp.weights_sha256.len().min(12)],
+                    stamp.preprocess_version
+                )));
+            }
+        }
+        if version < 1 {
+            if existing_dim.is_some() {
+                return Err(Error::Remote(
+                    "production already has an implants table that raiox did not create (no raiox_meta); rename \
+                     it or use an empty database"
+                        .into(),
+                ));
+            }
+            c.batch_execute(&format!(
+                "CREATE SEQUENCE IF NOT EXISTS implants_revision_seq;
+                 CREATE TABLE implants (
+                     id              uuid PRIMARY KEY,
+                     content_sha256  text NOT NULL UNIQUE,
+                     standard_name   text NOT NULL UNIQUE,
+                     manufacturer    text NOT NULL,
+                     system          text NOT NULL,
+                     attributes      jsonb NOT NULL DEFAULT '{{}}',
+                     object_key      text NOT NULL,
+                     url             text,
+                     encoder_id      text NOT NULL,
+                     embedding       vector({dim}) NOT NULL,
+                     revision        bigint NOT NULL DEFAULT nextval('implants_revision_seq'),
+                     updated_at      timestamptz NOT NULL DEFAULT now(),
+                     deleted         boolean NOT NULL DEFAULT false
+                 );
+                 CREATE INDEX implants_revision ON implants (revision);",
+                dim = stamp.dim
+            ))
+            .await
+            .map_err(pg)?;
+            for (k, v) in [
+                ("encoder_id", stamp.encoder_id.clone()),
+                ("dim", stamp.dim.to_string()),
+                ("weights_sha256", stamp.weights_sha256.clone()),
+                ("preprocess_version", stamp.preprocess_version.to_string()),
+            ] {
+                c.execute(
+                    "INSERT INTO raiox_meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&k, &v],
+                )
+                .await
+                .map_err(pg)?;
+            }
+        }
+        if version < 2 {
+            // Two curators may import the same film: content is no longer unique, objects are
+            // content-addressed and shared. Names are numbered by production. kNN searches live
+            // rows only, through a partial HNSW index.
+            c.batch_execute(&format!(
+                "ALTER TABLE implants DROP CONSTRAINT IF EXISTS implants_content_sha256_key;
+                 CREATE INDEX IF NOT EXISTS implants_content ON implants (content_sha256);
+                 CREATE INDEX IF NOT EXISTS implants_object_key ON implants (object_key);
+                 CREATE TABLE IF NOT EXISTS raiox_names (name_key text PRIMARY KEY, last_seq bigint NOT NULL);
+                 DROP INDEX IF EXISTS implants_embedding_hnsw;
+                 CREATE INDEX IF NOT EXISTS implants_embedding_live_hnsw ON implants
+                     USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})
+                     WHERE NOT deleted;"
+            ))
+            .await
+            .map_err(pg)?;
+            c.execute(
+                "INSERT INTO raiox_meta (key, value) VALUES ('schema_version', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&SCHEMA_VERSION.to_string()],
+            )
+            .await
+            .map_err(pg)?;
+        }
+        Ok(())
+    }
+
+    /// Whether any live row points to this object (checked before an object is removed).
+    pub async fn object_in_use(&self, key: &str) -> Result<bool, Error> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT 1 FROM implants WHERE object_key = $1 AND NOT deleted LIMIT 1",
+                &[&key],
+            )
+            .await
+            .map_err(pg)?
+            .is_some())
+    }
+
+    /// Production's current rows for these ids (without vectors).
+    pub async fn current(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, RemoteRow>, Error> {
+        let rows = self
+            .client
+            .query(
+                &format!("SELECT {COLUMNS} FROM implants WHERE id = ANY($1)"),
+                &[&ids],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| row_of(r, false)).map(|r| (r.id, r)).collect())
+    }
+
+    /// Write new and changed rows in one transaction, giving each its standard name. Returns what
+    /// was written per row; a row left out was changed in production since `expected` (a
+    /// conflict). Fails as a whole on a constraint violation (the caller then retries rows one by
+    /// one to find the culprit).
+    pub async fn upsert(&mut self, rows: &[PushRow]) -> Result<HashMap<Uuid, Written>, Error> {
+        let tx = self.client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .await
+            .map_err(pg)?;
+        let names = allocate_names(&tx, rows).await?;
+        let (new, changed): (Vec<&PushRow>, Vec<&PushRow>) = rows.iter().partition(|r| r.expected.is_none());
+        let mut written = HashMap::new();
+        for (set, sql) in [
+            (
+                &new,
+                "INSERT INTO implants (id, content_sha256, standard_name, manufacturer, system, attributes,
+                     object_key, url, encoder_id, embedding)
+                 SELECT id, c, n, m, s, a, k, u, e, v FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[],
+                     $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::vector[], $11::bigint[])
+                     AS x(id, c, n, m, s, a, k, u, e, v, expected)
+                 ON CONFLICT (id) DO NOTHING
+                 RETURNING id, revision, standard_name",
+            ),
+            (
+                &changed,
+                "UPDATE implants t SET content_sha256 = x.c, standard_name = x.n, manufacturer = x.m, system = x.s,
+                     attributes = x.a, object_key = x.k, url = x.u, encoder_id = x.e, embedding = x.v,
+                     deleted = false, revision = nextval('implants_revision_seq'), updated_at = now()
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
+                     $8::text[], $9::text[], $10::vector[], $11::bigint[]) AS x(id, c, n, m, s, a, k, u, e, v, expected)
+                 WHERE t.id = x.id AND t.revision = x.expected
+                 RETURNING t.id, t.revision, t.standard_name",
+            ),
+        ] {
+            if set.is_empty() {
+                continue;
+            }
+            let col = |f: fn(&RemoteRow) -> String| set.iter().map(|r| f(&r.row)).collect::<Vec<String>>();
+            let ids: Vec<Uuid> = set.iter().map(|r| r.row.id).collect();
+            let given: Vec<String> = set
+                .iter()
+                .map(|r| names.get(&r.row.id).cloned().unwrap_or_default())
+                .collect();
+            let attrs: Vec<serde_json::Value> = set.iter().map(|r| r.row.attributes.clone()).collect();
+            let urls: Vec<Option<String>> = set.iter().map(|r| r.row.url.clone()).collect();
+            let vectors: Vec<Vector> = set
+                .iter()
+                .map(|r| Vector::from(r.row.embedding.clone().unwrap_or_default()))
+                .collect();
+            let expected: Vec<Option<i64>> = set.iter().map(|r| r.expected).collect();
+            let out = tx
+                .query(
+                    sql,
+                    &[
+                        &ids,
+                        &col(|r| r.content_sha256.clone()),
+                        &given,
+                        &col(|r| r.manufacturer.clone()),
+                        &col(|r| r.system.clone()),
+                        &attrs,
+                        &col(|r| r.object_key.clone()),
+                        &urls,
+                        &col(|r| r.encoder_id.clone()),
+                        &vectors,
+                        &expected,
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            written.extend(out.iter().map(|r| {
+                (
+                    r.get::<_, Uuid>(0),
+                    Written {
+                        revision: r.get(1),
+                        standard_name: r.get(2),
+                    },
+                )
+            }));
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(written)
+    }
+
+    /// Soft-delete rows last seen at `expected`; returns the new revisions of those deleted (a row
+    /// changed in production since is left alone and missing from the result: a conflict).
+    pub async fn soft_delete(&mut self, items: &[(Uuid, i64)]) -> Result<HashMap<Uuid, i64>, Error> {
+        let ids: Vec<Uuid> = items.iter().map(|i| i.0).collect();
+        let expected: Vec<i64> = items.iter().map(|i| i.1).collect();
+        let tx = self.client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .await
+            .map_err(pg)?;
+        let out = tx
+            .query(
+                "UPDATE implants t SET deleted = true, revision = nextval('implants_revision_seq'), updated_at = now()
+                 FROM UNNEST($1::uuid[], $2::bigint[]) AS x(id, expected)
+                 WHERE t.id = x.id AND (t.revision = x.expected OR t.deleted)
+                 RETURNING t.id, t.revision",
+                &[&ids, &expected],
+            )
+            .await
+            .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        Ok(out.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Rows changed after revision `after`, oldest first, with their vectors (at most `limit`).
+    pub async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<RemoteRow>, Error> {
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS}, embedding FROM implants WHERE revision > $1 ORDER BY revision LIMIT $2"
+                ),
+                &[&after, &limit],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| row_of(r, true)).collect())
+    }
+
+    /// These rows as production holds them now, with their vectors (absent ids are left out).
+    pub async fn rows_by_id(&self, ids: &[Uuid]) -> Result<Vec<RemoteRow>, Error> {
+        let rows = self
+            .client
+            .query(
+                &format!("SELECT {COLUMNS}, embedding FROM implants WHERE id = ANY($1) ORDER BY revision"),
+                &[&ids],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| row_of(r, true)).collect())
+    }
+
+    /// How many live rows production has after revision `after` (for dry runs and progress).
+    pub async fn count_since(&self, after: i64) -> Result<i64, Error> {
+        let r = self
+            .client
+            .query_one("SELECT COUNT(*) FROM implants WHERE revision > $1", &[&after])
+            .await
+            .map_err(pg)?;
+        Ok(r.get(0))
+    }
+
+    /// The `k` live rows nearest to `query` by cosine, through the HNSW index: (row, similarity).
+    /// The ORDER BY is the bare distance so the planner uses the index, and the index covers live
+    /// rows only (a partial index), so soft-deleted rows never take places among the `k`.
+    pub async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<(RemoteRow, f32)>, Error> {
+        self.client
+            .batch_execute(&format!(
+                "SET hnsw.ef_search = {}",
+                HNSW_EF_SEARCH.max(k as u32 * 2)
+            ))
+            .await
+            .map_err(pg)?;
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS}, embedding <=> $1 AS distance FROM implants WHERE NOT deleted
+                     ORDER BY embedding <=> $1 LIMIT $2"
+                ),
+                &[&Vector::from(query.to_vec()), &(k as i64)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| (row_of(r, false), 1.0 - r.get::<_, f64>(11) as f32))
+            .collect())
+    }
+}
+
+/// Decide the standard name of every row of a write, inside its transaction (under the write lock):
+/// an existing row keeps its name while the stem is unchanged; every other row gets the next free
+/// number of its key.
+async fn allocate_names(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[PushRow],
+) -> Result<HashMap<Uuid, String>, Error> {
+    use raiox_core::catalogue::naming::parse_standard_name;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.row.id).collect();
+    let current: HashMap<Uuid, String> = tx
+        .query(
+            "SELECT id, standard_name FROM implants WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut names = HashMap::new();
+    let mut wanted: std::collections::BTreeMap<&str, Vec<&PushRow>> = Default::default();
+    for r in rows {
+        let keep = current
+            .get(&r.row.id)
+            .filter(|n| parse_standard_name(n).is_some_and(|p| p.stem == r.name_stem && p.key == r.name_key));
+        match keep {
+            Some(name) => {
+                names.insert(r.row.id, name.clone());
+            }
+            None => wanted.entry(r.name_key.as_str()).or_default().push(r),
+        }
+    }
+    for (key, want) in wanted {
+        let known = tx
+            .query_opt("SELECT last_seq FROM raiox_names WHERE name_key = $1", &[&key])
+            .await
+            .map_err(pg)?;
+        if known.is_none() {
+            // First number drawn for this key: start past every name production already holds
+            // (rows written before production numbered them, or by other tools).
+            let prefix = format!("{key}_");
+            let highest = tx
+                .query(
+                    "SELECT standard_name FROM implants WHERE starts_with(standard_name, $1)",
+                    &[&prefix],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .filter_map(|r| parse_standard_name(r.get(0)))
+                .filter(|p| p.key == key)
+                .map(|p| i64::from(p.seq))
+                .max()
+                .unwrap_or(0);
+            tx.execute(
+                "INSERT INTO raiox_names (name_key, last_seq) VALUES ($1, $2) ON CONFLICT (name_key) DO NOTHING",
+                &[&key, &highest],
+            )
+            .await
+            .map_err(pg)?;
+        }
+        let mut pending: Vec<&PushRow> = want;
+        // A name some row already holds (written by another tool) is skipped, never reused.
+        while !pending.is_empty() {
+            let n = pending.len() as i64;
+            let last: i64 = tx
+                .query_one(
+                    "UPDATE raiox_names SET last_seq = last_seq + $2 WHERE name_key = $1 RETURNING last_seq",
+                    &[&key, &n],
+                )
+                .await
+                .map_err(pg)?
+                .get(0);
+            let proposed: Vec<String> = pending
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("{}_{:04}.png", r.name_stem, last - n + 1 + i as i64))
+                .collect();
+            let taken: std::collections::HashSet<String> = tx
+                .query(
+                    "SELECT standard_name FROM implants WHERE standard_name = ANY($1)",
+                    &[&proposed],
+                )
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut again = Vec::new();
+            for (r, name) in pending.into_iter().zip(proposed) {
+                if taken.contains(&name) {
+                    again.push(r);
+                } else {
+                    names.insert(r.row.id, name);
+                }
+            }
+            pending = again;
+        }
+    }
+    Ok(names)
+}
