@@ -11,7 +11,7 @@ use crate::curate;
 use crate::embed::select::{choose, EncoderChoice};
 use crate::search::store;
 use crate::sync::config::Secret;
-use crate::sync::{self, outbox, RemoteConfig, SyncOptions, SyncReport};
+use crate::sync::{self, outbox, RemoteConfig, SyncAction, SyncOptions, SyncReport};
 
 pub fn cmd_sync(cli: &Cli, args: &SyncArgs) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;
@@ -50,7 +50,7 @@ fn print_report(r: &SyncReport) {
         let id = it.id.map(|i| format!("#{i}")).unwrap_or_default();
         println!(
             "{:<14} {:<7} {} {}",
-            if it.action == "conflict" {
+            if it.action == SyncAction::Conflict {
                 "CONFLICT"
             } else {
                 "FAILED"
