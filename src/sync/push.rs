@@ -55,6 +55,10 @@ enum Step {
     Conflict(RemoteRow),
 }
 
+/// An item deleted here whose production row is still live: (production id, revision last seen,
+/// object key), as [`outbox::deletes`] lists them.
+type PendingDelete = (Uuid, i64, Option<String>);
+
 /// One item of a batch's plan.
 struct Planned {
     item: Item,
@@ -128,6 +132,7 @@ fn report_done(report: &mut SyncReport, p: &Planned) {
     }
 }
 
+/// Push the outbox, its deletes and its garbage (see the module); in a dry run, only plan them.
 pub(super) fn push(
     lib: &mut Library,
     session: &mut Session,
@@ -495,7 +500,23 @@ fn push_deletes(
         .into_keys()
         .collect()
     };
+    report_deletes(&dels, &done, report);
+    if session.opts.dry_run {
+        forecast.note_deletes(&dels, &done);
+        return Ok(());
+    }
+    let tx = lib.conn_mut().transaction()?;
     for (id, _, key) in &dels {
+        outbox::mark_deleted(&tx, *id, key.as_deref().filter(|_| done.contains(id)))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// List each pending delete: done (in a dry run: to be done), or a conflict production's version
+/// wins.
+fn report_deletes(dels: &[PendingDelete], done: &HashSet<Uuid>, report: &mut SyncReport) {
+    for (id, _, key) in dels {
         let label = key.clone().unwrap_or_else(|| id.to_string());
         if done.contains(id) {
             report.deleted += 1;
@@ -513,16 +534,6 @@ fn push_deletes(
             ));
         }
     }
-    if session.opts.dry_run {
-        forecast.note_deletes(&dels, &done);
-        return Ok(());
-    }
-    let tx = lib.conn_mut().transaction()?;
-    for (id, _, key) in &dels {
-        outbox::mark_deleted(&tx, *id, key.as_deref().filter(|_| done.contains(id)))?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 /// What a dry run's planned writes and deletes would do to objects, so that its plan lists the
@@ -561,7 +572,7 @@ impl Forecast {
     }
 
     /// Planned deletes (`done`: those that go through).
-    fn note_deletes(&mut self, dels: &[(Uuid, i64, Option<String>)], done: &HashSet<Uuid>) {
+    fn note_deletes(&mut self, dels: &[PendingDelete], done: &HashSet<Uuid>) {
         for (id, _, key) in dels.iter().filter(|d| done.contains(&d.0)) {
             self.moved_rows.push(*id);
             self.released.extend(key.clone());
