@@ -17,18 +17,18 @@ fn push_is_idempotent_relabel_syncs_one_item_and_pull_reproduces_the_catalogue()
     let (lib, n) = library(dir.path());
     let prod = Prod::start();
 
-    let (out, plan) = sync(&prod, &lib, &["--dry-run"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(plan["uploaded"], n);
-    assert_eq!(plan["items"].as_array().unwrap().len(), n);
-    assert!(prod.keys().is_empty(), "a dry run uploads nothing");
-
-    let (out, first) = sync(&prod, &lib, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    // Each push is planned first: the plan writes nothing and is what the push then does.
+    let (_, first) = sync_as_planned(&prod, &lib, &[]);
     assert_eq!(
         (first["uploaded"].as_u64(), first["rows_written"].as_u64()),
         (Some(n as u64), Some(n as u64))
     );
+    assert_eq!(first["items"].as_array().unwrap().len(), n, "{first}");
+    assert!(first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["action"] == "upload"));
     assert_complete(&prod, n);
     // Content-addressed keys: implants/<sha[..2]>/<sha>.png.
     for k in prod.keys() {
@@ -47,8 +47,7 @@ fn push_is_idempotent_relabel_syncs_one_item_and_pull_reproduces_the_catalogue()
         "1280"
     );
 
-    let (out, again) = sync(&prod, &lib, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, again) = sync_as_planned(&prod, &lib, &[]);
     assert_eq!(
         (
             again["uploaded"].as_u64(),
@@ -67,8 +66,8 @@ fn push_is_idempotent_relabel_syncs_one_item_and_pull_reproduces_the_catalogue()
     let blt = prod.rows("system = 'Bone Level Tapered'");
     let out = common::raiox(&lib, &["label", &id, "--system", "Straumann BLT", "--confirm"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let (out, relabel) = sync(&prod, &lib, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, relabel) = sync_as_planned(&prod, &lib, &[]);
+    assert_eq!(relabel["items"][0]["action"], "update", "{relabel}");
     assert_eq!(
         (
             relabel["uploaded"].as_u64(),
@@ -154,8 +153,7 @@ fn deletes_and_conflicts_between_two_libraries() {
         &["delete", &list_a[0]["id"].as_i64().unwrap().to_string()],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let (out, r) = sync(&prod, &lib_a, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, r) = sync_as_planned(&prod, &lib_a, &[]);
     assert_eq!(
         (r["deleted"].as_u64(), r["objects_removed"].as_u64()),
         (Some(1), Some(1)),
@@ -198,8 +196,7 @@ fn deletes_and_conflicts_between_two_libraries() {
             .status
             .success()
     );
-    let (out, r) = sync(&prod, &lib_a, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, r) = sync_as_planned(&prod, &lib_a, &[]);
     assert_eq!(r["conflicts"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(
         prod.rows("system = 'Bone Level Tapered' AND NOT deleted"),
@@ -214,8 +211,7 @@ fn deletes_and_conflicts_between_two_libraries() {
     assert!(common::raiox(&lib_a, &["conflicts", "keep-local", &ida])
         .status
         .success());
-    let (out, r) = sync(&prod, &lib_a, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, r) = sync_as_planned(&prod, &lib_a, &[]);
     assert_eq!(r["rows_written"].as_u64(), Some(1), "{r}");
     assert_eq!(prod.rows("system = 'NobelActive' AND NOT deleted"), active + 1);
     assert_complete(&prod, n - 1);

@@ -11,7 +11,7 @@ use raiox::catalogue::vectors;
 use raiox::curate;
 use raiox::embed::select::{choose, EncoderChoice};
 use raiox::sync::config::Secret;
-use raiox::sync::{self, outbox, RemoteConfig, SyncOptions, SyncReport};
+use raiox::sync::{self, outbox, RemoteConfig, SyncAction, SyncOptions, SyncReport};
 
 pub fn cmd_sync(cli: &Cli, args: &SyncArgs) -> Result<ExitCode> {
     let mut lib = open_library(cli)?;
@@ -50,7 +50,7 @@ fn print_report(r: &SyncReport) {
         let id = it.id.map(|i| format!("#{i}")).unwrap_or_default();
         println!(
             "{:<14} {:<7} {} {}",
-            if it.action == "conflict" {
+            if it.action == SyncAction::Conflict {
                 "CONFLICT"
             } else {
                 "FAILED"

@@ -22,6 +22,7 @@ pub mod web;
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use raiox_core::embed::Encoder;
@@ -71,18 +72,99 @@ impl Default for SyncOptions {
     }
 }
 
+/// What a sync does (or, in a dry run, would do) to one item.
+///
+/// Why an enum: the same words are written by push and pull, matched by the CLI and the window,
+/// and read by scripts from `--json`; one type keeps them from drifting. They serialise (and
+/// display) as the lower-case words the reports have always used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum SyncAction {
+    /// A new item: its object uploaded (unless production holds it already) and its row inserted.
+    #[serde(rename = "upload")]
+    Upload,
+    /// An item production already has: its row rewritten.
+    #[serde(rename = "update")]
+    Update,
+    /// Embedding a queued item before its push (failures only).
+    #[serde(rename = "embed")]
+    Embed,
+    /// Taking the standard name production gave (failures only).
+    #[serde(rename = "name")]
+    Name,
+    /// Changed here and in production: listed for the curator, neither side overwritten.
+    #[serde(rename = "conflict")]
+    Conflict,
+    /// An item deleted here: its production row soft-deleted.
+    #[serde(rename = "delete")]
+    Delete,
+    /// An object no production row points to any more removed from the bucket (failures only).
+    #[serde(rename = "remove-object")]
+    RemoveObject,
+    /// A production row brought into the library.
+    #[serde(rename = "pull")]
+    Pull,
+    /// A production deletion applied to the library.
+    #[serde(rename = "pull-delete")]
+    PullDelete,
+    /// A production row refused (bad fields, missing or wrong object).
+    #[serde(rename = "quarantine")]
+    Quarantine,
+}
+
+impl SyncAction {
+    /// The word reports use (the same as the JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncAction::Upload => "upload",
+            SyncAction::Update => "update",
+            SyncAction::Embed => "embed",
+            SyncAction::Name => "name",
+            SyncAction::Conflict => "conflict",
+            SyncAction::Delete => "delete",
+            SyncAction::RemoveObject => "remove-object",
+            SyncAction::Pull => "pull",
+            SyncAction::PullDelete => "pull-delete",
+            SyncAction::Quarantine => "quarantine",
+        }
+    }
+}
+
+impl std::fmt::Display for SyncAction {
+    /// Padded like a string, so `{:<14}` columns line up as before.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// One item in a plan or a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncItemReport {
     /// Local image id (None for production rows not in this library yet).
     pub id: Option<i64>,
     /// Object key or standard name.
     pub key: String,
-    /// What happens / happened: "upload", "update", "delete", "pull", "pull-delete", "conflict", ...
-    pub action: String,
+    /// What happens / happened to it.
+    pub action: SyncAction,
     /// Why it failed or conflicts, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl SyncItemReport {
+    /// One entry; push and pull build them all through here.
+    pub(crate) fn new(
+        id: Option<i64>,
+        key: impl Into<String>,
+        action: SyncAction,
+        error: Option<String>,
+    ) -> Self {
+        SyncItemReport {
+            id,
+            key: key.into(),
+            action,
+            error,
+        }
+    }
 }
 
 /// The result of a run (or, for a dry run, the plan).
@@ -273,6 +355,32 @@ where
     }
 }
 
+/// Run `f` on every item, `opts.concurrency` at a time, each call retried with backoff while it
+/// fails transiently; returns every item with its result, in completion order.
+///
+/// Why one helper: uploads, object removals and downloads all need the same bounded parallelism
+/// and the same retry policy.
+async fn transfer_all<T, R, F, Fut>(
+    opts: &SyncOptions,
+    items: Vec<T>,
+    f: F,
+) -> Vec<(T, Result<R, objects::StoreError>)>
+where
+    T: Clone,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<R, objects::StoreError>>,
+{
+    let f = &f;
+    futures_util::stream::iter(items)
+        .map(|item| async move {
+            let result = retry_store(opts, || f(item.clone())).await;
+            (item, result)
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await
+}
+
 /// Sync the library with production: push the outbox, then pull what changed in production.
 pub fn sync(
     lib: &mut Library,
@@ -296,12 +404,12 @@ pub fn sync(
     }
     for c in outbox::conflicts(lib.conn())? {
         if !report.conflicts.iter().any(|r| r.id == Some(c.0)) {
-            report.conflicts.push(SyncItemReport {
-                id: Some(c.0),
-                key: String::new(),
-                action: "conflict".into(),
-                error: Some(format!("changed here and in production (revision {})", c.1)),
-            });
+            report.conflicts.push(SyncItemReport::new(
+                Some(c.0),
+                "",
+                SyncAction::Conflict,
+                Some(format!("changed here and in production (revision {})", c.1)),
+            ));
         }
     }
     report.outcome = Some(outcome);
@@ -382,4 +490,36 @@ pub fn similar_remote(
             r.knn(query, k).await
         })
         .map_err(|e| Error::Remote(cfg.redact(&e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_serialise_and_display_as_the_words_reports_have_always_used() {
+        let words = [
+            (SyncAction::Upload, "upload"),
+            (SyncAction::Update, "update"),
+            (SyncAction::Embed, "embed"),
+            (SyncAction::Name, "name"),
+            (SyncAction::Conflict, "conflict"),
+            (SyncAction::Delete, "delete"),
+            (SyncAction::RemoveObject, "remove-object"),
+            (SyncAction::Pull, "pull"),
+            (SyncAction::PullDelete, "pull-delete"),
+            (SyncAction::Quarantine, "quarantine"),
+        ];
+        for (action, word) in words {
+            assert_eq!(serde_json::to_value(action).unwrap(), word);
+            assert_eq!(action.to_string(), word);
+        }
+        // Padded like the strings they replace, so the CLI's columns do not move.
+        assert_eq!(format!("{:<14}|", SyncAction::Pull), "pull          |");
+        let entry = SyncItemReport::new(None, "k", SyncAction::PullDelete, None);
+        assert_eq!(
+            serde_json::to_string(&entry).unwrap(),
+            r#"{"id":null,"key":"k","action":"pull-delete"}"#
+        );
+    }
 }

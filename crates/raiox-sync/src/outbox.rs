@@ -196,8 +196,20 @@ pub fn garbage(conn: &Connection) -> Result<Vec<String>, Error> {
         "DELETE FROM sync_garbage WHERE object_key IN (SELECT object_key FROM sync_items WHERE object_key IS NOT NULL)",
         [],
     )?;
+    garbage_queued(conn)
+}
+
+/// Objects queued for removal, as they stand (read only: what a dry run plans from).
+pub fn garbage_queued(conn: &Connection) -> Result<Vec<String>, Error> {
     let mut stmt = conn.prepare("SELECT object_key FROM sync_garbage ORDER BY object_key")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The items whose production row points to an object, as this library last saw it.
+pub fn items_pointing_to(conn: &Connection, object_key: &str) -> Result<Vec<i64>, Error> {
+    let mut stmt = conn.prepare("SELECT image_id FROM sync_items WHERE object_key = ?1 ORDER BY image_id")?;
+    let rows = stmt.query_map([object_key], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

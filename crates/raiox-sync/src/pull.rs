@@ -10,7 +10,6 @@
 //! quarantined with its reason and the pull goes on past it; quarantined rows are tried again on
 //! every pull, so one fixed in production comes in by itself.
 
-use futures_util::StreamExt;
 use rusqlite::{params, OptionalExtension};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
@@ -18,13 +17,12 @@ use uuid::Uuid;
 use crate::outbox::{self, RowAttributes, SyncItem};
 use crate::remote::RemoteRow;
 use crate::validate::{check_row, MAX_OBJECT_BYTES};
-use crate::{retry_store, Session, SyncItemReport, SyncReport};
+use crate::{transfer_all, Session, SyncAction, SyncItemReport, SyncReport};
 use raiox_core::catalogue::images::{self, Status};
 use raiox_core::catalogue::naming::slug;
-use raiox_core::catalogue::settings;
 use raiox_core::catalogue::systems::{add_manufacturer, add_system};
-use raiox_core::catalogue::vectors;
-use raiox_core::library::Library;
+use raiox_core::catalogue::{settings, vectors};
+use raiox_core::library::{Layout, Library};
 use raiox_core::progress::{JobControl, Outcome};
 use raiox_core::standardise::Params;
 use raiox_core::util::{sha256_hex, write_atomic};
@@ -32,8 +30,8 @@ use raiox_core::Error;
 
 const PAGE: i64 = 500;
 
-/// What to do with one production row.
-enum Action {
+/// What a pull does with one production row, decided before anything is written.
+enum Step {
     Skip,
     Conflict(i64, &'static str),
     Delete(i64),
@@ -132,143 +130,150 @@ fn page(
     advance: bool,
     report: &mut SyncReport,
 ) -> Result<(usize, PageEnd), Error> {
-    let mut actions = Vec::with_capacity(rows.len());
-    for row in rows {
-        actions.push(match check_row(row, &session.stamp) {
-            Ok(()) => classify(lib, row)?,
-            Err(reason) => Action::Quarantine(reason),
-        });
-    }
+    let mut steps = rows
+        .iter()
+        .map(|row| match check_row(row, &session.stamp) {
+            Ok(()) => classify(lib, row),
+            Err(reason) => Ok(Step::Quarantine(reason)),
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     if session.opts.dry_run {
-        for (row, a) in rows.iter().zip(&actions) {
-            let (id, action, error) = match a {
-                Action::Skip => continue,
-                Action::Conflict(id, _) => (Some(*id), "conflict", None),
-                Action::Delete(id) => (Some(*id), "pull-delete", None),
-                Action::Apply { local, .. } => (*local, "pull", None),
-                Action::Quarantine(why) => (None, "quarantine", Some(why.clone())),
-            };
-            report.pulled += (action == "pull" || action == "pull-delete") as usize;
-            report.items.push(SyncItemReport {
-                id,
-                key: row.id.to_string(),
-                action: action.into(),
-                error,
-            });
-        }
+        report_plan(rows, &steps, report);
         return Ok((rows.len(), PageEnd::Complete));
     }
     // Images first (size-capped, verified against their hash), then one transaction for the page.
-    let opts = session.opts.clone();
-    let store = &session.store;
-    let layout = lib.layout().clone();
-    let downloads: Vec<(usize, Result<(), DownloadError>)> = rt.block_on(
-        futures_util::stream::iter(rows.iter().zip(&actions).enumerate().filter_map(|(n, (row, a))| {
-            matches!(a, Action::Apply { download: true, .. }).then_some((n, row))
-        }))
-        .map(|(n, row)| {
-            let (opts, layout) = (&opts, &layout);
-            async move {
-                let fetched = retry_store(opts, || store.get(&row.object_key, MAX_OBJECT_BYTES)).await;
-                let result = match fetched {
-                    Err(e) => Err((e.transient, e.message)),
-                    Ok(bytes) if sha256_hex(&bytes) != row.content_sha256 => Err((
-                        false,
-                        format!(
-                            "{}: content does not match its hash in production",
-                            row.object_key
-                        ),
-                    )),
-                    Ok(bytes) => write_atomic(&layout.standard_path(&row.content_sha256), &bytes)
-                        .map_err(|e| (true, e.to_string())),
-                };
-                (n, result)
-            }
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect(),
-    );
-    // A transient failure stops the page there so the watermark never passes it; a permanent one
-    // (missing object, wrong content, too large) quarantines that row only.
+    let stop = download(lib, session, rt, rows, &mut steps, report);
+    let end = if stop < rows.len() {
+        PageEnd::Stopped
+    } else {
+        PageEnd::Complete
+    };
+    steps.truncate(stop);
+    let systems = system_ids_of(lib, &rows[..stop], &mut steps);
+    apply_page(
+        lib,
+        &session.stamp,
+        &rows[..stop],
+        steps,
+        systems,
+        advance,
+        report,
+    )?;
+    Ok((stop, end))
+}
+
+/// A dry run's page: what would happen to each row.
+fn report_plan(rows: &[RemoteRow], steps: &[Step], report: &mut SyncReport) {
+    for (row, step) in rows.iter().zip(steps) {
+        let (id, action, error) = match step {
+            Step::Skip => continue,
+            Step::Conflict(id, _) => (Some(*id), SyncAction::Conflict, None),
+            Step::Delete(id) => (Some(*id), SyncAction::PullDelete, None),
+            Step::Apply { local, .. } => (*local, SyncAction::Pull, None),
+            Step::Quarantine(why) => (None, SyncAction::Quarantine, Some(why.clone())),
+        };
+        report.pulled += matches!(action, SyncAction::Pull | SyncAction::PullDelete) as usize;
+        report
+            .items
+            .push(SyncItemReport::new(id, row.id.to_string(), action, error));
+    }
+}
+
+/// Download the images the page's rows need, each verified against its hash, and return where the
+/// page stops: a transient failure stops it there (reported) so the watermark never passes it; a
+/// permanent one (missing object, wrong content, too large) quarantines that row only.
+fn download(
+    lib: &Library,
+    session: &Session,
+    rt: &Runtime,
+    rows: &[RemoteRow],
+    steps: &mut [Step],
+    report: &mut SyncReport,
+) -> usize {
+    let wanted: Vec<(usize, &RemoteRow)> = rows
+        .iter()
+        .zip(steps.iter())
+        .enumerate()
+        .filter_map(|(n, (row, step))| matches!(step, Step::Apply { download: true, .. }).then_some((n, row)))
+        .collect();
+    let (store, layout) = (&session.store, lib.layout());
+    let mut results = rt.block_on(transfer_all(&session.opts, wanted, |(_, row)| async move {
+        let bytes = store.get(&row.object_key, MAX_OBJECT_BYTES).await?;
+        Ok(save_download(layout, row, &bytes))
+    }));
+    results.sort_by_key(|((n, _), _)| *n);
     let mut stop = rows.len();
-    for (n, r) in downloads {
-        match r {
+    for ((n, row), result) in results {
+        match result
+            .map_err(|e| (e.transient, e.message))
+            .and_then(|saved| saved)
+        {
             Ok(()) => {}
-            Err((false, why)) => actions[n] = Action::Quarantine(session.cfg.redact(&why)),
+            Err((false, why)) => steps[n] = Step::Quarantine(session.cfg.redact(&why)),
             Err((true, why)) => {
                 stop = stop.min(n);
-                report.failed.push(SyncItemReport {
-                    id: None,
-                    key: rows[n].object_key.clone(),
-                    action: "pull".into(),
-                    error: Some(session.cfg.redact(&why)),
-                });
+                report.failed.push(SyncItemReport::new(
+                    None,
+                    &row.object_key,
+                    SyncAction::Pull,
+                    Some(session.cfg.redact(&why)),
+                ));
             }
         }
     }
-    let mut systems = Vec::with_capacity(stop);
-    for (row, a) in rows[..stop].iter().zip(actions.iter_mut()) {
-        systems.push(None);
-        if matches!(a, Action::Apply { .. }) {
+    stop
+}
+
+/// Keep a downloaded image if it is the one its row names.
+fn save_download(layout: &Layout, row: &RemoteRow, bytes: &[u8]) -> Result<(), DownloadError> {
+    if sha256_hex(bytes) != row.content_sha256 {
+        return Err((
+            false,
+            format!(
+                "{}: content does not match its hash in production",
+                row.object_key
+            ),
+        ));
+    }
+    write_atomic(&layout.standard_path(&row.content_sha256), bytes).map_err(|e| (true, e.to_string()))
+}
+
+/// The catalogue ids of each row to apply (None for the others); a row whose manufacturer or system
+/// cannot be added is quarantined instead.
+fn system_ids_of(lib: &mut Library, rows: &[RemoteRow], steps: &mut [Step]) -> Vec<Option<(i64, i64)>> {
+    rows.iter()
+        .zip(steps.iter_mut())
+        .map(|(row, step)| {
+            if !matches!(step, Step::Apply { .. }) {
+                return None;
+            }
             match system_ids(lib, row) {
-                Ok(ids) => *systems.last_mut().expect("pushed above") = Some(ids),
-                Err(e) => *a = Action::Quarantine(e.to_string()),
+                Ok(ids) => Some(ids),
+                Err(e) => {
+                    *step = Step::Quarantine(e.to_string());
+                    None
+                }
             }
-        }
-    }
-    let stamp = session.stamp.clone();
+        })
+        .collect()
+}
+
+/// Apply a page's steps to the library in one transaction, moving the watermark with them.
+fn apply_page(
+    lib: &mut Library,
+    stamp: &raiox_core::embed::ModelStamp,
+    rows: &[RemoteRow],
+    steps: Vec<Step>,
+    systems: Vec<Option<(i64, i64)>>,
+    advance: bool,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
     let mut tx = lib.conn_mut().transaction()?;
-    for ((row, action), sys) in rows[..stop].iter().zip(actions).zip(systems) {
-        match action {
-            Action::Skip => {}
-            Action::Conflict(id, why) => {
-                outbox::record_conflict(&tx, id, row.revision, &serde_json::to_string(row)?)?;
-                if !report.conflicts.iter().any(|c| c.id == Some(id)) {
-                    report.conflicts.push(SyncItemReport {
-                        id: Some(id),
-                        key: row.id.to_string(),
-                        action: "conflict".into(),
-                        error: Some(why.into()),
-                    });
-                }
-            }
-            Action::Delete(id) => {
-                tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
-                vectors::remove(&tx, id)?;
-                images::delete(&tx, id)?;
-                outbox::release(&tx, row.id)?;
-                report.pulled += 1;
-            }
-            Action::Quarantine(why) => quarantine(&tx, row, &why, report)?,
-            Action::Apply { local, .. } => {
-                let Some((manufacturer_id, system_id)) = sys else {
-                    continue;
-                };
-                // One savepoint per row: a row that cannot be applied (a name another item holds)
-                // is quarantined without undoing the rest of the page.
-                let sp = tx.savepoint()?;
-                match apply(&sp, row, local, manufacturer_id, system_id, &stamp) {
-                    Ok(id) => {
-                        sp.commit()?;
-                        outbox::release(&tx, row.id)?;
-                        report.pulled += 1;
-                        report.items.push(SyncItemReport {
-                            id: Some(id),
-                            key: row.object_key.clone(),
-                            action: "pull".into(),
-                            error: None,
-                        });
-                    }
-                    Err(e) => {
-                        drop(sp);
-                        quarantine(&tx, row, &e.to_string(), report)?;
-                    }
-                }
-            }
-        }
+    for ((row, step), sys) in rows.iter().zip(steps).zip(systems) {
+        apply_step(&mut tx, row, step, sys, stamp, report)?;
     }
     if advance {
-        if let Some(last) = rows[..stop].last() {
+        if let Some(last) = rows.last() {
             outbox::set_watermark(&tx, last.revision)?;
         }
     }
@@ -276,12 +281,66 @@ fn page(
         settings::set(&tx, settings::ACTIVE_ENCODER, &stamp.encoder_id)?;
     }
     tx.commit()?;
-    let end = if stop < rows.len() {
-        PageEnd::Stopped
-    } else {
-        PageEnd::Complete
-    };
-    Ok((stop, end))
+    Ok(())
+}
+
+/// Apply one row's step inside the page's transaction.
+fn apply_step(
+    tx: &mut rusqlite::Transaction,
+    row: &RemoteRow,
+    step: Step,
+    sys: Option<(i64, i64)>,
+    stamp: &raiox_core::embed::ModelStamp,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
+    match step {
+        Step::Skip => {}
+        Step::Conflict(id, why) => {
+            outbox::record_conflict(tx, id, row.revision, &serde_json::to_string(row)?)?;
+            if !report.conflicts.iter().any(|c| c.id == Some(id)) {
+                report.conflicts.push(SyncItemReport::new(
+                    Some(id),
+                    row.id.to_string(),
+                    SyncAction::Conflict,
+                    Some(why.into()),
+                ));
+            }
+        }
+        Step::Delete(id) => {
+            tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
+            vectors::remove(tx, id)?;
+            images::delete(tx, id)?;
+            outbox::release(tx, row.id)?;
+            report.pulled += 1;
+        }
+        Step::Quarantine(why) => quarantine(tx, row, &why, report)?,
+        Step::Apply { local, .. } => {
+            let Some((manufacturer_id, system_id)) = sys else {
+                return Ok(());
+            };
+            // One savepoint per row: a row that cannot be applied (a name another item holds) is
+            // quarantined without undoing the rest of the page.
+            let sp = tx.savepoint()?;
+            match apply(&sp, row, local, manufacturer_id, system_id, stamp) {
+                Ok(id) => {
+                    sp.commit()?;
+                    outbox::release(tx, row.id)?;
+                    report.pulled += 1;
+                    report.items.push(SyncItemReport::new(
+                        Some(id),
+                        &row.object_key,
+                        SyncAction::Pull,
+                        None,
+                    ));
+                }
+                Err(e) => {
+                    drop(sp);
+                    quarantine(tx, row, &e.to_string(), report)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn quarantine(
@@ -291,46 +350,47 @@ fn quarantine(
     report: &mut SyncReport,
 ) -> Result<(), Error> {
     outbox::quarantine(tx, &row.id.to_string(), row.revision, why)?;
-    report.quarantined.push(SyncItemReport {
-        id: None,
-        key: row.id.to_string(),
-        action: "quarantine".into(),
-        error: Some(why.to_string()),
-    });
+    report.quarantined.push(SyncItemReport::new(
+        None,
+        row.id.to_string(),
+        SyncAction::Quarantine,
+        Some(why.to_string()),
+    ));
     Ok(())
 }
 
-fn classify(lib: &Library, row: &RemoteRow) -> Result<Action, Error> {
+/// Decide what to do with a (validated) production row, from this library's sync state.
+fn classify(lib: &Library, row: &RemoteRow) -> Result<Step, Error> {
     let conn = lib.conn();
     let Some((id, item)) = outbox::by_remote_id(conn, row.id)? else {
         if row.deleted {
-            return Ok(Action::Skip);
+            return Ok(Step::Skip);
         }
         let have = lib.standard_path(&row.content_sha256).is_file();
-        return Ok(Action::Apply {
+        return Ok(Step::Apply {
             local: None,
             download: !have,
         });
     };
     if item.revision == Some(row.revision) {
-        return Ok(Action::Skip);
+        return Ok(Step::Skip);
     }
     if outbox::is_pending(conn, id)? || outbox::in_conflict(conn, id)? {
-        return Ok(Action::Conflict(id, "changed here and in production"));
+        return Ok(Step::Conflict(id, "changed here and in production"));
     }
     if row.deleted {
         // Only what came from production may be removed by production: an item made here holds
         // the curator's original, so its deletion elsewhere is shown to them instead.
         if images::is_local_origin(conn, id)? {
-            return Ok(Action::Conflict(
+            return Ok(Step::Conflict(
                 id,
                 "deleted in production by another library; the original here is kept until you choose",
             ));
         }
-        return Ok(Action::Delete(id));
+        return Ok(Step::Delete(id));
     }
     let have = lib.standard_path(&row.content_sha256).is_file();
-    Ok(Action::Apply {
+    Ok(Step::Apply {
         local: Some(id),
         download: !have,
     })

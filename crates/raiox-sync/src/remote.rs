@@ -283,13 +283,14 @@ impl Remote {
         Ok(())
     }
 
-    /// Whether any live row points to this object (checked before an object is removed).
-    pub async fn object_in_use(&self, key: &str) -> Result<bool, Error> {
+    /// Whether any live row but those in `except` points to this object (checked before an object
+    /// is removed; a dry run leaves out the rows its plan would move or delete).
+    pub async fn object_in_use(&self, key: &str, except: &[Uuid]) -> Result<bool, Error> {
         Ok(self
             .client
             .query_opt(
-                "SELECT 1 FROM implants WHERE object_key = $1 AND NOT deleted LIMIT 1",
-                &[&key],
+                "SELECT 1 FROM implants WHERE object_key = $1 AND NOT deleted AND NOT (id = ANY($2)) LIMIT 1",
+                &[&key, &except],
             )
             .await
             .map_err(pg)?
