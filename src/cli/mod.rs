@@ -368,21 +368,14 @@ fn cmd_catalogue(cli: &Cli, command: &CatalogueCommand) -> Result<ExitCode> {
             system,
             aliases: extra,
         } => {
-            let cat = Catalogue::load(lib.conn())?;
             let (mid, sid) = match system {
                 None => (
                     systems::add_manufacturer(lib.conn_mut(), manufacturer, extra)?,
                     None,
                 ),
                 Some(system) => {
-                    let mid = match cat.resolve_manufacturer(manufacturer) {
-                        Ok(m) => m.id,
-                        Err(_) => systems::add_manufacturer(lib.conn_mut(), manufacturer, &[])?,
-                    };
-                    (
-                        mid,
-                        Some(systems::add_system(lib.conn_mut(), mid, system, extra)?),
-                    )
+                    let (mid, sid) = systems::find_or_add(lib.conn_mut(), manufacturer, system, extra)?;
+                    (mid, Some(sid))
                 }
             };
             let cat = Catalogue::load(lib.conn())?;

@@ -478,12 +478,7 @@ impl Session {
                 send(Reply::Labelled { records });
             }
             Command::AddSystem { manufacturer, system } => {
-                let catalogue = Catalogue::load(self.lib.conn())?;
-                let mid = match catalogue.resolve_manufacturer(&manufacturer) {
-                    Ok(m) => m.id,
-                    Err(_) => systems::add_manufacturer(self.lib.conn_mut(), &manufacturer, &[])?,
-                };
-                systems::add_system(self.lib.conn_mut(), mid, &system, &[])?;
+                systems::find_or_add(self.lib.conn_mut(), &manufacturer, &system, &[])?;
                 send(Reply::Catalogue(Catalogue::load(self.lib.conn())?));
             }
             Command::Open { id } => {

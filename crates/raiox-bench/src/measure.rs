@@ -283,12 +283,8 @@ pub fn catalogue_ops(root: &std::path::Path, repeats: usize) -> Result<Catalogue
     let mut failed: Option<Error> = None;
     let mut items = 0usize;
     let open_runs = time_runs(repeats, || {
-        match Library::open(root).and_then(|lib| {
-            Ok(lib
-                .conn()
-                .query_row("SELECT COUNT(*) FROM images", [], |r| r.get::<_, i64>(0))?)
-        }) {
-            Ok(n) => items = n as usize,
+        match Library::open(root).and_then(|lib| images::count(lib.conn())) {
+            Ok(n) => items = n,
             Err(e) => failed = Some(e),
         }
     });

@@ -231,16 +231,7 @@ fn remove_unused_standard(lib: &Library, standard_sha256: &str) -> Result<(), Er
 /// image per transaction so an interruption keeps what was done; returns how many were re-derived.
 /// Items pulled from production are left as production has them (their originals are elsewhere).
 pub fn restandardise(lib: &mut Library, all: bool, ctl: &JobControl) -> Result<(usize, Outcome), Error> {
-    let ids: Vec<i64> = {
-        let mut stmt = lib.conn().prepare(
-            "SELECT id FROM images WHERE origin = 'local' AND (?1 OR params_version < ?2) ORDER BY id",
-        )?;
-        let rows = stmt.query_map(
-            rusqlite::params![all, crate::standardise::PIPELINE_VERSION],
-            |r| r.get(0),
-        )?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let ids = images::restandardise_ids(lib.conn(), all)?;
     for (n, &id) in ids.iter().enumerate() {
         if ctl.is_cancelled() {
             return Ok((n, Outcome::Cancelled));

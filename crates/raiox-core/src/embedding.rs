@@ -67,9 +67,7 @@ pub fn embed_ids(
     if let Some(only) = only {
         todo.retain(|id| only.contains(id));
     }
-    let total: usize = lib
-        .conn()
-        .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))?;
+    let total = images::count(lib.conn())?;
     let mut summary = EmbedSummary {
         encoder: stamp.encoder_id.clone(),
         embedded: 0,

@@ -345,6 +345,12 @@ pub fn quarantine(tx: &Connection, remote_id: &str, revision: i64, reason: &str)
     Ok(())
 }
 
+/// Forget an implant's sync state (production deleted it and so does this library).
+pub fn forget(tx: &Connection, image_id: i64) -> Result<(), Error> {
+    tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [image_id])?;
+    Ok(())
+}
+
 /// A quarantined row is now fine (or gone).
 pub fn release(tx: &Connection, remote_id: Uuid) -> Result<(), Error> {
     tx.execute(

@@ -10,7 +10,6 @@
 //! quarantined with its reason and the pull goes on past it; quarantined rows are tried again on
 //! every pull, so one fixed in production comes in by itself.
 
-use rusqlite::{params, OptionalExtension};
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 
@@ -19,8 +18,7 @@ use crate::remote::RemoteRow;
 use crate::validate::{check_row, MAX_OBJECT_BYTES};
 use crate::{transfer_all, Session, SyncAction, SyncItemReport, SyncReport};
 use raiox_core::catalogue::images::{self, Status};
-use raiox_core::catalogue::naming::slug;
-use raiox_core::catalogue::systems::{add_manufacturer, add_system};
+use raiox_core::catalogue::systems;
 use raiox_core::catalogue::{settings, vectors};
 use raiox_core::library::{Layout, Library};
 use raiox_core::progress::{JobControl, Outcome};
@@ -307,7 +305,7 @@ fn apply_step(
             }
         }
         Step::Delete(id) => {
-            tx.execute("DELETE FROM sync_items WHERE image_id = ?1", [id])?;
+            outbox::forget(tx, id)?;
             vectors::remove(tx, id)?;
             images::delete(tx, id)?;
             outbox::release(tx, row.id)?;
@@ -398,31 +396,7 @@ fn classify(lib: &Library, row: &RemoteRow) -> Result<Step, Error> {
 
 /// The catalogue ids of a row's manufacturer and system, adding them when this library lacks them.
 fn system_ids(lib: &mut Library, row: &RemoteRow) -> Result<(i64, i64), Error> {
-    let conn = lib.conn();
-    let mid: Option<i64> = conn
-        .query_row(
-            "SELECT id FROM manufacturers WHERE slug = ?1",
-            [slug(&row.manufacturer)],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let mid = match mid {
-        Some(m) => m,
-        None => add_manufacturer(lib.conn_mut(), &row.manufacturer, &[])?,
-    };
-    let sid: Option<i64> = lib
-        .conn()
-        .query_row(
-            "SELECT id FROM systems WHERE manufacturer_id = ?1 AND slug = ?2",
-            params![mid, slug(&row.system)],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let sid = match sid {
-        Some(s) => s,
-        None => add_system(lib.conn_mut(), mid, &row.system, &[])?,
-    };
-    Ok((mid, sid))
+    systems::find_or_add(lib.conn_mut(), &row.manufacturer, &row.system, &[])
 }
 
 /// Write a validated production row into the library (a new remote-only image, or an update of
@@ -446,24 +420,14 @@ fn apply(
     } else {
         attrs.status
     };
-    let a = &attrs.attributes;
-    tx.execute(
-        "UPDATE images SET manufacturer_id = ?2, system_id = ?3, modality = ?4, diameter_mm = ?5, length_mm = ?6,
-             connection = ?7, notes = ?8, status = ?9, standard_sha256 = ?10,
-             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-         WHERE id = ?1",
-        params![
-            id,
-            manufacturer_id,
-            system_id,
-            a.modality.map(|m| m.as_str()),
-            a.diameter_mm,
-            a.length_mm,
-            a.connection,
-            a.notes,
-            status.as_str(),
-            row.content_sha256,
-        ],
+    images::set_pulled(
+        tx,
+        id,
+        manufacturer_id,
+        system_id,
+        &attrs.attributes,
+        status,
+        &row.content_sha256,
     )?;
     images::adopt_name(tx, id, &row.standard_name)?;
     if let Some(v) = &row.embedding {

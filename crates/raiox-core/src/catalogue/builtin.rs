@@ -1,144 +1,93 @@
 //! The built-in list of implant manufacturers and systems, with the aliases curators actually type.
 //!
-//! Why a table in code: a fresh library must resolve "nobel" or "Straumann BLT" with no setup and no
-//! network; curators add their own entries on top (stored in the library database).
+//! Why a data file: a fresh library must resolve "nobel" or "Straumann BLT" with no setup and no
+//! network, and curators and reviewers should be able to read and extend the list without reading
+//! Rust. `assets/catalogue.toml` is compiled into the binary; curators add their own entries on top
+//! (stored in the library database).
 
-/// A built-in manufacturer: canonical name, aliases and its systems (each with aliases).
+use serde::Deserialize;
+
+use crate::Error;
+
+/// The catalogue file as shipped.
+const CATALOGUE_TOML: &str = include_str!("../../../../assets/catalogue.toml");
+
+/// A built-in manufacturer: canonical name, aliases and its systems.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BuiltinManufacturer {
     /// Canonical display name.
-    pub name: &'static str,
+    pub name: String,
     /// Other names curators use for it.
-    pub aliases: &'static [&'static str],
-    /// Systems: (canonical name, aliases).
-    pub systems: &'static [(&'static str, &'static [&'static str])],
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Its systems.
+    #[serde(default, rename = "system")]
+    pub systems: Vec<BuiltinSystem>,
 }
 
-/// Manufacturers and systems known out of the box.
-pub const BUILTIN: &[BuiltinManufacturer] = &[
-    BuiltinManufacturer {
-        name: "Nobel Biocare",
-        aliases: &["Nobel", "NobelBiocare", "NB"],
-        systems: &[
-            ("NobelActive", &["Active", "Nobel Active", "NA"]),
-            (
-                "NobelReplace",
-                &["Replace", "NobelReplace Tapered", "Replace Select"],
-            ),
-            (
-                "NobelReplace Conical Connection",
-                &["NobelReplace CC", "Replace CC"],
-            ),
-            ("NobelParallel CC", &["NobelParallel", "Parallel CC"]),
-            ("NobelSpeedy", &["Speedy", "NobelSpeedy Groovy"]),
-            (
-                "Brånemark System Mk III",
-                &["Branemark", "Brånemark", "Mk III", "MkIII"],
-            ),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Straumann",
-        aliases: &["Straumann Group", "ITI"],
-        systems: &[
-            ("Bone Level Tapered", &["BLT", "BL Tapered"]),
-            ("Bone Level", &["BL"]),
-            (
-                "Tissue Level",
-                &["TL", "Standard Plus", "SP", "Standard", "Tapered Effect"],
-            ),
-            ("BLX", &[]),
-            ("TLX", &[]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Neodent",
-        aliases: &["Straumann Neodent"],
-        systems: &[
-            ("Helix GM", &["Helix", "GM Helix", "Grand Morse Helix"]),
-            ("Drive GM", &["Drive", "GM Drive"]),
-            (
-                "Titamax CM",
-                &["Titamax Cone Morse", "Titamax CM Cortical", "CM Titamax"],
-            ),
-            ("Titamax EX", &["Titamax External Hexagon", "Titamax HE"]),
-            ("Alvim CM", &["Alvim", "Alvim Cone Morse"]),
-            ("Titamax WS", &["Titamax Wide"]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Zimmer Biomet",
-        aliases: &["Zimmer", "Zimmer Dental", "Biomet 3i", "3i", "ZB"],
-        systems: &[
-            (
-                "Tapered Screw-Vent",
-                &["TSV", "Screw-Vent", "Screw Vent", "Tapered Screw Vent"],
-            ),
-            ("T3", &["T3 Tapered", "Biomet 3i T3", "3i T3"]),
-            ("Trabecular Metal", &["TM", "Trabecular"]),
-            ("OSSEOTITE", &["Osseotite", "Osseotite Certain"]),
-            ("TSX", &[]),
-            ("Eztetic", &[]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Dentsply Sirona",
-        aliases: &["Dentsply", "Sirona", "Astra Tech", "Astra"],
-        systems: &[
-            (
-                "Astra Tech EV",
-                &["Astra EV", "OsseoSpeed EV", "Astra Tech Implant System EV"],
-            ),
-            ("Astra Tech OsseoSpeed TX", &["OsseoSpeed TX", "Astra TX"]),
-            ("Ankylos", &["Ankylos C/X"]),
-            ("Xive", &["XiVE", "Xive S"]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "BioHorizons",
-        aliases: &["Bio Horizons", "BH"],
-        systems: &[
-            ("Tapered Internal", &["TI", "Tapered Internal Laser-Lok"]),
-            ("Tapered Pro", &["TaperedPro"]),
-            ("Tapered Plus", &["TaperedPlus"]),
-            ("External", &["BioHorizons External"]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Osstem",
-        aliases: &["Osstem Implant", "Hiossen"],
-        systems: &[
-            ("TSIII", &["TS III", "TS3", "TSIII SA"]),
-            ("SSIII", &["SS III", "SS3"]),
-            ("USII", &["US II", "US2"]),
-            ("KSIII", &["KS III"]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "MIS",
-        aliases: &["MIS Implants"],
-        systems: &[
-            ("C1", &["MIS C1"]),
-            ("V3", &["MIS V3"]),
-            ("Seven", &["7", "MIS Seven"]),
-            ("M4", &[]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Megagen",
-        aliases: &["MegaGen", "Mega Gen"],
-        systems: &[
-            ("AnyRidge", &["Any Ridge"]),
-            ("AnyOne", &["Any One"]),
-            ("BlueDiamond", &["Blue Diamond"]),
-            ("ST", &["Megagen ST"]),
-        ],
-    },
-    BuiltinManufacturer {
-        name: "Bicon",
-        aliases: &["Bicon Dental"],
-        systems: &[
-            ("Bicon SHORT", &["Short", "SHORT Implant"]),
-            ("Integra-CP", &["Integra CP", "IntegraCP"]),
-        ],
-    },
-];
+/// A built-in system: canonical name and aliases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinSystem {
+    /// Canonical display name.
+    pub name: String,
+    /// Other names curators use for it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    manufacturer: Vec<BuiltinManufacturer>,
+}
+
+/// Manufacturers and systems known out of the box, read from `assets/catalogue.toml`.
+pub fn builtin() -> Result<Vec<BuiltinManufacturer>, Error> {
+    parse(CATALOGUE_TOML)
+}
+
+fn parse(text: &str) -> Result<Vec<BuiltinManufacturer>, Error> {
+    toml::from_str::<CatalogueFile>(text)
+        .map(|f| f.manufacturer)
+        .map_err(|e| Error::Invalid(format!("assets/catalogue.toml: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::naming::key;
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_shipped_catalogue_parses_and_names_are_unique() {
+        let all = builtin().unwrap();
+        assert!(all.len() >= 10, "{} manufacturers", all.len());
+        let mut makers = HashSet::new();
+        for m in &all {
+            assert!(makers.insert(key(&m.name)), "{} twice", m.name);
+            assert!(!m.systems.is_empty(), "{} has no system", m.name);
+            let mut systems = HashSet::new();
+            for s in &m.systems {
+                assert!(systems.insert(key(&s.name)), "{} / {} twice", m.name, s.name);
+            }
+        }
+        assert!(
+            all.iter()
+                .any(|m| m.name == "Straumann"
+                    && m.systems.iter().any(|s| s.aliases.iter().any(|a| a == "BLT")))
+        );
+    }
+
+    #[test]
+    fn a_misspelt_field_is_refused_with_the_file_name() {
+        let err = parse("[[manufacturer]]\nname = \"A\"\nalias = [\"b\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("assets/catalogue.toml") && err.contains("alias"),
+            "{err}"
+        );
+    }
+}

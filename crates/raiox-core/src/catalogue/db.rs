@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
-use crate::catalogue::builtin::BUILTIN;
+use crate::catalogue::builtin::builtin;
 use crate::catalogue::naming::{key, slug};
 use crate::Error;
 
@@ -244,6 +244,12 @@ CREATE TRIGGER sync_queue_delete BEFORE DELETE ON images BEGIN
     DELETE FROM sync_outbox WHERE image_id = OLD.id;
 END;
 "#,
+    // Aliases: the UNIQUE (manufacturer_id, system_id, key) never held, since one of the two ids is
+    // always NULL and SQLite's NULLs are distinct; each open re-added the built-in aliases.
+    r#"
+DELETE FROM aliases WHERE id NOT IN (SELECT MIN(id) FROM aliases GROUP BY manufacturer_id, system_id, key);
+CREATE UNIQUE INDEX aliases_once ON aliases (COALESCE(manufacturer_id, 0), COALESCE(system_id, 0), key);
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.
@@ -339,34 +345,35 @@ fn migrate(conn: &mut Connection, to: usize) -> Result<(), Error> {
 /// Insert the built-in manufacturers, systems and aliases that are not there yet (idempotent, so a
 /// newer build adds its new entries to an old library).
 fn seed_builtin(conn: &mut Connection) -> Result<(), Error> {
+    let all = builtin()?;
     let tx = conn.transaction()?;
-    for m in BUILTIN {
+    for m in &all {
         tx.execute(
             "INSERT OR IGNORE INTO manufacturers (name, slug, builtin) VALUES (?1, ?2, 1)",
-            (m.name, slug(m.name)),
+            (&m.name, slug(&m.name)),
         )?;
         let mid: i64 = tx.query_row(
             "SELECT id FROM manufacturers WHERE slug = ?1",
-            [slug(m.name)],
+            [slug(&m.name)],
             |r| r.get(0),
         )?;
-        for alias in m.aliases {
+        for alias in &m.aliases {
             tx.execute(
                 "INSERT OR IGNORE INTO aliases (manufacturer_id, alias, key) VALUES (?1, ?2, ?3)",
                 (mid, alias, key(alias)),
             )?;
         }
-        for (name, aliases) in m.systems {
+        for system in &m.systems {
             tx.execute(
                 "INSERT OR IGNORE INTO systems (manufacturer_id, name, slug, builtin) VALUES (?1, ?2, ?3, 1)",
-                (mid, name, slug(name)),
+                (mid, &system.name, slug(&system.name)),
             )?;
             let sid: i64 = tx.query_row(
                 "SELECT id FROM systems WHERE manufacturer_id = ?1 AND slug = ?2",
-                (mid, slug(name)),
+                (mid, slug(&system.name)),
                 |r| r.get(0),
             )?;
-            for alias in *aliases {
+            for alias in &system.aliases {
                 tx.execute(
                     "INSERT OR IGNORE INTO aliases (system_id, alias, key) VALUES (?1, ?2, ?3)",
                     (sid, alias, key(alias)),
@@ -376,4 +383,32 @@ fn seed_builtin(conn: &mut Connection) -> Result<(), Error> {
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aliases(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM aliases", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn opening_again_adds_no_alias_and_duplicates_of_old_libraries_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalogue.db");
+        let first = aliases(&open(&path).unwrap());
+        assert!(first > 50, "{first} aliases");
+        assert_eq!(aliases(&open(&path).unwrap()), first);
+
+        // A library from before the fix: the built-in aliases seeded three times.
+        let old = dir.path().join("old.db");
+        let mut conn = create_at_version(&old, MIGRATIONS.len() - 1).unwrap();
+        seed_builtin(&mut conn).unwrap();
+        seed_builtin(&mut conn).unwrap();
+        assert!(aliases(&conn) > first, "the old schema let duplicates in");
+        drop(conn);
+        assert_eq!(aliases(&open(&old).unwrap()), first);
+    }
 }

@@ -321,6 +321,54 @@ pub fn insert(tx: &Transaction, img: &NewImage) -> Result<i64, Error> {
     Ok(tx.last_insert_rowid())
 }
 
+/// Give an implant production's label, attributes, status and standard image (a pulled row).
+pub fn set_pulled(
+    tx: &Connection,
+    id: i64,
+    manufacturer_id: i64,
+    system_id: i64,
+    a: &Attributes,
+    status: Status,
+    standard_sha256: &str,
+) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE images SET manufacturer_id = ?2, system_id = ?3, modality = ?4, diameter_mm = ?5, length_mm = ?6,
+             connection = ?7, notes = ?8, status = ?9, standard_sha256 = ?10,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ?1",
+        rusqlite::params![
+            id,
+            manufacturer_id,
+            system_id,
+            a.modality.map(|m| m.as_str()),
+            a.diameter_mm,
+            a.length_mm,
+            a.connection,
+            a.notes,
+            status.as_str(),
+            standard_sha256,
+        ],
+    )?;
+    Ok(())
+}
+
+/// How many implants the library holds.
+pub fn count(conn: &Connection) -> Result<usize, Error> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))?)
+}
+
+/// Local implants whose standard image an older pipeline made (or every local one with `all`).
+pub fn restandardise_ids(conn: &Connection, all: bool) -> Result<Vec<i64>, Error> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM images WHERE origin = 'local' AND (?1 OR params_version < ?2) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(
+        rusqlite::params![all, crate::standardise::PIPELINE_VERSION],
+        |r| r.get(0),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Insert an implant pulled from production (no film here, no box) and return its id.
 pub fn insert_pulled(tx: &Connection, params: &Params, standard_sha256: &str) -> Result<i64, Error> {
     tx.execute(

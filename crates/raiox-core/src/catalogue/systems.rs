@@ -224,6 +224,25 @@ where
     }
 }
 
+/// The ids of a manufacturer (found by name or alias, else added) and of its system (added when
+/// missing, with extra `aliases`). An ambiguous manufacturer name is refused rather than added.
+///
+/// Why one function: import labels, the CLI, the window and rows pulled from production all add a
+/// system this way.
+pub fn find_or_add(
+    conn: &mut Connection,
+    manufacturer: &str,
+    system: &str,
+    aliases: &[String],
+) -> Result<(i64, i64), Error> {
+    let mid = match Catalogue::load(conn)?.resolve_manufacturer(manufacturer) {
+        Ok(m) => m.id,
+        Err(e) if e.to_string().starts_with("ambiguous") => return Err(e),
+        Err(_) => add_manufacturer(conn, manufacturer, &[])?,
+    };
+    Ok((mid, add_system(conn, mid, system, aliases)?))
+}
+
 /// Add a manufacturer (or return the existing one with the same slug), with extra aliases.
 pub fn add_manufacturer(conn: &mut Connection, name: &str, aliases: &[String]) -> Result<i64, Error> {
     let name = name.trim();

@@ -201,12 +201,11 @@ impl Resolver {
         let Some(m_text) = raw.manufacturer.as_deref().filter(|m| !m.trim().is_empty()) else {
             return Ok(None);
         };
-        let mid = match self.catalogue.resolve_manufacturer(m_text) {
-            Ok(m) => m.id,
+        let (mid, sid) = match systems::find_or_add(lib.conn_mut(), m_text, &raw.system, &[]) {
+            Ok(ids) => ids,
             Err(e) if e.to_string().starts_with("ambiguous") => return Ok(None),
-            Err(_) => systems::add_manufacturer(lib.conn_mut(), m_text, &[])?,
+            Err(e) => return Err(e),
         };
-        let sid = systems::add_system(lib.conn_mut(), mid, &raw.system, &[])?;
         self.catalogue = Catalogue::load(lib.conn())?;
         let (Some(m), Some(s)) = (self.catalogue.manufacturer(mid), self.catalogue.system(sid)) else {
             return Ok(None);
