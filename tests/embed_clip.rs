@@ -320,33 +320,3 @@ fn hub_cache_lookup_follows_refs_main() {
         Some(repo.join("snapshots/aaa"))
     );
 }
-
-/// Speed of the real-size ViT-B/32 (random weights, so no download): not an assertion.
-/// `cargo test --release --test embed_clip -- --ignored --nocapture vit_b32_speed`
-#[test]
-#[ignore]
-fn vit_b32_speed() {
-    let config = ClipVisionConfig::vit_b32();
-    let varmap = candle_nn::VarMap::new();
-    let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
-    let encoder = ClipImageEncoder::from_var_builder(vb, &config, "random".into()).expect("build");
-    let img = image::GrayImage::from_fn(224, 224, |x, y| image::Luma([((x * 7 + y * 3) % 256) as u8]));
-    encoder.embed(std::slice::from_ref(&img)).unwrap(); // warm-up
-    for n in [1usize, 32] {
-        let batch = vec![img.clone(); n];
-        let reps = if n == 1 { 5 } else { 2 };
-        let start = std::time::Instant::now();
-        for _ in 0..reps {
-            let out = encoder.embed(&batch).unwrap();
-            assert_eq!(out.len(), n);
-            assert_eq!(out[0].len(), 512);
-        }
-        let per_call = start.elapsed().as_secs_f64() / reps as f64;
-        eprintln!(
-            "ViT-B/32, {n} image(s): {:.1} ms per call, {:.1} ms per image ({} threads)",
-            per_call * 1e3,
-            per_call * 1e3 / n as f64,
-            std::thread::available_parallelism().map_or(0, |p| p.get())
-        );
-    }
-}

@@ -2,7 +2,6 @@
 //! (`tools/lite0/make_golden.py`), plus the refusal of damaged weights files.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use raiox::embed::lite0::{self, Lite0Encoder};
 use raiox::embed::Encoder;
@@ -165,26 +164,4 @@ fn missing_or_misshapen_tensor_is_named() {
         .unwrap()
         .to_string();
     assert!(err.contains("absent.safetensors"), "{err}");
-}
-
-/// Timing, not a test: `cargo test --release --test embed_lite0 -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn timing() {
-    let enc = Lite0Encoder::bundled().unwrap();
-    let img = golden().images[1].0.clone();
-    enc.embed(std::slice::from_ref(&img)).unwrap(); // warm-up
-    let t = Instant::now();
-    for _ in 0..10 {
-        enc.embed(std::slice::from_ref(&img)).unwrap();
-    }
-    println!("single image: {:.1} ms", t.elapsed().as_secs_f64() * 100.0);
-    let batch = vec![img; 32];
-    enc.embed(&batch).unwrap();
-    let t = Instant::now();
-    for _ in 0..3 {
-        enc.embed(&batch).unwrap();
-    }
-    let ms = t.elapsed().as_secs_f64() * 1000.0 / 3.0;
-    println!("batch of 32: {ms:.0} ms ({:.1} ms/image)", ms / 32.0);
 }

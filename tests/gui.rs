@@ -264,6 +264,83 @@ fn a_new_system_added_from_the_picker_can_be_used_at_once() {
     assert_eq!(rec.name.as_deref(), Some("acme-dental_rocket-taper_0001.png"));
 }
 
+/// A copy of a closed library (the catalogue, its originals and standard images).
+fn copy_library(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_library(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The implant the window inspects after J (first in the grid) and I (inspect).
+fn inspect_first(h: &mut Harness<'static, RaioxApp>) -> i64 {
+    h.key_press(Key::J);
+    h.key_press(Key::I);
+    settle(h);
+    h.state()
+        .inspector
+        .record
+        .as_ref()
+        .expect("the inspector opened the implant")
+        .id
+}
+
+#[test]
+fn going_back_to_the_finders_box_gives_the_same_implant_from_the_window_and_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cli_lib, _, _) = common::cli_labelled_library(dir.path(), "1", "9");
+    let id = inspect_first(&mut window(&cli_lib));
+    // A curator's box, a few pixels off the finder's, on the implant the window opens first.
+    let before = images::get(Library::open(&cli_lib).unwrap().conn(), id).unwrap();
+    let a = before.fixture.unwrap().aabb();
+    let spec = format!("{},{},{},{}", a.x + 6.0, a.y + 4.0, a.w - 4.0, a.h - 10.0);
+    let set = common::raiox(&cli_lib, &["box", &id.to_string(), "--set", &spec]);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let manual = images::get(Library::open(&cli_lib).unwrap().conn(), id).unwrap();
+    assert_eq!(manual.box_source, raiox::catalogue::images::BoxSource::Manual);
+    let gui_lib = dir.path().join("gui-lib");
+    copy_library(&cli_lib, &gui_lib);
+
+    // The same re-crop through each front: back to the finder's box.
+    let find = common::raiox(&cli_lib, &["box", &id.to_string(), "--find"]);
+    assert!(find.status.success(), "{}", String::from_utf8_lossy(&find.stderr));
+    let mut h = window(&gui_lib);
+    assert_eq!(inspect_first(&mut h), id);
+    h.get_by_label("Finder's box").click();
+    settle(&mut h);
+    drop(h);
+
+    let (cli, gui) = (Library::open(&cli_lib).unwrap(), Library::open(&gui_lib).unwrap());
+    let (c, g) = (
+        images::get(cli.conn(), id).unwrap(),
+        images::get(gui.conn(), id).unwrap(),
+    );
+    assert_eq!(c.box_source, raiox::catalogue::images::BoxSource::Finder);
+    assert_ne!(c.fixture, manual.fixture, "the curator's box is gone");
+    assert_eq!(
+        (&c.fixture, c.box_source, &c.standard_sha256),
+        (&g.fixture, g.box_source, &g.standard_sha256)
+    );
+    let encoder = raiox::embed::select::choose(&cli, None).unwrap();
+    let stamp = encoder.stamp();
+    for lib in [&cli, &gui] {
+        let stale = raiox::catalogue::vectors::stale_ids(lib.conn(), &stamp).unwrap();
+        assert!(!stale.contains(&id), "both fronts re-embed the implant");
+    }
+    let vector = |lib: &Library| {
+        raiox::catalogue::vectors::get(lib.conn(), &stamp, id)
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(vector(&cli), vector(&gui), "the same vector");
+}
+
 #[test]
 fn dragging_a_box_previews_it_saving_rederives_and_drawing_adds_an_implant() {
     let dir = tempfile::tempdir().unwrap();

@@ -251,33 +251,6 @@ fn errors_name_the_failing_path() {
     assert!(format!("{err:#}").contains("not-a-dir"), "{err:#}");
 }
 
-/// Not a check: writes /tmp/synth_sheet.png (one film per class) and prints throughput.
-/// Run with `cargo test --release --test synth -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn contact_sheet_and_throughput() {
-    let tile = 400u32;
-    let mut sheet = image::GrayImage::new(tile * 4, tile * 2);
-    for (i, s) in systems().iter().enumerate() {
-        let film = render(s, 0, 2024, tile);
-        let (x, y) = ((i as u32 % 4) * tile, (i as u32 / 4) * tile);
-        image::imageops::replace(&mut sheet, &film, i64::from(x), i64::from(y));
-    }
-    sheet.save("/tmp/synth_sheet.png").unwrap();
-
-    let dir = tempfile::tempdir().unwrap();
-    let o = opts(50, 1, 400);
-    let start = std::time::Instant::now();
-    let report = generate(dir.path(), &o, &JobControl::new()).unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "generate: {} films of 400 px in {secs:.2} s = {:.0} images/s on {} threads",
-        report.written,
-        report.written as f64 / secs,
-        rayon::current_num_threads()
-    );
-}
-
 #[test]
 fn the_truth_box_covers_the_brightest_metal_of_the_film() {
     // The fixture is the most radiopaque thing on a bare synthetic film: the mean grey inside its

@@ -14,6 +14,7 @@ use super::{json_line, open_library, print_record, Cli};
 use raiox::catalogue::{films, images};
 use raiox::curate::{self, BoxChange};
 use raiox::decode::{decode, DecodeLimits};
+use raiox::embed::select::choose;
 use raiox::standardise::{develop, find, Fixture};
 
 /// `raiox films [--empty]`: films with their implant counts.
@@ -59,7 +60,13 @@ pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
                 .add
                 .as_ref()
                 .context("give --add x,y,w,h[,angle] with --film")?;
-            let rec = curate::add_implant(&mut lib, film_id, Fixture::from_spec(spec, None))?;
+            let encoder = choose(&lib, None)?;
+            let rec = curate::add_implant(
+                &mut lib,
+                film_id,
+                Fixture::from_spec(spec, None),
+                encoder.as_ref(),
+            )?;
             print_record(&lib, &rec, cli.json)?;
         }
         (Some(id), None) => {
@@ -84,7 +91,8 @@ pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
                 },
                 _ => bail!("give one of --set x,y,w,h[,angle], --find or --delete"),
             };
-            let rec = curate::rederive(&mut lib, id, change)?;
+            let encoder = choose(&lib, None)?;
+            let rec = curate::change_box(&mut lib, id, change, encoder.as_ref())?;
             print_record(&lib, &rec, cli.json)?;
         }
         _ => bail!("give an implant ID (--set, --find, --delete) or --film FILM_ID --add"),

@@ -318,7 +318,8 @@ fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
         refind: args.auto,
         invert,
     };
-    let rec = curate::rederive(&mut lib, args.id, change)?;
+    let encoder = raiox::embed::select::choose(&lib, None)?;
+    let rec = curate::change_box(&mut lib, args.id, change, encoder.as_ref())?;
     print_record(&lib, &rec, cli.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,7 @@ use crate::curate::{self, BoxChange, LabelChange};
 use crate::decode::Decoded;
 use crate::embed::select::choose;
 use crate::embed::Encoder;
-use crate::embedding::{embed_film, embed_ids, embed_library};
+use crate::embedding::{embed_film, embed_library};
 use crate::gui::state::Row;
 use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
 use crate::library::{Layout, Library};
@@ -498,9 +498,8 @@ impl Session {
                 });
             }
             Command::SetBox { id, change } => {
-                let record = curate::rederive(&mut self.lib, id, change)?;
                 let encoder = self.encoder()?;
-                embed_ids(&mut self.lib, encoder.as_ref(), Some(&[id]), &JobControl::new())?;
+                let record = curate::change_box(&mut self.lib, id, change, encoder.as_ref())?;
                 self.searcher = None;
                 let standard = self.standard_image(&record)?;
                 send(Reply::Recropped {
@@ -509,14 +508,8 @@ impl Session {
                 });
             }
             Command::AddImplant { film_id, fixture } => {
-                let record = curate::add_implant(&mut self.lib, film_id, fixture)?;
                 let encoder = self.encoder()?;
-                embed_ids(
-                    &mut self.lib,
-                    encoder.as_ref(),
-                    Some(&[record.id]),
-                    &JobControl::new(),
-                )?;
+                let record = curate::add_implant(&mut self.lib, film_id, fixture, encoder.as_ref())?;
                 self.searcher = None;
                 send(self.open_film(film_id, Some(record.id))?);
                 send(self.rows()?);
@@ -532,10 +525,7 @@ impl Session {
             }
             Command::Similar { id, k } => {
                 let searcher = self.searcher()?;
-                let query = searcher
-                    .index
-                    .vector(id)
-                    .ok_or_else(|| Error::Invalid(format!("image {id} has no vector yet: run Embed")))?;
+                let query = searcher.index.vector(id).ok_or(Error::NotEmbedded(id))?;
                 let neighbours = searcher.similar(query, k, Some(id));
                 send(Reply::Similar { id, neighbours });
             }
@@ -701,7 +691,10 @@ impl Session {
     fn standard_image(&self, record: &ImageRecord) -> Result<Arc<ColorImage>, Error> {
         let path = self.lib.standard_path(&record.standard_sha256);
         let img = image::open(&path)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
+            .map_err(|e| Error::Image {
+                step: "reading a standard image",
+                reason: format!("{}: {e}", path.display()),
+            })?
             .to_luma8();
         Ok(Arc::new(gray_image(&img)))
     }

@@ -8,6 +8,8 @@ use crate::catalogue::films;
 use crate::catalogue::images::{self, Attributes, BoxSource, ImageRecord, Modality, NewImage, Status};
 use crate::catalogue::systems::Catalogue;
 use crate::decode::{decode, DecodeLimits, Decoded};
+use crate::embed::Encoder;
+use crate::embedding::embed_ids;
 use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
 use crate::standardise::{develop, find, standardise_implant, Fixture, Params};
@@ -109,8 +111,10 @@ fn film_of(lib: &Library, rec: &ImageRecord) -> Result<Decoded, Error> {
 pub fn decode_original(lib: &Library, sha256: &str, ext: &str) -> Result<Decoded, Error> {
     let original = lib.original_path(sha256, ext);
     let bytes = std::fs::read(&original).map_err(|e| Error::io(&original, e))?;
-    decode(&bytes, &DecodeLimits::default())
-        .map_err(|e| Error::Invalid(format!("{}: {e}", original.display())))
+    decode(&bytes, &DecodeLimits::default()).map_err(|reason| Error::Refused {
+        path: original,
+        reason,
+    })
 }
 
 /// Re-derive one implant's standard image after a box or polarity change (others, including the
@@ -163,8 +167,36 @@ pub fn rederive(lib: &mut Library, id: i64, change: BoxChange) -> Result<ImageRe
     images::get(lib.conn(), id)
 }
 
-/// Add an implant the finder missed, from a box drawn on its film; returns the new implant.
-pub fn add_implant(lib: &mut Library, film_id: i64, fixture: Fixture) -> Result<ImageRecord, Error> {
+/// A box change as both fronts apply it: re-derive the implant's standard image, then its vector
+/// with `encoder`, so search and identification see the new crop at once.
+pub fn change_box(
+    lib: &mut Library,
+    id: i64,
+    change: BoxChange,
+    encoder: &dyn Encoder,
+) -> Result<ImageRecord, Error> {
+    let rec = rederive(lib, id, change)?;
+    embed_one(lib, id, encoder)?;
+    Ok(rec)
+}
+
+/// Bring one implant's vector up to date; a failure is an error here, not a line in a summary.
+fn embed_one(lib: &mut Library, id: i64, encoder: &dyn Encoder) -> Result<(), Error> {
+    let summary = embed_ids(lib, encoder, Some(&[id]), &JobControl::new())?;
+    match summary.failures.into_iter().next() {
+        Some(f) => Err(Error::Invalid(format!("implant {id}: {}", f.error))),
+        None => Ok(()),
+    }
+}
+
+/// Add an implant the finder missed, from a box drawn on its film, with its standard image and
+/// its vector; returns the new implant.
+pub fn add_implant(
+    lib: &mut Library,
+    film_id: i64,
+    fixture: Fixture,
+    encoder: &dyn Encoder,
+) -> Result<ImageRecord, Error> {
     let film_rec = films::get(lib.conn(), film_id)?;
     let decoded = decode_original(lib, &film_rec.sha256, &film_rec.original_ext)?;
     let params = Params::default();
@@ -191,6 +223,7 @@ pub fn add_implant(lib: &mut Library, film_id: i64, fixture: Fixture) -> Result<
         },
     )?;
     tx.commit()?;
+    embed_one(lib, id, encoder)?;
     images::get(lib.conn(), id)
 }
 

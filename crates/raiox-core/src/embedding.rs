@@ -148,8 +148,13 @@ pub struct QueryImplant {
 /// picture that is already a crop of one), the whole image is used as one implant, marked so.
 pub fn embed_film(encoder: &dyn Encoder, path: &std::path::Path) -> Result<Vec<QueryImplant>, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let decoded = crate::decode::decode(&bytes, &crate::decode::DecodeLimits::default())
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let decoded =
+        crate::decode::decode(&bytes, &crate::decode::DecodeLimits::default()).map_err(|reason| {
+            Error::Refused {
+                path: path.to_path_buf(),
+                reason,
+            }
+        })?;
     let params = Params::default();
     let film = develop(&decoded, params.invert)?;
     let mut implants: Vec<(Fixture, bool, GrayImage)> = standardise_found(&film, &params)?

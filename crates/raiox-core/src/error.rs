@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+use crate::decode::RefuseReason;
+
 /// Errors from library operations (per-file import refusals are reported separately, not as errors).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,6 +27,34 @@ pub enum Error {
     /// Production (the object store or the database) failed or refused; the text is secret-free.
     #[error("{0}")]
     Remote(String),
+    /// An encoder could not be loaded or could not embed (unreadable weights, a failed forward
+    /// pass); `reason` already names the file when there is one.
+    #[error("{encoder}: {reason}")]
+    Model {
+        /// The encoder concerned ("EfficientNet-Lite0", "CLIP ViT-B/32").
+        encoder: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An image file the library holds or was given could not be decoded: the typed reason.
+    #[error("{}: {reason}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why the decoders refused it.
+        reason: RefuseReason,
+    },
+    /// Raster work on a decoded image failed (resizing, PNG encoding).
+    #[error("{step}: {reason}")]
+    Image {
+        /// The step that failed.
+        step: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The implant has no vector from the active encoder yet.
+    #[error("implant {0} has no vector yet: embed the library first")]
+    NotEmbedded(i64),
     /// No image has this id.
     #[error("no implant with id {0} in this library")]
     NotFound(i64),

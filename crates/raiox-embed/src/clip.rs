@@ -346,7 +346,7 @@ impl ClipImageEncoder {
         weights_sha256: String,
     ) -> Result<Self, Error> {
         config.validate()?;
-        let model_err = |e: candle_core::Error| Error::Invalid(format!("building the CLIP image tower: {e}"));
+        let model_err = |e: candle_core::Error| model_error(format!("building the image tower: {e}"));
         let vision =
             ClipVisionTransformer::new(vb.pp("vision_model"), &config.to_candle()).map_err(model_err)?;
         let projection = candle_nn::linear_no_bias(
@@ -397,7 +397,7 @@ impl ClipImageEncoder {
             }
         }
         Tensor::from_vec(data, (images.len(), 3, s, s), &self.device)
-            .map_err(|e| Error::Invalid(format!("CLIP preprocessing: {e}")))
+            .map_err(|e| model_error(format!("preprocessing: {e}")))
     }
 
     /// Unnormalised `get_image_features` of a pixel batch from [`ClipImageEncoder::preprocess`].
@@ -405,7 +405,7 @@ impl ClipImageEncoder {
         self.vision
             .forward(pixels)
             .and_then(|pooled| self.projection.forward(&pooled))
-            .map_err(|e| Error::Invalid(format!("CLIP forward pass: {e}")))
+            .map_err(|e| model_error(format!("forward pass: {e}")))
     }
 }
 
@@ -433,7 +433,7 @@ impl Encoder for ClipImageEncoder {
             let rows = features
                 .to_dtype(DType::F32)
                 .and_then(|f| f.to_vec2::<f32>())
-                .map_err(|e| Error::Invalid(format!("CLIP output: {e}")))?;
+                .map_err(|e| model_error(format!("output: {e}")))?;
             for mut row in rows {
                 l2_normalise(&mut row);
                 out.push(row);
@@ -448,7 +448,7 @@ impl Encoder for ClipImageEncoder {
 fn resize_and_crop(image: &GrayImage, size: u32) -> Result<GrayImage, Error> {
     let (w, h) = (image.width(), image.height());
     if w == 0 || h == 0 {
-        return Err(Error::Invalid("CLIP preprocessing: empty image".to_string()));
+        return Err(model_error("preprocessing: empty image".to_string()));
     }
     // transformers: new_short = size, new_long = int(size * long / short).
     let (rw, rh) = if w <= h {
@@ -793,4 +793,12 @@ pub fn fetch(dest: &Path) -> Result<PathBuf, Error> {
     let _ = std::fs::remove_dir_all(&staging); // only empty cache bookkeeping is left in it
     load_dir(dest)?; // refuse a truncated or foreign file now rather than at first use
     Ok(dest.to_path_buf())
+}
+
+/// An error of this encoder, named.
+fn model_error(reason: String) -> Error {
+    Error::Model {
+        encoder: "CLIP ViT-B/32".into(),
+        reason,
+    }
 }

@@ -486,10 +486,15 @@ pub struct Lite0Encoder {
 }
 
 fn weights_error(path: &Path, problem: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!(
-        "EfficientNet-Lite0 weights {}: {problem}; {REGENERATE}",
-        path.display()
-    ))
+    model_error(format!("weights {}: {problem}; {REGENERATE}", path.display()))
+}
+
+/// An error of this encoder, named.
+fn model_error(reason: String) -> Error {
+    Error::Model {
+        encoder: "EfficientNet-Lite0".into(),
+        reason,
+    }
 }
 
 /// Where the bundled weights are: `$RAIOX_MODELS_DIR` if set (only there), else next to the executable
@@ -575,11 +580,11 @@ impl Encoder for Lite0Encoder {
     fn embed(&self, images: &[GrayImage]) -> Result<Vec<Vec<f32>>, Error> {
         if let Some(img) = images.iter().find(|i| i.dimensions() != (INPUT_SIZE, INPUT_SIZE)) {
             let (w, h) = img.dimensions();
-            return Err(Error::Invalid(format!(
-                "EfficientNet-Lite0 embeds standardised {INPUT_SIZE}×{INPUT_SIZE} images, got {w}×{h}"
+            return Err(model_error(format!(
+                "embeds standardised {INPUT_SIZE}×{INPUT_SIZE} images, got {w}×{h}"
             )));
         }
-        let fail = |e: candle_core::Error| Error::Invalid(format!("EfficientNet-Lite0 forward pass: {e}"));
+        let fail = |e: candle_core::Error| model_error(format!("forward pass: {e}"));
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(BATCH) {
             let x = preprocess(chunk, &Device::Cpu).map_err(fail)?;

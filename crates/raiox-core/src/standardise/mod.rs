@@ -212,15 +212,21 @@ fn invert_pixels(img: &mut GrayImage) {
 
 /// Resize the `crop` region of `src` to `w`×`h` with the given filter.
 fn resize(src: &GrayImage, crop: Rect, w: u32, h: u32, filter: FilterType) -> Result<GrayImage, Error> {
-    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8)
-        .map_err(|e| Error::Invalid(format!("resize: {e}")))?;
+    let view =
+        ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8).map_err(|e| Error::Image {
+            step: "resize",
+            reason: e.to_string(),
+        })?;
     let mut dst = Image::new(w, h, PixelType::U8);
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(filter))
         .crop(crop.x as f64, crop.y as f64, crop.w as f64, crop.h as f64);
     Resizer::new()
         .resize(&view, &mut dst, &options)
-        .map_err(|e| Error::Invalid(format!("resize: {e}")))?;
+        .map_err(|e| Error::Image {
+            step: "resize",
+            reason: e.to_string(),
+        })?;
     Ok(GrayImage::from_raw(w, h, dst.into_vec()).expect("buffer matches size"))
 }
 
@@ -234,6 +240,9 @@ pub fn encode_png(image: &GrayImage) -> Result<Vec<u8>, Error> {
             image.height(),
             image::ExtendedColorType::L8,
         )
-        .map_err(|e| Error::Invalid(format!("PNG encoding failed: {e}")))?;
+        .map_err(|e| Error::Image {
+            step: "PNG encoding",
+            reason: e.to_string(),
+        })?;
     Ok(png)
 }
