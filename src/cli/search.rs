@@ -109,13 +109,7 @@ fn open_searcher(
 ) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
     let lib = open_library(cli)?;
     let encoder = choose(&lib, choice)?;
-    let searcher = Searcher::open(&lib, encoder.as_ref())?;
-    if searcher.index.is_empty() {
-        anyhow::bail!(
-            "no {} vectors in this library yet: run `raiox embed`",
-            encoder.id()
-        );
-    }
+    let searcher = Searcher::ready(&lib, encoder.as_ref())?;
     Ok((lib, encoder, searcher))
 }
 

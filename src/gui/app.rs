@@ -261,12 +261,7 @@ impl RaioxApp {
             let picker = rfd::FileDialog::new();
             let picked: Vec<PathBuf> = match dialog {
                 Dialog::AddFiles => picker
-                    .add_filter(
-                        "Images",
-                        &[
-                            "png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif", "dcm", "dicom",
-                        ],
-                    )
+                    .add_filter("Images", crate::ingest::import::IMAGE_EXTENSIONS)
                     .pick_files()
                     .unwrap_or_default(),
                 Dialog::AddFolder | Dialog::OpenLibrary => picker.pick_folder().into_iter().collect(),

@@ -633,14 +633,7 @@ impl Session {
     fn searcher(&mut self) -> Result<&Searcher, Error> {
         if self.searcher.is_none() {
             let encoder = self.encoder()?;
-            let searcher = Searcher::open(&self.lib, encoder.as_ref())?;
-            if searcher.index.is_empty() {
-                return Err(Error::Invalid(format!(
-                    "no {} vectors in this library yet: run Embed",
-                    encoder.id()
-                )));
-            }
-            self.searcher = Some(searcher);
+            self.searcher = Some(Searcher::ready(&self.lib, encoder.as_ref())?);
         }
         Ok(self.searcher.as_ref().expect("just loaded"))
     }

@@ -55,6 +55,12 @@ pub enum Error {
     /// The implant has no vector from the active encoder yet.
     #[error("implant {0} has no vector yet: embed the library first")]
     NotEmbedded(i64),
+    /// The library has no vectors from this encoder to search.
+    #[error("no {encoder} vectors in this library yet: embed the library first (`raiox embed`, or Embed in the window)")]
+    NoVectors {
+        /// The encoder's id.
+        encoder: String,
+    },
     /// No image has this id.
     #[error("no implant with id {0} in this library")]
     NotFound(i64),

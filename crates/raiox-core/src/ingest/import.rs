@@ -40,8 +40,9 @@ type Loaded = (Vec<u8>, String);
 /// Files handled per transaction.
 const CHUNK: usize = 32;
 
-/// Extensions picked up when walking a folder (named files are always tried, whatever their name).
-const IMAGE_EXTENSIONS: &[&str] = &[
+/// Extensions of the images a folder walk and the window's file dialog pick up (a file
+/// named on its own is always tried, whatever its name).
+pub const IMAGE_EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "jpe", "jfif", "tif", "tiff", "bmp", "dib", "webp", "gif", "dcm", "dicom", "dic",
 ];
 

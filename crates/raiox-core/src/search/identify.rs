@@ -106,6 +106,18 @@ pub struct Searcher {
 }
 
 impl Searcher {
+    /// [`Searcher::open`] for a search a curator asked for: a library without vectors from
+    /// `encoder` is refused with [`Error::NoVectors`] rather than answered with nothing.
+    pub fn ready(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
+        let searcher = Searcher::open(lib, encoder)?;
+        if searcher.index.is_empty() {
+            return Err(Error::NoVectors {
+                encoder: encoder.id().to_string(),
+            });
+        }
+        Ok(searcher)
+    }
+
     /// Load the current vectors of `encoder` and the labels of the library.
     pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
         let stamp = encoder.stamp();
