@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use anyhow::Context as _;
+
 use raiox::catalogue::images::{Modality, Status};
 use raiox::embed::select::EncoderChoice;
+use raiox::library::Library;
 use raiox::synth::FilmKind;
 
 /// Raiox Studio: build the labelled dental-implant radiograph library behind Raiox AI.
@@ -500,4 +503,16 @@ where
 {
     let names: Vec<&'static str> = all.iter().map(|v| name(*v)).collect();
     clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
+impl Cli {
+    pub fn open_library(&self) -> anyhow::Result<Library> {
+        let root = match &self.library {
+            Some(dir) => dir.clone(),
+            None => {
+                Library::default_root().context("no home folder: give --library DIR or set RAIOX_LIBRARY")?
+            }
+        };
+        Library::open(&root).with_context(|| format!("opening the library at {}", root.display()))
+    }
 }

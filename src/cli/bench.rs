@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::args::{BenchArgs, Cli};
+use super::output::json_line;
 use super::progress_bar;
 use raiox::bench::measure::KnnRow;
 use raiox::bench::{self, BenchOptions, BenchReport, Stats};
@@ -24,7 +25,7 @@ pub fn cmd_bench(cli: &Cli, args: &BenchArgs) -> Result<ExitCode> {
         bench::run(&opts, ctl, &mut |line| bar.suspend(|| eprintln!("bench: {line}")))
     })?;
     if cli.json {
-        super::json_line(&report)?;
+        json_line(&report)?;
     } else {
         print_table(&report);
     }

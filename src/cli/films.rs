@@ -10,7 +10,8 @@ use raiox_find::eval::{read_boxes, score_film, summarise, FilmResult, Summary};
 use serde_json::json;
 
 use super::args::BoxArgs;
-use super::{json_line, open_library, print_record, Cli};
+use super::args::Cli;
+use super::output::{json_line, print_record};
 use raiox::catalogue::{films, images};
 use raiox::curate::{self, BoxChange};
 use raiox::decode::{decode, DecodeLimits};
@@ -19,7 +20,7 @@ use raiox::standardise::{develop, find, Fixture};
 
 /// `raiox films [--empty]`: films with their implant counts.
 pub fn cmd_films(cli: &Cli, empty: bool) -> Result<ExitCode> {
-    let lib = open_library(cli)?;
+    let lib = cli.open_library()?;
     for film in films::list(lib.conn(), empty)? {
         if cli.json {
             let mut line = serde_json::to_value(&film)?;
@@ -53,7 +54,7 @@ pub fn cmd_films(cli: &Cli, empty: bool) -> Result<ExitCode> {
 /// `raiox box`: move/resize/rotate an implant's box, delete a false one, add a missed one, or go
 /// back to the finder's box.
 pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     match (args.id, args.film) {
         (None, Some(film_id)) => {
             let spec = args

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use super::args::Cli;
 use super::args::ImportArgs;
-use super::{open_library, output, progress_bar, Cli};
+use super::output;
+use super::progress_bar;
 use raiox::ingest::import::{import_sources, ImportItem, ImportOptions, ImportSummary, ItemStatus, Sources};
 use raiox::ingest::labels::{self, LabelSource};
 use raiox::ingest::web::{self, UrlItem, WebOptions};
@@ -38,7 +40,7 @@ pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
             None => bail!("nothing to import: give files, folders or URLs, --labels CSV or --urls FILE"),
         }
     }
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     let labels = if let Some(system) = &args.system {
         LabelSource::Fixed {
             manufacturer: args.manufacturer.clone(),

@@ -28,17 +28,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use serde::Serialize;
 
 pub use args::Cli;
 use args::{
     CatalogueCommand, Command, CropArgs, ExportArgs, ExportFormat, ImportArgs, LabelArgs, Polarity, SynthArgs,
 };
+use output::{json_line, print_record, summary_line};
 
-use raiox::catalogue::images::{self, Attributes, ImageRecord};
+use raiox::catalogue::images::{self, Attributes};
 use raiox::catalogue::systems::{self, Catalogue};
 use raiox::curate::{self, LabelChange};
-use raiox::library::Library;
 use raiox::synth::{self, FilmKind, SynthOptions};
 
 /// Entry point of the `raiox` binary.
@@ -69,14 +68,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn open_library(cli: &Cli) -> Result<Library> {
-    let root = match &cli.library {
-        Some(dir) => dir.clone(),
-        None => Library::default_root().context("no home folder: give --library DIR or set RAIOX_LIBRARY")?,
-    };
-    Library::open(&root).with_context(|| format!("opening the library at {}", root.display()))
-}
-
 /// The window, in builds that have it; the headless build says how to get it.
 fn open_gui(cli: &Cli) -> Result<ExitCode> {
     #[cfg(feature = "gui")]
@@ -92,14 +83,6 @@ fn open_gui(cli: &Cli) -> Result<ExitCode> {
     }
 }
 
-/// Print one value as a JSON line.
-fn json_line<T: Serialize>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = &cli.command else {
         return open_gui(&cli);
@@ -108,7 +91,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Gui => open_gui(&cli),
         Command::Import(args) => import::cmd_import(&cli, args),
         Command::List { status } => {
-            let lib = open_library(&cli)?;
+            let lib = cli.open_library()?;
             for rec in images::list(lib.conn(), *status)? {
                 if cli.json {
                     json_line(&rec)?;
@@ -119,7 +102,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id } => {
-            let lib = open_library(&cli)?;
+            let lib = cli.open_library()?;
             let rec = images::get(lib.conn(), *id)?;
             print_record(&lib, &rec, cli.json)?;
             Ok(ExitCode::SUCCESS)
@@ -135,7 +118,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Crop(args) => cmd_crop(&cli, args),
         Command::Export(args) => cmd_export(&cli, args),
         Command::Restandardise { all } => {
-            let mut lib = open_library(&cli)?;
+            let mut lib = cli.open_library()?;
             let (n, outcome) = progress_bar::run_with_bar("re-deriving", |ctl, _| {
                 curate::restandardise(&mut lib, *all, ctl)
             })?;
@@ -171,7 +154,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
         Command::Eval { k, encoder } => search::cmd_eval(&cli, *k, *encoder),
         Command::Check => {
-            let lib = open_library(&cli)?;
+            let lib = cli.open_library()?;
             let report = lib.check()?;
             if cli.json {
                 json_line(&report)?;
@@ -205,7 +188,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..ImportArgs::default()
             };
             let code = import::cmd_import(&cli, &import_args)?;
-            let lib = open_library(&cli)?;
+            let lib = cli.open_library()?;
             if !cli.json {
                 outln!("\nLibrary at {}:", lib.root().display());
                 for rec in images::list(lib.conn(), None)? {
@@ -219,63 +202,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn summary_line(rec: &ImageRecord) -> String {
-    let label = match (&rec.manufacturer, &rec.system) {
-        (Some(m), Some(s)) => format!("{m} / {s}"),
-        _ => "-".into(),
-    };
-    let place = match (rec.film_id, rec.aabb) {
-        (Some(film), Some(b)) => format!("film {film} at {:.0},{:.0},{:.0},{:.0}", b.x, b.y, b.w, b.h),
-        _ => "from production".to_string(),
-    };
-    format!(
-        "#{:<6} {:<10} {:<48} {:<36} {}",
-        rec.id,
-        rec.status.as_str(),
-        rec.name.as_deref().unwrap_or("(unlabelled)"),
-        label,
-        place
-    )
-}
-
-pub(super) fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
-    let original = rec.original().map(|(sha, ext)| lib.original_path(sha, ext));
-    let standard = lib.standard_path(&rec.standard_sha256);
-    if json {
-        let mut value = serde_json::to_value(rec)?;
-        value["source_name"] = rec.source_name.clone().into();
-        value["original_path"] = original.map(|p| p.display().to_string()).into();
-        value["standard_path"] = standard.display().to_string().into();
-        return json_line(&value);
-    }
-    outln!("{}", summary_line(rec));
-    if let Some(source) = &rec.source_name {
-        outln!("  source (local only): {source}");
-    }
-    if let Some(original) = &original {
-        outln!("  original:  {}", original.display());
-    }
-    outln!("  standard:  {}", standard.display());
-    outln!("  technical: {}", serde_json::to_string(&rec.technical)?);
-    if let Some(f) = &rec.fixture {
-        outln!(
-            "  fixture ({}): centre {:.1},{:.1}, width {:.1}, length {:.1}, apex angle {:.1}°; inverted: {}",
-            rec.box_source.as_str(),
-            f.cx,
-            f.cy,
-            f.width,
-            f.length,
-            f.angle_deg,
-            rec.inverted
-        );
-    }
-    outln!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
-    outln!("  added {}, changed {}", rec.created_at, rec.updated_at);
-    Ok(())
-}
-
 fn cmd_label(cli: &Cli, args: &LabelArgs) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     let change = LabelChange {
         manufacturer: args.manufacturer.clone(),
         system: args.system.clone(),
@@ -300,7 +228,7 @@ fn cmd_label(cli: &Cli, args: &LabelArgs) -> Result<ExitCode> {
 }
 
 fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     let current = images::get(lib.conn(), args.id)?;
     let fixture = args
         .rect
@@ -325,7 +253,7 @@ fn cmd_crop(cli: &Cli, args: &CropArgs) -> Result<ExitCode> {
 }
 
 fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
-    let lib = open_library(cli)?;
+    let lib = cli.open_library()?;
     let rows = raiox::export::rows(&lib)?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => {
@@ -350,7 +278,7 @@ fn cmd_export(cli: &Cli, args: &ExportArgs) -> Result<ExitCode> {
 }
 
 fn cmd_catalogue(cli: &Cli, command: &CatalogueCommand) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     match command {
         CatalogueCommand::List => {
             let cat = Catalogue::load(lib.conn())?;

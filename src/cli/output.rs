@@ -11,6 +11,11 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 
+use anyhow::Result;
+use serde::Serialize;
+
+use raiox::catalogue::images::ImageRecord;
+use raiox::library::Library;
 use raiox::progress::JobControl;
 
 /// Set by the first Ctrl-C; the process then exits with 130.
@@ -141,4 +146,67 @@ impl Drop for CtrlCGuard {
             *current = None;
         }
     }
+}
+
+/// Print one value as a JSON line.
+pub(super) fn json_line<T: Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub(super) fn print_record(lib: &Library, rec: &ImageRecord, json: bool) -> Result<()> {
+    let original = rec.original().map(|(sha, ext)| lib.original_path(sha, ext));
+    let standard = lib.standard_path(&rec.standard_sha256);
+    if json {
+        let mut value = serde_json::to_value(rec)?;
+        value["source_name"] = rec.source_name.clone().into();
+        value["original_path"] = original.map(|p| p.display().to_string()).into();
+        value["standard_path"] = standard.display().to_string().into();
+        return json_line(&value);
+    }
+    outln!("{}", summary_line(rec));
+    if let Some(source) = &rec.source_name {
+        outln!("  source (local only): {source}");
+    }
+    if let Some(original) = &original {
+        outln!("  original:  {}", original.display());
+    }
+    outln!("  standard:  {}", standard.display());
+    outln!("  technical: {}", serde_json::to_string(&rec.technical)?);
+    if let Some(f) = &rec.fixture {
+        outln!(
+            "  fixture ({}): centre {:.1},{:.1}, width {:.1}, length {:.1}, apex angle {:.1}°; inverted: {}",
+            rec.box_source.as_str(),
+            f.cx,
+            f.cy,
+            f.width,
+            f.length,
+            f.angle_deg,
+            rec.inverted
+        );
+    }
+    outln!("  attributes: {}", serde_json::to_string(&rec.attributes)?);
+    outln!("  added {}, changed {}", rec.created_at, rec.updated_at);
+    Ok(())
+}
+
+pub(super) fn summary_line(rec: &ImageRecord) -> String {
+    let label = match (&rec.manufacturer, &rec.system) {
+        (Some(m), Some(s)) => format!("{m} / {s}"),
+        _ => "-".into(),
+    };
+    let place = match (rec.film_id, rec.aabb) {
+        (Some(film), Some(b)) => format!("film {film} at {:.0},{:.0},{:.0},{:.0}", b.x, b.y, b.w, b.h),
+        _ => "from production".to_string(),
+    };
+    format!(
+        "#{:<6} {:<10} {:<48} {:<36} {}",
+        rec.id,
+        rec.status.as_str(),
+        rec.name.as_deref().unwrap_or("(unlabelled)"),
+        label,
+        place
+    )
 }

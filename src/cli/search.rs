@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::args::Cli;
 use super::args::ModelsCommand;
-use super::{json_line, open_library, progress_bar, Cli};
+use super::output::json_line;
+use super::progress_bar;
 use raiox::embed::select::{choose, EncoderChoice};
 use raiox::embed::Encoder;
 use raiox::embedding::{embed_film, embed_library};
@@ -15,7 +17,7 @@ use raiox::search::identify::{EvalReport, Neighbour, Searcher};
 use raiox::standardise::Aabb;
 
 pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     let encoder = choose(&lib, choice)?;
     let summary = progress_bar::run_with_bar("embedding", |ctl, _| {
         embed_library(&mut lib, encoder.as_ref(), ctl)
@@ -107,7 +109,7 @@ fn open_searcher(
     cli: &Cli,
     choice: Option<EncoderChoice>,
 ) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
-    let lib = open_library(cli)?;
+    let lib = cli.open_library()?;
     let encoder = choose(&lib, choice)?;
     let searcher = Searcher::ready(&lib, encoder.as_ref())?;
     Ok((lib, encoder, searcher))
@@ -310,7 +312,7 @@ pub fn cmd_models(cli: &Cli, command: &ModelsCommand) -> Result<ExitCode> {
             outln!("CLIP ViT-B/32 weights ready in {}", dir.display());
         }
         ModelsCommand::List => {
-            let lib = open_library(cli)?;
+            let lib = cli.open_library()?;
             let active = raiox::catalogue::settings::get(lib.conn(), "encoder")?;
             let lite0 = raiox::embed::lite0::bundled_weights_path().map(|p| p.display().to_string());
             let clip = raiox::embed::select::clip_dir().map(|p| p.display().to_string());

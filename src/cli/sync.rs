@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::args::Cli;
 use super::args::{ConflictsCommand, RemoteCommand, SyncArgs, TrashCommand};
-use super::{json_line, open_library, progress_bar, Cli};
+use super::output::json_line;
+use super::progress_bar;
 use raiox::catalogue::vectors;
 use raiox::curate;
 use raiox::embed::select::{choose, EncoderChoice};
@@ -14,7 +16,7 @@ use raiox::sync::config::Secret;
 use raiox::sync::{self, outbox, RemoteConfig, SyncAction, SyncOptions, SyncReport};
 
 pub fn cmd_sync(cli: &Cli, args: &SyncArgs) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     let cfg = RemoteConfig::load()?;
     let encoder = choose(&lib, None)?;
     let opts = SyncOptions {
@@ -66,7 +68,7 @@ fn print_report(r: &SyncReport) {
 pub fn cmd_remote(cli: &Cli, command: &RemoteCommand) -> Result<ExitCode> {
     match command {
         RemoteCommand::Check => {
-            let lib = open_library(cli)?;
+            let lib = cli.open_library()?;
             let cfg = RemoteConfig::load()?;
             let encoder = choose(&lib, None)?;
             let report = sync::check(&cfg, encoder.as_ref())?;
@@ -165,7 +167,7 @@ pub fn cmd_remote(cli: &Cli, command: &RemoteCommand) -> Result<ExitCode> {
 }
 
 pub fn cmd_delete(cli: &Cli, ids: &[i64]) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     let n = curate::delete(&mut lib, ids)?;
     if cli.json {
         json_line(&serde_json::json!({"deleted": ids}))?;
@@ -176,7 +178,7 @@ pub fn cmd_delete(cli: &Cli, ids: &[i64]) -> Result<ExitCode> {
 }
 
 pub fn cmd_conflicts(cli: &Cli, command: &ConflictsCommand) -> Result<ExitCode> {
-    let mut lib = open_library(cli)?;
+    let mut lib = cli.open_library()?;
     match command {
         ConflictsCommand::List => {
             for (id, rev, remote) in outbox::conflicts(lib.conn())? {
@@ -209,7 +211,7 @@ pub fn cmd_conflicts(cli: &Cli, command: &ConflictsCommand) -> Result<ExitCode> 
 }
 
 pub fn cmd_trash(cli: &Cli, command: &TrashCommand) -> Result<ExitCode> {
-    let lib = open_library(cli)?;
+    let lib = cli.open_library()?;
     match command {
         TrashCommand::List => {
             for (path, bytes) in lib.trash()? {
@@ -238,7 +240,7 @@ pub fn cmd_similar_remote(
     k: usize,
     choice: Option<EncoderChoice>,
 ) -> Result<ExitCode> {
-    let lib = open_library(cli)?;
+    let lib = cli.open_library()?;
     let encoder = choose(&lib, choice)?;
     let cfg = RemoteConfig::load()?;
     let stamp = encoder.stamp();

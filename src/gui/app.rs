@@ -8,15 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 
 use crate::curate::LabelChange;
-use crate::gui::capture::Capture;
-use crate::gui::frame::apply_theme;
+use crate::gui::capture::{Capture, Screen};
 use crate::gui::identify::IdentifyView;
 use crate::gui::importing::ImportView;
 use crate::gui::inspector::Inspector;
 use crate::gui::jobs::Jobs;
 use crate::gui::labels::Picker;
 use crate::gui::production::SyncView;
-use crate::gui::settings::{Persisted, STORAGE_KEY};
+use crate::gui::settings::{apply_theme, Persisted, STORAGE_KEY};
 use crate::gui::similar::SimilarView;
 use crate::gui::state::Browser;
 use crate::gui::thumbs::Thumbs;
@@ -537,5 +536,52 @@ impl RaioxApp {
 impl Drop for RaioxApp {
     fn drop(&mut self) {
         self.jobs.cancel_all();
+    }
+}
+
+impl Screen for RaioxApp {
+    fn ready(&self) -> bool {
+        self.rows_loaded() && self.is_idle()
+    }
+
+    fn idle(&self) -> bool {
+        self.is_idle()
+    }
+
+    fn show(&mut self, view: &str, input: Option<&Path>) {
+        self.step(1);
+        match view {
+            "label" => self.picker.query = "straumann".into(),
+            "inspect" => self.tab = Tab::Inspect,
+            "similar" => {
+                if let Some(id) = self.browser.current {
+                    self.find_similar(id);
+                }
+            }
+            "identify" => {
+                if let Some(p) = input {
+                    self.identify_file(p.to_path_buf());
+                }
+            }
+            "import" => {
+                if let Some(p) = input {
+                    self.import(vec![p.to_path_buf()]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn begin_box_edit(&mut self) -> bool {
+        if self.inspector.draft.is_some() || self.inspector.record.is_none() {
+            return false;
+        }
+        // Show an edit in progress: the open implant's box a little longer and turned.
+        if let Some(mut f) = self.inspector.shown_box() {
+            f.length *= 1.1;
+            f.angle_deg += 5.0;
+            self.preview_box(f);
+        }
+        true
     }
 }

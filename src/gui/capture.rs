@@ -8,9 +8,21 @@
 //! `RAIOX_SCREENSHOT_VIEW` picks the screen: `library` (default), `label`, `inspect`, `similar`,
 //! `identify` or `import`; `RAIOX_SCREENSHOT_INPUT` is the file to identify or the folder to import.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::gui::app::{RaioxApp, Tab};
+/// What a capture needs from the window. Why a trait: the capture drives the app, and the app
+/// holds the capture; the app implements this so the two files do not import each other.
+pub trait Screen {
+    /// The library listing arrived and no job or reply is pending.
+    fn ready(&self) -> bool;
+    /// No job or reply is pending.
+    fn idle(&self) -> bool;
+    /// Set up the screen `view` names, with its `input` file or folder.
+    fn show(&mut self, view: &str, input: Option<&Path>);
+    /// On the inspector, start an edit of the open implant's box so its preview shows; false when
+    /// there is nothing to edit (or an edit is already shown).
+    fn begin_box_edit(&mut self) -> bool;
+}
 
 /// Frames the window must stay idle before the picture is taken.
 const SETTLE_FRAMES: u32 = 8;
@@ -49,21 +61,15 @@ impl Capture {
     }
 
     /// Advance by one frame; returns the capture while it is not done.
-    pub fn drive(mut self, app: &mut RaioxApp, ctx: &egui::Context) -> Option<Capture> {
+    pub fn drive(mut self, app: &mut dyn Screen, ctx: &egui::Context) -> Option<Capture> {
         ctx.request_repaint();
         match self.stage {
-            Stage::Loading if app.rows_loaded() && app.is_idle() => {
-                self.set_up(app);
+            Stage::Loading if app.ready() => {
+                app.show(&self.view, self.input.as_deref());
                 self.stage = Stage::Settling(0);
             }
-            Stage::Settling(n) if app.is_idle() => {
-                if self.view == "inspect" && app.inspector.draft.is_none() && app.inspector.record.is_some() {
-                    // Show an edit in progress: the open implant's box a little longer and turned.
-                    if let Some(mut f) = app.inspector.shown_box() {
-                        f.length *= 1.1;
-                        f.angle_deg += 5.0;
-                        app.preview_box(f);
-                    }
+            Stage::Settling(n) if app.idle() => {
+                if self.view == "inspect" && app.begin_box_edit() {
                     self.stage = Stage::Cropping;
                 } else if n >= SETTLE_FRAMES {
                     self.take(ctx);
@@ -72,37 +78,11 @@ impl Capture {
                     self.stage = Stage::Settling(n + 1);
                 }
             }
-            Stage::Cropping if app.is_idle() => self.stage = Stage::Settling(SETTLE_FRAMES / 2),
+            Stage::Cropping if app.idle() => self.stage = Stage::Settling(SETTLE_FRAMES / 2),
             Stage::Settling(_) => self.stage = Stage::Settling(0),
             _ => {}
         }
         (self.stage != Stage::Taken).then_some(self)
-    }
-
-    fn set_up(&self, app: &mut RaioxApp) {
-        app.step(1);
-        match self.view.as_str() {
-            "label" => {
-                app.picker.query = "straumann".into();
-            }
-            "inspect" => app.tab = Tab::Inspect,
-            "similar" => {
-                if let Some(id) = app.browser.current {
-                    app.find_similar(id);
-                }
-            }
-            "identify" => {
-                if let Some(p) = &self.input {
-                    app.identify_file(p.clone());
-                }
-            }
-            "import" => {
-                if let Some(p) = &self.input {
-                    app.import(vec![p.clone()]);
-                }
-            }
-            _ => {}
-        }
     }
 
     fn take(&self, ctx: &egui::Context) {

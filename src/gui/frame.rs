@@ -15,7 +15,7 @@ use crate::gui::identify;
 use crate::gui::inspector;
 use crate::gui::labels;
 use crate::gui::production;
-use crate::gui::settings::{self, STORAGE_KEY};
+use crate::gui::settings::{self, apply_theme, STORAGE_KEY};
 use crate::gui::status;
 use crate::gui::undo::Edit;
 use crate::gui::worker::{Command, Place, SyncCommand};
@@ -396,15 +396,6 @@ impl RaioxApp {
                 });
         });
     }
-}
-
-/// Dark or light, as the curator chose.
-pub(super) fn apply_theme(ctx: &egui::Context, dark: bool) {
-    ctx.set_theme(if dark {
-        egui::Theme::Dark
-    } else {
-        egui::Theme::Light
-    });
 }
 
 impl eframe::App for RaioxApp {

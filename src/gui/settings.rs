@@ -92,3 +92,12 @@ pub fn window(
     });
     intent
 }
+
+/// Dark or light, as the curator chose.
+pub(super) fn apply_theme(ctx: &egui::Context, dark: bool) {
+    ctx.set_theme(if dark {
+        egui::Theme::Dark
+    } else {
+        egui::Theme::Light
+    });
+}

@@ -5,8 +5,6 @@
 
 use std::path::PathBuf;
 
-use crate::decode::RefuseReason;
-
 /// Errors from library operations (per-file import refusals are reported separately, not as errors).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -83,4 +81,65 @@ impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::Invalid(format!("malformed JSON in the catalogue: {e}"))
     }
+}
+
+/// Why an original was refused; the ingest layer prefixes the file name. (Here rather than in
+/// `decode`, which returns it, because [`Error::Refused`] carries it too.)
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum RefuseReason {
+    /// Zero-byte file.
+    #[error("the file is empty")]
+    Empty,
+    /// Content matches no supported image format (whatever the extension says).
+    #[error("not a supported image or DICOM file ({0})")]
+    UnknownFormat(String),
+    /// The decoder failed part-way: truncated data, bad checksum, broken structure.
+    #[error("corrupt or truncated {format} data: {detail}")]
+    Corrupt {
+        /// Format being decoded.
+        format: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// Declared size beyond the limits: a decompression bomb or an absurd scan.
+    #[error("declared size {width}×{height} is beyond the decode limits (max {max_side} px a side, {max_pixels} pixels): refused as a possible decompression bomb")]
+    TooLarge {
+        /// Declared width.
+        width: u64,
+        /// Declared height.
+        height: u64,
+        /// Configured side limit.
+        max_side: u32,
+        /// Configured pixel limit.
+        max_pixels: u64,
+    },
+    /// Too small to show an implant.
+    #[error("image is {width}×{height}, smaller than the {min_side} px minimum side")]
+    TooSmall {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Configured minimum.
+        min_side: u32,
+    },
+    /// A sliver, not a radiograph.
+    #[error("image is {width}×{height}: aspect ratio beyond {max_aspect}:1")]
+    ExtremeAspect {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Configured maximum ratio.
+        max_aspect: f64,
+    },
+    /// A DICOM object without a Pixel Data element (a report, a structured document...).
+    #[error("DICOM file has no pixel data")]
+    NoPixelData,
+    /// A DICOM the decoder cannot handle (unknown transfer syntax, colour model...).
+    #[error("unsupported DICOM: {0}")]
+    UnsupportedDicom(String),
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(String),
 }

@@ -26,7 +26,8 @@ use dicom_pixeldata::{
 };
 use image::GrayImage;
 
-use super::types::{DecodeLimits, Decoded, Gray, Gray16Image, RefuseReason, Technical};
+use super::types::{DecodeLimits, Decoded, Gray, Gray16Image, Technical};
+use crate::error::RefuseReason;
 
 const FORMAT: &str = "dicom";
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";

@@ -9,7 +9,8 @@ pub mod dicom;
 pub mod raster;
 mod types;
 
-pub use types::{DecodeLimits, Decoded, Gray, Gray16Image, RefuseReason, Technical};
+pub use crate::error::RefuseReason;
+pub use types::{DecodeLimits, Decoded, Gray, Gray16Image, Technical};
 
 /// Decode any supported original (DICOM or raster, told apart by content) and apply the size guards.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, RefuseReason> {

@@ -8,7 +8,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 
-use crate::decode::types::{DecodeLimits, Decoded, Gray, RefuseReason, Technical};
+use crate::decode::types::{DecodeLimits, Decoded, Gray, Technical};
+use crate::error::RefuseReason;
 
 /// Decode a raster image file's bytes.
 pub fn decode_raster(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, RefuseReason> {

@@ -170,7 +170,7 @@ pub type Download = Result<Vec<u8>, String>;
 /// Fetches the URLs of an import.
 ///
 /// Why a trait: the core has no network dependency; the `raiox-sync` crate supplies the HTTP
-/// downloader and the fronts hand it to the import job in [`crate::ingest::import::ImportOptions`].
+/// downloader and the fronts hand it to the import job in its `ImportOptions`.
 pub trait Downloader: Send + Sync {
     /// Download `items` with at most `opts.concurrency` in flight, sending each result (in the
     /// order they finish, tagged with the item's index) to `tx`. Stops early when `ctl` is

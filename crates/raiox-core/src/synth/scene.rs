@@ -8,8 +8,9 @@
 use super::anatomy::{Frame, Restoration, Tooth};
 use super::geometry::Implant;
 use super::rng::Rng;
+use super::systems::all as systems;
 use super::texture::{Noise, TileView};
-use super::{systems, ImplantTruth, SynthSystem};
+use super::types::{ImplantTruth, SynthSystem};
 use std::ops::Range;
 
 /// Columns `i < n` of a row whose points `start + i * step` (in an object's frame) can fall inside

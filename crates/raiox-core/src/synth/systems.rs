@@ -1,7 +1,7 @@
 //! The catalogue of synthetic implant systems: display names plus the geometry that sets them apart.
 
 use super::geometry::{Apex, CollarShape, Geometry, Thread, Vent};
-use super::SynthSystem;
+use super::types::SynthSystem;
 
 /// Defaults shared by most systems; each entry overrides what makes it recognisable.
 const BASE: Geometry = Geometry {
@@ -196,3 +196,8 @@ pub(crate) static SYSTEMS: [SynthSystem; 8] = [
         },
     },
 ];
+
+/// Every synthetic system, in the order `generate` writes them (the order of `labels.csv`).
+pub fn all() -> &'static [SynthSystem] {
+    &SYSTEMS
+}

@@ -1,6 +1,8 @@
 //! Writing a synthetic set to disk: one PNG per film (atomically), `labels.csv` and `boxes.csv`.
 
-use super::{render_film, systems, FilmKind, ImplantTruth, SynthOptions, SynthReport, SynthSystem};
+use super::render::render_film;
+use super::systems::all as systems;
+use super::types::{FilmKind, ImplantTruth, SynthOptions, SynthReport, SynthSystem};
 use crate::progress::{JobControl, Outcome};
 use crate::util::replace_atomic;
 use crate::Error;
