@@ -29,10 +29,18 @@ use std::path::PathBuf;
 
 pub use app::RaioxApp;
 
+/// The window icon (drawn by `tools/icon/make_icon.py`).
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+
 /// Open the window on `library` (else the last library, else the default one) and run until closed.
 pub fn run(library: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default();
+    match eframe::icon_data::from_png_bytes(ICON_PNG) {
+        Ok(icon) => viewport = viewport.with_icon(std::sync::Arc::new(icon)),
+        Err(e) => tracing::warn!("the window icon could not be read: {e}"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title("Raiox Studio")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([800.0, 500.0])
