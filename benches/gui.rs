@@ -114,11 +114,25 @@ fn main() {
     let (n, frames) = if quick { (2_000, 60) } else { (100_000, 600) };
     let dir = tempfile::tempdir().expect("temp dir");
     let t = Instant::now();
-    let root = library(dir.path(), n);
-    println!(
-        "library of {n} images built in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    // RAIOX_BENCH_GUI_LIBRARY: scroll an existing library instead, e.g. the one `raiox bench
+    // --remote-only --scale 100k` pulled from production (DATA/pull-run).
+    let (root, n) = match std::env::var_os("RAIOX_BENCH_GUI_LIBRARY") {
+        Some(root) => {
+            let root = std::path::PathBuf::from(root);
+            let lib = Library::open(&root).expect("library");
+            let n = images::count(lib.conn()).expect("count");
+            println!("existing library {} of {n} images", root.display());
+            (root, n)
+        }
+        None => {
+            let root = library(dir.path(), n);
+            println!(
+                "library of {n} images built in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            (root, n)
+        }
+    };
     let (rss_before, _) = rss_mib();
 
     let mut h = Harness::builder()

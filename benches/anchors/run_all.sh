@@ -13,6 +13,7 @@
 #   --remote  also measure production (`raiox bench --remote`) and run the rclone/psycopg2
 #             anchors; needs SPACES_* and DATABASE_URL pointing at a staging server (synthetic items
 #             are written there). Without them those rows say "not configured".
+#   --remote-only  the same, skipping raiox's local measurements and the local anchors.
 #
 # Env: DATA (inputs, cache and results; default target/bench-data/raiox-bench), PYTHON (venv
 # interpreter, default python3), RAIOX_BIN (a prebuilt raiox instead of `cargo build --release`),
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
         --scale) SCALE="$2"; shift 2 ;;
         --torch) TORCH=1; shift ;;
         --remote) REMOTE=(--remote); shift ;;
+        --remote-only) REMOTE=(--remote-only); shift ;;
         *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
     esac
 done
@@ -68,17 +70,19 @@ echo "== raiox bench --scale $SCALE (inputs under $DATA)" >&2
 "$RAIOX" bench --scale "$SCALE" --data "$DATA" "${REMOTE[@]}" --json >"$DATA/raiox.json"
 
 : >"$DATA/anchors.jsonl"
-echo "== Pillow + OpenCV standardisation on $DATA/inputs/standardise" >&2
-OMP_NUM_THREADS=1 "$PY" benches/anchors/standardise_pillow.py "$DATA/inputs/standardise" --min-seconds 5 |
-    tee -a "$DATA/anchors.jsonl" >&2
-echo "== FAISS IndexFlatIP on $DATA/inputs/knn" >&2
-"$PY" benches/anchors/search_faiss.py "$DATA/inputs/knn" | tee -a "$DATA/anchors.jsonl" >&2
-if "$PY" -c "import torch, transformers" 2>/dev/null; then
-    echo "== PyTorch/transformers CLIP on $DATA/inputs/embed" >&2
-    "$PY" benches/anchors/clip_torch.py "$DATA/inputs/embed" | tee -a "$DATA/anchors.jsonl" >&2
-else
-    echo '{"anchor": "transformers CLIP", "skipped": "torch not installed: rerun with --torch"}' |
+if [ "${REMOTE[0]:-}" != --remote-only ]; then
+    echo "== Pillow + OpenCV standardisation on $DATA/inputs/standardise" >&2
+    OMP_NUM_THREADS=1 "$PY" benches/anchors/standardise_pillow.py "$DATA/inputs/standardise" --min-seconds 5 |
         tee -a "$DATA/anchors.jsonl" >&2
+    echo "== FAISS IndexFlatIP on $DATA/inputs/knn" >&2
+    "$PY" benches/anchors/search_faiss.py "$DATA/inputs/knn" | tee -a "$DATA/anchors.jsonl" >&2
+    if "$PY" -c "import torch, transformers" 2>/dev/null; then
+        echo "== PyTorch/transformers CLIP on $DATA/inputs/embed" >&2
+        "$PY" benches/anchors/clip_torch.py "$DATA/inputs/embed" | tee -a "$DATA/anchors.jsonl" >&2
+    else
+        echo '{"anchor": "transformers CLIP", "skipped": "torch not installed: rerun with --torch"}' |
+            tee -a "$DATA/anchors.jsonl" >&2
+    fi
 fi
 echo "== rclone + psycopg2 on $DATA/inputs/sync" >&2
 "$PY" benches/anchors/sync_anchors.py "$DATA/inputs/sync" | tee -a "$DATA/anchors.jsonl" >&2

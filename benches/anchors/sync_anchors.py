@@ -7,11 +7,14 @@ Reads SPACES_ENDPOINT, SPACES_BUCKET, SPACES_ACCESS_KEY, SPACES_SECRET_KEY (SPAC
 SPACES_PATH_STYLE optional) and DATABASE_URL, like raiox. Uploads go under
 `bench-anchor/<time>/` with 8 transfers (raiox's concurrency); rows go to a scratch table
 `raiox_bench_anchor` (dropped afterwards) in batches of 500 per transaction (raiox's batch),
-`INSERT ... ON CONFLICT DO UPDATE` through psycopg2.extras.execute_values. Prints one JSON line
-per anchor, or why it was skipped.
+`INSERT ... ON CONFLICT DO UPDATE`, once through psycopg2.extras.execute_values and once through
+cursor.executemany (the table emptied in between). Each line gives items or rows per second, MB/s
+for the upload, and the CPU seconds of the anchor (rclone as a child process; psycopg2 in this
+process). Prints one JSON line per anchor, or why it was skipped.
 """
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,13 +44,17 @@ def rclone(folder):
         "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true" if os.environ.get("SPACES_PATH_STYLE", "") in ("1", "true", "yes", "on") else "false",
     })
     files = os.listdir(folder)
+    size = sum(os.path.getsize(os.path.join(folder, f)) for f in files)
     dest = f"bench:{os.environ['SPACES_BUCKET']}/bench-anchor/{int(time.time())}/"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(["rclone", "copy", folder, dest, "--transfers", "8", "--s3-no-check-bucket"], env=env, check=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     version = subprocess.run(["rclone", "version"], env=env, capture_output=True, text=True).stdout.split("\n")[0]
     print(json.dumps({"anchor": "rclone copy, 8 transfers", "rclone": version, "items": len(files),
-                      "items_per_s": len(files) / seconds}))
+                      "items_per_s": len(files) / seconds, "mb_per_s": size / 1e6 / seconds, "cpu_s": cpu}))
 
 
 def psycopg(rows_path):
@@ -69,20 +76,33 @@ def psycopg(rows_path):
     conn.commit()
     values = [(str(uuid.uuid4()), r["content_sha256"], r["standard_name"], r["manufacturer"], r["system"],
                "[" + ",".join(map(repr, r["embedding"])) + "]") for r in rows]
-    start = time.perf_counter()
-    for i in range(0, len(values), 500):
-        psycopg2.extras.execute_values(cur, """INSERT INTO raiox_bench_anchor
-            (id, content_sha256, standard_name, manufacturer, system, embedding) VALUES %s
+    upsert = """INSERT INTO raiox_bench_anchor
+            (id, content_sha256, standard_name, manufacturer, system, embedding) VALUES {}
             ON CONFLICT (content_sha256) DO UPDATE SET standard_name = EXCLUDED.standard_name,
             manufacturer = EXCLUDED.manufacturer, system = EXCLUDED.system, embedding = EXCLUDED.embedding,
-            revision = raiox_bench_anchor.revision + 1, updated_at = now()""",
-            values[i:i + 500], template="(%s, %s, %s, %s, %s, %s::vector)")
+            revision = raiox_bench_anchor.revision + 1, updated_at = now()"""
+
+    def with_execute_values(batch):
+        psycopg2.extras.execute_values(cur, upsert.format("%s"), batch,
+                                       template="(%s, %s, %s, %s, %s, %s::vector)")
+
+    def with_executemany(batch):
+        cur.executemany(upsert.format("(%s, %s, %s, %s, %s, %s::vector)"), batch)
+
+    for name, write in [("execute_values", with_execute_values), ("executemany", with_executemany)]:
+        cur.execute("TRUNCATE raiox_bench_anchor")
         conn.commit()
-    seconds = time.perf_counter() - start
+        cpu = time.process_time()
+        start = time.perf_counter()
+        for i in range(0, len(values), 500):
+            write(values[i:i + 500])
+            conn.commit()
+        seconds = time.perf_counter() - start
+        print(json.dumps({"anchor": f"psycopg2 {name} upsert, 500 per transaction",
+                          "psycopg2": psycopg2.__version__, "rows": len(values),
+                          "rows_per_s": len(values) / seconds, "cpu_s": time.process_time() - cpu}))
     cur.execute("DROP TABLE raiox_bench_anchor")
     conn.commit()
-    print(json.dumps({"anchor": "psycopg2 execute_values upsert, 500 per transaction",
-                      "psycopg2": psycopg2.__version__, "rows": len(values), "rows_per_s": len(values) / seconds}))
 
 
 folder = sys.argv[1] if len(sys.argv) > 1 else "target/bench-data/raiox-bench/inputs/sync"

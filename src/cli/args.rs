@@ -172,9 +172,13 @@ pub struct BenchArgs {
     /// (default: the platform cache dir, e.g. ~/.cache/raioxstudio/bench).
     #[arg(long, env = "RAIOX_BENCH_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Also measure production (needs SPACES_* and DATABASE_URL; pushes synthetic items there).
+    /// Also measure production (needs SPACES_* and DATABASE_URL; pushes synthetic items there,
+    /// and runs the scale study in scratch schemas of the database, dropped afterwards).
     #[arg(long)]
     pub remote: bool,
+    /// Measure production only, skipping the local measurements (implies --remote).
+    #[arg(long)]
+    pub remote_only: bool,
 }
 
 /// `raiox sync`.

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use super::args::{BenchArgs, Cli};
 use super::output::json_line;
 use super::progress_bar;
-use raiox::bench::measure::KnnRow;
+use raiox::bench::measure::{CatalogueRow, KnnRow};
+use raiox::bench::scale::ScaleReport;
 use raiox::bench::{self, BenchOptions, BenchReport, Stats};
 
 /// Run every measurement and print the table (or, with `--json`, one JSON object).
@@ -20,6 +21,7 @@ pub fn cmd_bench(cli: &Cli, args: &BenchArgs) -> Result<ExitCode> {
         scale: args.scale,
         data,
         remote: args.remote,
+        remote_only: args.remote_only,
     };
     let report = progress_bar::run_with_bar("bench", |ctl, bar| {
         bench::run(&opts, ctl, &mut |line| bar.suspend(|| eprintln!("bench: {line}")))
@@ -94,19 +96,9 @@ fn print_table(r: &BenchReport) {
     for k in &r.knn_local {
         knn(format!("local kNN {} × {}", k.vectors, k.dim), k);
     }
-    let c = &r.catalogue;
-    row(
-        format!("catalogue open, {} items", c.items),
-        format!("{} ms", spread(&c.open_ms, 1)),
-    );
-    row(
-        format!("catalogue list, {} items", c.items),
-        format!("{} ms", spread(&c.list_ms, 1)),
-    );
-    row(
-        format!("catalogue filter, {} kept", c.filtered),
-        format!("{} ms", spread(&c.filter_ms, 1)),
-    );
+    if let Some(c) = &r.catalogue {
+        catalogue_rows(&row, "catalogue", c);
+    }
     let remote = &r.remote;
     match &remote.knn {
         Some(k) => knn(format!("remote kNN {} rows × {}", k.vectors, k.dim), k),
@@ -122,9 +114,93 @@ fn print_table(r: &BenchReport) {
                 "sync push, rows".into(),
                 format!("{:.1} rows/s", p.rows_per_s.median),
             );
+            row(
+                "sync push, bytes and CPU".into(),
+                format!("{:.1} MB/s, {:.1} CPU s", p.mb_per_s, p.cpu_s),
+            );
         }
         None => row("sync push".into(), "—".into()),
     }
+    if let Some(s) = &remote.scale {
+        scale_rows(&row, s);
+    }
     outln!("production: {}", remote.status);
     remote.errors.iter().for_each(|e| outln!("  {e}"));
+}
+
+fn catalogue_rows(row: &dyn Fn(String, String), what: &str, c: &CatalogueRow) {
+    row(
+        format!("{what} open, {} items", c.items),
+        format!("{} ms", spread(&c.open_ms, 1)),
+    );
+    row(
+        format!("{what} list, {} items", c.items),
+        format!("{} ms", spread(&c.list_ms, 1)),
+    );
+    row(
+        format!("{what} filter, {} kept", c.filtered),
+        format!("{} ms", spread(&c.filter_ms, 1)),
+    );
+}
+
+/// The production scale study: fills, the HNSW grid, deleted rows, the pull.
+fn scale_rows(row: &dyn Fn(String, String), s: &ScaleReport) {
+    row(
+        "scale: pgvector".into(),
+        format!("{} (iterative scan: {})", s.pgvector, s.iterative_scan),
+    );
+    for f in &s.fill {
+        row(
+            format!("scale: upsert {} rows × {}, {} per tx", f.rows, f.dim, f.batch),
+            format!(
+                "{:.0} rows/s (first {}: {:.0})",
+                f.rows_per_s, f.first_rows, f.first_rows_per_s
+            ),
+        );
+    }
+    for h in &s.hnsw {
+        row(
+            format!(
+                "scale: HNSW {} × {} m={} efc={}",
+                h.rows, h.dim, h.m, h.ef_construction
+            ),
+            format!("build {:.1} s, {:.0} MB", h.build_s, h.index_mb),
+        );
+        for e in &h.search {
+            row(
+                format!("  ef_search {}", e.ef_search),
+                format!(
+                    "p50 {:.2} p95 {:.2} ms, recall {:.3}",
+                    e.p50_ms.median, e.p95_ms.median, e.recall_at_10
+                ),
+            );
+        }
+    }
+    if let Some(d) = &s.deleted {
+        row(
+            format!("scale: kNN, {} deleted / {} live", d.deleted, d.live),
+            format!(
+                "{} short, recall {:.3}, p95 {:.2} ms",
+                d.short_results, d.recall_at_10, d.p95_ms.median
+            ),
+        );
+    }
+    if let Some(p) = &s.pull {
+        row(
+            format!("scale: pull {} rows into an empty library", p.rows),
+            format!(
+                "{:.1} s, {:.0} rows/s, peak {:.0} MB",
+                p.seconds, p.rows_per_s, p.peak_rss_mb
+            ),
+        );
+    }
+    if let Some(c) = &s.pulled_catalogue {
+        catalogue_rows(row, "pulled catalogue", c);
+    }
+    if let Some(k) = &s.pulled_knn {
+        row(
+            format!("pulled local kNN {} × {}", k.vectors, k.dim),
+            format!("p95 {:.2} ms, recall {:.3}", k.p95_ms.median, k.recall_at_10),
+        );
+    }
 }

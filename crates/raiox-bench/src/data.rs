@@ -213,24 +213,42 @@ pub fn clustered_vectors(n: usize, seed: u64) -> Vec<Vec<f32>> {
 
 /// [`clustered_vectors`] of any dimension (production's vectors have the encoder's).
 pub fn clustered_vectors_dim(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut s = seed;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    };
-    let centres: Vec<Vec<f32>> = (0..300).map(|_| (0..dim).map(|_| next()).collect()).collect();
+    let mut rng = XorShift(seed);
+    let centres: Vec<Vec<f32>> = (0..300)
+        .map(|_| (0..dim).map(|_| rng.uniform()).collect())
+        .collect();
     (0..n)
         .map(|i| {
             let mut v: Vec<f32> = centres[(i * 7919) % 300]
                 .iter()
-                .map(|c| c + 0.8 * next())
+                .map(|c| c + 0.8 * rng.uniform())
                 .collect();
             raiox_core::embed::l2_normalise(&mut v);
             v
         })
         .collect()
+}
+
+/// A small seeded generator for benchmark inputs (xorshift64): the same numbers on every machine,
+/// with no dependency for it.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// Uniform in [-0.5, 0.5).
+    pub fn uniform(&mut self) -> f32 {
+        let s = &mut self.0;
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        (*s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn gaussian(&mut self) -> f32 {
+        let u1 = (self.uniform() + 0.5).max(1e-7);
+        let u2 = self.uniform() + 0.5;
+        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    }
 }
 
 /// Seed of the `n`-vector kNN set (so every size is its own set, as in `benches/search.rs`).

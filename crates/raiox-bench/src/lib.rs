@@ -14,6 +14,7 @@ pub mod data;
 pub mod machine;
 pub mod measure;
 pub mod remote;
+pub mod scale;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -61,8 +62,14 @@ pub struct Plan {
     pub repeats: usize,
     /// Bytes of each buffer in the memory-bandwidth copy loop.
     pub bandwidth_bytes: usize,
-    /// Items pushed by the production measurement.
+    /// Items pushed by the production measurement (their embeddings seed the scale study).
     pub sync_items: usize,
+    /// Rows of the production scale study (`scale`).
+    pub remote_rows: usize,
+    /// HNSW (m, ef_construction) pairs the scale study builds.
+    pub hnsw_grid: Vec<(u32, u32)>,
+    /// `hnsw.ef_search` values it searches with.
+    pub ef_search: Vec<u32>,
 }
 
 impl Scale {
@@ -84,7 +91,26 @@ impl Scale {
             knn_queries: if tiny { 40 } else { 300 },
             repeats: if tiny { 3 } else { 5 },
             bandwidth_bytes: if tiny { 8 << 20 } else { 256 << 20 },
-            sync_items: if tiny { 16 } else { 200 },
+            sync_items: match self {
+                Scale::Tiny => 16,
+                Scale::S10k => 1_000,
+                Scale::S100k => 10_000,
+            },
+            remote_rows: match self {
+                Scale::Tiny => 300,
+                Scale::S10k => 10_000,
+                Scale::S100k => 100_000,
+            },
+            hnsw_grid: match self {
+                Scale::Tiny => vec![(16, 64)],
+                Scale::S10k => vec![(16, 64), (16, 128)],
+                Scale::S100k => vec![(16, 64), (16, 128), (32, 128)],
+            },
+            ef_search: if tiny {
+                vec![10, 40]
+            } else {
+                vec![20, 40, 100, 200]
+            },
         }
     }
 }
@@ -98,6 +124,8 @@ pub struct BenchOptions {
     pub data: PathBuf,
     /// Also measure against production when it is configured (it writes synthetic items there).
     pub remote: bool,
+    /// Skip the local measurements (production only; implies `remote`).
+    pub remote_only: bool,
 }
 
 /// A timing summary over repeated runs: the median and the spread.
@@ -168,8 +196,8 @@ pub struct BenchReport {
     pub embed: Vec<measure::EmbedRow>,
     /// Local kNN latency and recall, one row per size.
     pub knn_local: Vec<measure::KnnRow>,
-    /// Catalogue operations on the cached library.
-    pub catalogue: measure::CatalogueRow,
+    /// Catalogue operations on the cached library (none when only production was measured).
+    pub catalogue: Option<measure::CatalogueRow>,
     /// Production measurements, or why there are none.
     pub remote: remote::RemoteReport,
 }
@@ -182,18 +210,59 @@ pub fn run(opts: &BenchOptions, ctl: &JobControl, log: &mut dyn FnMut(&str)) -> 
     log("machine: CPU, memory, copy bandwidth");
     let machine = machine::Machine::probe(plan.bandwidth_bytes, plan.repeats);
 
+    let local = if opts.remote_only {
+        Local::default()
+    } else {
+        local(&dirs, &plan, ctl, &mut *log)?
+    };
+    let remote = remote::measure(opts, &dirs, &plan, ctl, &mut *log);
+
+    let report = BenchReport {
+        scale: opts.scale,
+        plan,
+        date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        data_dir: dirs.root.clone(),
+        machine,
+        standardise: local.standardise,
+        embed: local.embed,
+        knn_local: local.knn_local,
+        catalogue: local.catalogue,
+        remote,
+    };
+    let json =
+        serde_json::to_vec_pretty(&report).map_err(|e| Error::Invalid(format!("bench report: {e}")))?;
+    let path = dirs.root.join("results.json");
+    std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
+    Ok(report)
+}
+
+/// The measurements that need no server.
+#[derive(Default)]
+struct Local {
+    standardise: Vec<measure::StandardiseRow>,
+    embed: Vec<measure::EmbedRow>,
+    knn_local: Vec<measure::KnnRow>,
+    catalogue: Option<measure::CatalogueRow>,
+}
+
+fn local(
+    dirs: &data::Dirs,
+    plan: &Plan,
+    ctl: &JobControl,
+    log: &mut dyn FnMut(&str),
+) -> Result<Local, Error> {
     log(&format!(
         "library of {} items (cached after the first run)",
         plan.items
     ));
-    let library = data::cached_library(&dirs, plan.items, plan.library_px, ctl)?;
+    let library = data::cached_library(dirs, plan.items, plan.library_px, ctl)?;
 
     log("standardisation");
-    let files = data::standardise_set(&dirs, plan.standardise_per_class, plan.standardise_px, ctl)?;
+    let files = data::standardise_set(dirs, plan.standardise_per_class, plan.standardise_px, ctl)?;
     let standardise = measure::standardise_rows(&files, plan.standardise_px, plan.repeats)?;
 
     log("embedding");
-    let images = data::embed_inputs(&dirs, &library, plan.embed_batch)?;
+    let images = data::embed_inputs(dirs, &library, plan.embed_batch)?;
     let embed = measure::embed_rows(&images, plan.repeats, &mut *log)?;
 
     let queries = data::clustered_vectors(plan.knn_queries, data::QUERY_SEED);
@@ -208,27 +277,13 @@ pub fn run(opts: &BenchOptions, ctl: &JobControl, log: &mut dyn FnMut(&str)) -> 
 
     log("catalogue operations");
     drop(library);
-    let catalogue = measure::catalogue_ops(&dirs.library(plan.items), plan.repeats)?;
-
-    let remote = remote::measure(opts, &dirs, &plan, ctl, &mut *log);
-
-    let report = BenchReport {
-        scale: opts.scale,
-        plan,
-        date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        data_dir: dirs.root.clone(),
-        machine,
+    let catalogue = Some(measure::catalogue_ops(&dirs.library(plan.items), plan.repeats)?);
+    Ok(Local {
         standardise,
         embed,
         knn_local,
         catalogue,
-        remote,
-    };
-    let json =
-        serde_json::to_vec_pretty(&report).map_err(|e| Error::Invalid(format!("bench report: {e}")))?;
-    let path = dirs.root.join("results.json");
-    std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
-    Ok(report)
+    })
 }
 
 #[cfg(test)]

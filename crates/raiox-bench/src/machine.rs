@@ -92,3 +92,62 @@ pub fn copy_bandwidth(bytes: usize, repeats: usize) -> Stats {
     });
     Stats::rate(&runs, 2.0 * bytes as f64 / 1e9)
 }
+
+/// This process's CPU time and resident memory (Linux `/proc/self`; zeros elsewhere), so a
+/// measurement can say what it cost besides how long it took.
+pub mod process {
+    /// User + system CPU seconds used so far by this process (all threads).
+    pub fn cpu_s() -> f64 {
+        // Fields 14 and 15 of /proc/self/stat, in USER_HZ ticks (100 per second on Linux).
+        std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                let after = &s[s.rfind(')')? + 2..];
+                let f: Vec<&str> = after.split_whitespace().collect();
+                Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Reset the peak to the current size (`clear_refs` 5) and return the current size, MB.
+    pub fn reset_peak_rss() -> f64 {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        status_mb("VmRSS:")
+    }
+
+    /// The peak resident size since the last reset, MB.
+    pub fn peak_rss_mb() -> f64 {
+        status_mb("VmHWM:")
+    }
+
+    fn status_mb(name: &str) -> f64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn cpu_time_grows_with_work_and_peak_is_at_least_current() {
+            let before = super::cpu_s();
+            let mut x = 0u64;
+            let start = std::time::Instant::now();
+            while start.elapsed().as_millis() < 200 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            std::hint::black_box(x);
+            if cfg!(target_os = "linux") {
+                assert!(super::cpu_s() > before, "CPU time did not grow");
+                let now = super::reset_peak_rss();
+                assert!(now > 0.0 && super::peak_rss_mb() >= now * 0.9);
+            }
+        }
+    }
+}

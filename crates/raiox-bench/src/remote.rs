@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::data::{self, Dirs};
+use super::machine::process;
 use super::measure::{latency_runs, recall, KnnRow, K};
 use super::{Plan, Stats};
 use raiox_core::catalogue::images;
@@ -40,6 +41,10 @@ pub struct PushRow {
     pub items_per_s: Stats,
     /// Rows per second over the whole push.
     pub rows_per_s: Stats,
+    /// Megabytes of standard images uploaded per second.
+    pub mb_per_s: f64,
+    /// CPU seconds this process spent on the push (all threads).
+    pub cpu_s: f64,
 }
 
 /// Production figures, or why there are none.
@@ -51,6 +56,8 @@ pub struct RemoteReport {
     pub knn: Option<KnnRow>,
     /// A push of a fresh synthetic library.
     pub push: Option<PushRow>,
+    /// Production at the seed's scale, in scratch schemas.
+    pub scale: Option<super::scale::ScaleReport>,
     /// Errors of the parts that failed (secret-free).
     pub errors: Vec<String>,
 }
@@ -61,6 +68,7 @@ impl RemoteReport {
             status,
             knn: None,
             push: None,
+            scale: None,
             errors: Vec::new(),
         }
     }
@@ -82,7 +90,7 @@ pub fn measure(
     if !missing.is_empty() {
         return RemoteReport::status(format!("not configured: {} unset", missing.join(", ")));
     }
-    if !opts.remote {
+    if !(opts.remote || opts.remote_only) {
         return RemoteReport::status(
             "configured, not measured: pass --remote (it pushes synthetic items to the configured bucket and table)"
                 .into(),
@@ -104,6 +112,14 @@ pub fn measure(
     match knn(&cfg, &encoder, plan) {
         Ok(row) => report.knn = Some(row),
         Err(e) => report.errors.push(format!("kNN: {}", cfg.redact(&e.to_string()))),
+    }
+    if report.push.is_some() {
+        match scale_study(&cfg, &encoder, dirs, plan, ctl, log) {
+            Ok(row) => report.scale = Some(row),
+            Err(e) => report
+                .errors
+                .push(format!("scale: {}", cfg.redact(&e.to_string()))),
+        }
     }
     log("production: removing the synthetic items again");
     if let Err(e) = clean_up(&cfg, &encoder, dirs, ctl) {
@@ -201,23 +217,63 @@ fn push(
     plan: &Plan,
     ctl: &JobControl,
 ) -> Result<PushRow, Error> {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
     let root = dirs.root.join("sync-run");
-    let films = dirs.root.join("sync-run.synth");
-    for dir in [&root, &films] {
+    let mut lib = embedded_library(&root, plan.sync_items, seed, plan.library_px, encoder, ctl)?;
+    write_anchor_inputs(&lib, encoder, &dirs.sync)?;
+    let sync_opts = SyncOptions {
+        pull: false,
+        ..SyncOptions::default()
+    };
+    let bytes: u64 = images::list(lib.conn(), None)?
+        .iter()
+        .filter_map(|r| std::fs::metadata(lib.standard_path(&r.standard_sha256)).ok())
+        .map(|m| m.len())
+        .sum();
+    let cpu_before = process::cpu_s();
+    let start = Instant::now();
+    let report = raiox_sync::sync(&mut lib, cfg, encoder, &sync_opts, ctl)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu_s = process::cpu_s() - cpu_before;
+    let once = |n: usize| Stats::of(&[n as f64 / seconds]);
+    let items = images::list(lib.conn(), None)?;
+    Ok(PushRow {
+        mb_per_s: bytes as f64 / 1e6 / seconds,
+        cpu_s,
+        items: items.len(),
+        uploaded: report.uploaded,
+        rows_written: report.rows_written,
+        failed: report.failed.len(),
+        items_per_s: once(report.uploaded),
+        rows_per_s: once(report.rows_written),
+    })
+}
+
+/// A fresh library of `n` synthetic films (8 systems), imported with their labels and embedded,
+/// at `root` (replaced if there).
+fn embedded_library(
+    root: &std::path::Path,
+    n: usize,
+    seed: u64,
+    px: u32,
+    encoder: &dyn Encoder,
+    ctl: &JobControl,
+) -> Result<Library, Error> {
+    let films = root.with_extension("synth");
+    for dir in [root, films.as_path()] {
         if dir.exists() {
             std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
     }
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64);
     let opts = SynthOptions {
-        per_class: plan.sync_items.div_ceil(8),
+        per_class: n.div_ceil(8),
         seed,
-        size: plan.library_px,
+        size: px,
     };
     synth::generate(&films, &opts, ctl).map_err(|e| Error::Invalid(format!("synthesising: {e:#}")))?;
-    let mut lib = Library::open(&root)?;
+    let mut lib = Library::open(root)?;
     let import_opts = ImportOptions {
         labels: LabelSource::Csv(films.join("labels.csv")),
         ..ImportOptions::default()
@@ -230,25 +286,62 @@ fn push(
         &mut |_| {},
     )?;
     raiox_core::embedding::embed_library(&mut lib, encoder, ctl)?;
-    write_anchor_inputs(&lib, encoder, &dirs.sync)?;
-    let sync_opts = SyncOptions {
-        pull: false,
-        ..SyncOptions::default()
-    };
-    let start = Instant::now();
-    let report = raiox_sync::sync(&mut lib, cfg, encoder, &sync_opts, ctl)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let once = |n: usize| Stats::of(&[n as f64 / seconds]);
-    let items = images::list(lib.conn(), None)?;
-    Ok(PushRow {
-        items: items.len(),
-        uploaded: report.uploaded,
-        rows_written: report.rows_written,
-        failed: report.failed.len(),
-        items_per_s: once(report.uploaded),
-        rows_per_s: once(report.rows_written),
-    })
+    Ok(lib)
 }
+
+/// The scale study over the pushed rows (read back from production, with their vectors) and
+/// queries embedded from films production has never seen.
+fn scale_study(
+    cfg: &RemoteConfig,
+    encoder: &dyn Encoder,
+    dirs: &Dirs,
+    plan: &Plan,
+    ctl: &JobControl,
+    log: &mut dyn FnMut(&str),
+) -> Result<super::scale::ScaleReport, Error> {
+    let pushed = Library::open(&dirs.root.join("sync-run"))?;
+    let mut ids = Vec::new();
+    for rec in images::list(pushed.conn(), None)? {
+        if let Some(item) = raiox_sync::outbox::item(pushed.conn(), rec.id)? {
+            ids.push(item.remote_id);
+        }
+    }
+    drop(pushed);
+    let rt = runtime()?;
+    let db = DbTarget::parse(&cfg.database.url, Duration::from_secs(30))?;
+    let base = rt.block_on(async {
+        let remote = Remote::open(db.connect().await?, &encoder.stamp()).await?;
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(1_000) {
+            rows.extend(remote.rows_by_id(chunk).await?);
+        }
+        Ok::<_, Error>(rows)
+    })?;
+    if base.is_empty() {
+        return Err(Error::Invalid(
+            "no pushed rows to build the scale study from".into(),
+        ));
+    }
+    log("production at scale: embedding the query films");
+    let seed = QUERY_FILMS_SEED;
+    let query_lib = embedded_library(
+        &dirs.root.join("scale-queries"),
+        plan.knn_queries,
+        seed,
+        plan.library_px,
+        encoder,
+        ctl,
+    )?;
+    let queries: Vec<Vec<f32>> =
+        raiox_core::catalogue::vectors::load_all(query_lib.conn(), &encoder.stamp())?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+    super::scale::measure(cfg, encoder, &base, &queries, dirs, plan, ctl, log)
+}
+
+/// Seed of the scale study's query films (never pushed).
+const QUERY_FILMS_SEED: u64 = 0x9E7_F11;
 
 /// Leave production as it was: the pushed synthetic items are deleted again (soft-deleted rows,
 /// their objects removed), so no curator's library ever pulls them.

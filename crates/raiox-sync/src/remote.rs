@@ -88,7 +88,14 @@ pub struct Written {
 /// A connected, migrated production database.
 pub struct Remote {
     client: Client,
+    /// HNSW search beam for [`Remote::knn`] (at least twice `k`).
+    ef_search: u32,
+    /// pgvector ≥ 0.8: the index scan continues past its beam until `k` rows pass the filter.
+    iterative_scan: bool,
 }
+
+/// Largest `hnsw.ef_search` pgvector accepts.
+const MAX_EF_SEARCH: u32 = 1000;
 
 const COLUMNS: &str =
     "id, content_sha256, standard_name, manufacturer, system, attributes, object_key, url, \
@@ -119,9 +126,36 @@ impl Remote {
     /// Wrap a connection and bring the schema up to date for vectors of `stamp`; an existing table
     /// made for another encoder or dimension is an error naming both.
     pub async fn open(client: Client, stamp: &ModelStamp) -> Result<Remote, Error> {
-        let remote = Remote { client };
+        let mut remote = Remote {
+            client,
+            ef_search: HNSW_EF_SEARCH,
+            iterative_scan: false,
+        };
         remote.migrate(stamp).await?;
+        let version: Option<String> = remote
+            .client
+            .query_opt(
+                "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
+                &[],
+            )
+            .await
+            .map_err(pg)?
+            .map(|r| r.get(0));
+        remote.iterative_scan = version
+            .as_deref()
+            .and_then(parse_version)
+            .is_some_and(|v| v >= (0, 8));
         Ok(remote)
+    }
+
+    /// Search with this HNSW beam instead of [`HNSW_EF_SEARCH`] (benchmarks sweep it).
+    pub fn set_ef_search(&mut self, ef_search: u32) {
+        self.ef_search = ef_search.clamp(1, MAX_EF_SEARCH);
+    }
+
+    /// Whether the server continues an index scan past its beam (pgvector ≥ 0.8).
+    pub fn iterative_scan(&self) -> bool {
+        self.iterative_scan
     }
 
     /// The raw client (for checks and benchmarks).
@@ -455,16 +489,50 @@ impl Remote {
     }
 
     /// The `k` live rows nearest to `query` by cosine, through the HNSW index: (row, similarity).
-    /// The ORDER BY is the bare distance so the planner uses the index, and the index covers live
-    /// rows only (a partial index), so soft-deleted rows never take places among the `k`.
+    ///
+    /// Why the retries: the ORDER BY is the bare distance so the planner uses the index, and the
+    /// index covers live rows only (a partial index), but an HNSW scan stops after `ef_search`
+    /// candidates, and rows deleted since the last VACUUM are still among them and are dropped
+    /// afterwards. Where that leaves fewer than `k` rows, the search is repeated with a wider
+    /// beam (pgvector ≥ 0.8 does this itself: iterative scan), and as a last resort as an exact
+    /// scan, so a caller always gets `k` rows when production holds `k` live ones.
     pub async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<(RemoteRow, f32)>, Error> {
-        self.client
-            .batch_execute(&format!(
-                "SET hnsw.ef_search = {}",
-                HNSW_EF_SEARCH.max(k as u32 * 2)
-            ))
-            .await
-            .map_err(pg)?;
+        let query = Vector::from(query.to_vec());
+        let mut ef = self.ef_search.max(k as u32 * 2).min(MAX_EF_SEARCH);
+        let rows = loop {
+            let rows = self.search(&query, k, Some(ef)).await?;
+            if rows.len() >= k || self.iterative_scan {
+                break rows;
+            }
+            if ef < MAX_EF_SEARCH {
+                ef = (ef * 4).min(MAX_EF_SEARCH);
+                continue;
+            }
+            break self.search(&query, k, None).await?;
+        };
+        Ok(rows
+            .iter()
+            .map(|r| (row_of(r, false), 1.0 - r.get::<_, f64>(11) as f32))
+            .collect())
+    }
+
+    /// One kNN query in its own transaction, its settings `SET LOCAL` (so they hold behind a
+    /// transaction-mode connection pooler and end with it): through the index with beam `ef`, or
+    /// an exact scan for `None`.
+    async fn search(
+        &self,
+        query: &Vector,
+        k: usize,
+        ef: Option<u32>,
+    ) -> Result<Vec<tokio_postgres::Row>, Error> {
+        let settings = match ef {
+            Some(ef) if self.iterative_scan => format!(
+                "BEGIN; SET LOCAL hnsw.ef_search = {ef}; SET LOCAL hnsw.iterative_scan = strict_order"
+            ),
+            Some(ef) => format!("BEGIN; SET LOCAL hnsw.ef_search = {ef}"),
+            None => "BEGIN; SET LOCAL enable_indexscan = off".into(),
+        };
+        self.client.batch_execute(&settings).await.map_err(pg)?;
         let rows = self
             .client
             .query(
@@ -472,15 +540,19 @@ impl Remote {
                     "SELECT {COLUMNS}, embedding <=> $1 AS distance FROM implants WHERE NOT deleted
                      ORDER BY embedding <=> $1 LIMIT $2"
                 ),
-                &[&Vector::from(query.to_vec()), &(k as i64)],
+                &[query, &(k as i64)],
             )
-            .await
-            .map_err(pg)?;
-        Ok(rows
-            .iter()
-            .map(|r| (row_of(r, false), 1.0 - r.get::<_, f64>(11) as f32))
-            .collect())
+            .await;
+        let end = if rows.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.client.batch_execute(end).await.map_err(pg)?;
+        rows.map_err(pg)
     }
+}
+
+/// "0.8.0" → (0, 8): pgvector's major and minor version.
+fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??))
 }
 
 /// Decide the standard name of every row of a write, inside its transaction (under the write lock):
@@ -583,4 +655,17 @@ async fn allocate_names(
         }
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_version;
+
+    #[test]
+    fn pgvector_versions_parse() {
+        assert_eq!(parse_version("0.6.2"), Some((0, 6)));
+        assert_eq!(parse_version("0.8.0"), Some((0, 8)));
+        assert_eq!(parse_version("1.0"), Some((1, 0)));
+        assert_eq!(parse_version("x"), None);
+    }
 }
