@@ -412,3 +412,101 @@ fn tls_endpoint_works_whatever_the_ca_variables_say() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_complete(&prod, n);
 }
+
+/// Remote kNN must give k live rows even when the rows nearest the query were just soft-deleted
+/// and not vacuumed: an HNSW scan stops after its beam, and dead rows fill it. The planner is made
+/// to take the index on this small table, and the beam is the narrowest, as at 100 000 rows.
+#[test]
+fn remote_knn_gives_k_live_rows_when_the_nearest_rows_are_deleted() {
+    use raiox::embed::ModelStamp;
+    use raiox::sync::config::Secret;
+    use raiox::sync::postgres::DbTarget;
+    use raiox::sync::remote::{PushRow, Remote, RemoteRow};
+
+    let pg = common::servers::Postgres::start();
+    let url = pg.fresh_db("prod");
+    pg.psql("prod", "ALTER DATABASE prod SET enable_seqscan = off");
+    let stamp = ModelStamp {
+        encoder_id: "test-8d".into(),
+        weights_sha256: "0".repeat(64),
+        preprocess_version: 1,
+        dim: 8,
+    };
+    // 300 rows around the query's direction, 100 around the opposite one (each a little apart).
+    let vector = |i: usize| -> Vec<f32> {
+        let sign = if i < 300 { 1.0 } else { -1.0 };
+        let mut v = vec![0.0f32; 8];
+        v[0] = sign;
+        v[1 + i % 7] = 0.05 + (i as f32) * 1e-3;
+        v
+    };
+    let rows: Vec<PushRow> = (0..400)
+        .map(|i| PushRow {
+            row: RemoteRow {
+                id: uuid_of(i),
+                content_sha256: format!("{i:064x}"),
+                standard_name: String::new(),
+                manufacturer: "Acme".into(),
+                system: "Alpha".into(),
+                attributes: serde_json::json!({}),
+                object_key: format!("implants/{i:064x}.png"),
+                url: None,
+                encoder_id: stamp.encoder_id.clone(),
+                revision: 0,
+                deleted: false,
+                embedding: Some(vector(i)),
+            },
+            expected: None,
+            name_key: "acme_alpha".into(),
+            name_stem: "acme_alpha".into(),
+        })
+        .collect();
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let query = {
+        let mut q = vec![0.0f32; 8];
+        q[0] = 1.0;
+        q[1] = 0.3;
+        q
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = DbTarget::parse(&Secret::new(url), Duration::from_secs(10)).unwrap();
+        let mut remote = Remote::open(db.connect().await.unwrap(), &stamp).await.unwrap();
+        remote
+            .client()
+            .batch_execute("ALTER TABLE implants SET (autovacuum_enabled = false)")
+            .await
+            .unwrap();
+        assert_eq!(remote.upsert(&rows).await.unwrap().len(), 400);
+        remote.set_ef_search(1);
+        let hits = remote.knn(&query, 10).await.unwrap();
+        assert_eq!(hits.len(), 10);
+        assert!(
+            hits.iter().all(|(r, _)| r.id < uuid_of(300)),
+            "the near rows come first"
+        );
+
+        let near: Vec<_> = (0..300).map(uuid_of).collect();
+        let current = remote.current(&near).await.unwrap();
+        let items: Vec<_> = near.iter().map(|id| (*id, current[id].revision)).collect();
+        assert_eq!(remote.soft_delete(&items).await.unwrap().len(), 300);
+
+        let hits = remote.knn(&query, 10).await.unwrap();
+        let mut live: Vec<usize> = (300..400).collect();
+        live.sort_by(|&a, &b| cosine(&query, &vector(b)).total_cmp(&cosine(&query, &vector(a))));
+        let expected: Vec<_> = live[..10].iter().map(|&i| uuid_of(i)).collect();
+        let got: Vec<_> = hits.iter().map(|(r, _)| r.id).collect();
+        assert_eq!(got, expected, "the 10 nearest live rows, in order");
+    });
+}
+
+fn uuid_of(i: usize) -> raiox::sync::remote::Uuid {
+    raiox::sync::remote::Uuid::from_u128(i as u128 + 1)
+}

@@ -15,8 +15,11 @@ use std::collections::HashMap;
 
 use pgvector::Vector;
 use serde::Serialize;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
-use uuid::Uuid;
+/// Row ids are UUIDs (re-exported so callers build rows without naming the crate).
+pub use uuid::Uuid;
 
 use crate::postgres::describe;
 use raiox_core::embed::ModelStamp;
@@ -348,71 +351,87 @@ impl Remote {
     /// was written per row; a row left out was changed in production since `expected` (a
     /// conflict). Fails as a whole on a constraint violation (the caller then retries rows one by
     /// one to find the culprit).
+    ///
+    /// Why COPY: the batch goes to a staging table in PostgreSQL's binary COPY format (vectors as
+    /// raw f32, no text to parse, one stream), then one `INSERT … ON CONFLICT` for the new rows and
+    /// one guarded `UPDATE` for the changed ones. The staging table is dropped at commit, so this
+    /// also works behind a transaction-mode connection pooler.
     pub async fn upsert(&mut self, rows: &[PushRow]) -> Result<HashMap<Uuid, Written>, Error> {
         let tx = self.client.transaction().await.map_err(pg)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
             .await
             .map_err(pg)?;
         let names = allocate_names(&tx, rows).await?;
-        let (new, changed): (Vec<&PushRow>, Vec<&PushRow>) = rows.iter().partition(|r| r.expected.is_none());
-        let mut written = HashMap::new();
-        for (set, sql) in [
-            (
-                &new,
-                "INSERT INTO implants (id, content_sha256, standard_name, manufacturer, system, attributes,
-                     object_key, url, encoder_id, embedding)
-                 SELECT id, c, n, m, s, a, k, u, e, v FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[],
-                     $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::vector[], $11::bigint[])
-                     AS x(id, c, n, m, s, a, k, u, e, v, expected)
-                 ON CONFLICT (id) DO NOTHING
-                 RETURNING id, revision, standard_name",
-            ),
-            (
-                &changed,
-                "UPDATE implants t SET content_sha256 = x.c, standard_name = x.n, manufacturer = x.m, system = x.s,
-                     attributes = x.a, object_key = x.k, url = x.u, encoder_id = x.e, embedding = x.v,
-                     deleted = false, revision = nextval('implants_revision_seq'), updated_at = now()
-                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],
-                     $8::text[], $9::text[], $10::vector[], $11::bigint[]) AS x(id, c, n, m, s, a, k, u, e, v, expected)
-                 WHERE t.id = x.id AND t.revision = x.expected
-                 RETURNING t.id, t.revision, t.standard_name",
-            ),
-        ] {
-            if set.is_empty() {
-                continue;
-            }
-            let col = |f: fn(&RemoteRow) -> String| set.iter().map(|r| f(&r.row)).collect::<Vec<String>>();
-            let ids: Vec<Uuid> = set.iter().map(|r| r.row.id).collect();
-            let given: Vec<String> = set
-                .iter()
-                .map(|r| names.get(&r.row.id).cloned().unwrap_or_default())
-                .collect();
-            let attrs: Vec<serde_json::Value> = set.iter().map(|r| r.row.attributes.clone()).collect();
-            let urls: Vec<Option<String>> = set.iter().map(|r| r.row.url.clone()).collect();
-            let vectors: Vec<Vector> = set
-                .iter()
-                .map(|r| Vector::from(r.row.embedding.clone().unwrap_or_default()))
-                .collect();
-            let expected: Vec<Option<i64>> = set.iter().map(|r| r.expected).collect();
-            let out = tx
-                .query(
-                    sql,
-                    &[
-                        &ids,
-                        &col(|r| r.content_sha256.clone()),
-                        &given,
-                        &col(|r| r.manufacturer.clone()),
-                        &col(|r| r.system.clone()),
-                        &attrs,
-                        &col(|r| r.object_key.clone()),
-                        &urls,
-                        &col(|r| r.encoder_id.clone()),
-                        &vectors,
-                        &expected,
-                    ],
-                )
+        tx.batch_execute(
+            "CREATE TEMP TABLE raiox_stage (id uuid, c text, n text, m text, s text, a jsonb, k text, u text,
+                 e text, v vector, expected bigint) ON COMMIT DROP",
+        )
+        .await
+        .map_err(pg)?;
+        let vector_type = tx
+            .prepare("SELECT $1::vector")
+            .await
+            .map_err(pg)?
+            .params()
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::Remote("PostgreSQL: no type for vector".into()))?;
+        let types = [
+            Type::UUID,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::JSONB,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            vector_type,
+            Type::INT8,
+        ];
+        let sink = tx
+            .copy_in("COPY raiox_stage FROM STDIN (FORMAT binary)")
+            .await
+            .map_err(pg)?;
+        let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+        for r in rows {
+            let x = &r.row;
+            let name = names.get(&x.id).cloned().unwrap_or_default();
+            let vector = Vector::from(x.embedding.clone().unwrap_or_default());
+            writer
+                .as_mut()
+                .write(&[
+                    &x.id,
+                    &x.content_sha256,
+                    &name,
+                    &x.manufacturer,
+                    &x.system,
+                    &x.attributes,
+                    &x.object_key,
+                    &x.url,
+                    &x.encoder_id,
+                    &vector,
+                    &r.expected,
+                ])
                 .await
                 .map_err(pg)?;
+        }
+        writer.as_mut().finish().await.map_err(pg)?;
+        let mut written = HashMap::new();
+        for sql in [
+            "INSERT INTO implants (id, content_sha256, standard_name, manufacturer, system, attributes,
+                 object_key, url, encoder_id, embedding)
+             SELECT id, c, n, m, s, a, k, u, e, v FROM raiox_stage WHERE expected IS NULL
+             ON CONFLICT (id) DO NOTHING
+             RETURNING id, revision, standard_name",
+            "UPDATE implants t SET content_sha256 = x.c, standard_name = x.n, manufacturer = x.m, system = x.s,
+                 attributes = x.a, object_key = x.k, url = x.u, encoder_id = x.e, embedding = x.v,
+                 deleted = false, revision = nextval('implants_revision_seq'), updated_at = now()
+             FROM raiox_stage x
+             WHERE x.expected IS NOT NULL AND t.id = x.id AND t.revision = x.expected
+             RETURNING t.id, t.revision, t.standard_name",
+        ] {
+            let out = tx.query(sql, &[]).await.map_err(pg)?;
             written.extend(out.iter().map(|r| {
                 (
                     r.get::<_, Uuid>(0),
