@@ -299,7 +299,7 @@ fn scale_study(
     ctl: &JobControl,
     log: &mut dyn FnMut(&str),
 ) -> Result<super::scale::ScaleReport, Error> {
-    let pushed = Library::open(&dirs.root.join("sync-run"))?;
+    let pushed = Library::open(dirs.root.join("sync-run"))?;
     let mut ids = Vec::new();
     for rec in images::list(pushed.conn(), None)? {
         if let Some(item) = raiox_sync::outbox::item(pushed.conn(), rec.id)? {
@@ -337,7 +337,11 @@ fn scale_study(
             .into_iter()
             .map(|(_, v)| v)
             .collect();
-    super::scale::measure(cfg, encoder, &base, &queries, dirs, plan, ctl, log)
+    let inputs = super::scale::Inputs {
+        base: &base,
+        queries: &queries,
+    };
+    super::scale::measure(cfg, encoder, &inputs, dirs, plan, ctl, log)
 }
 
 /// Seed of the scale study's query films (never pushed).

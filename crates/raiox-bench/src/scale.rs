@@ -173,13 +173,19 @@ fn in_schema(cfg: &RemoteConfig, schema: &str) -> RemoteConfig {
     cfg
 }
 
-/// Run the study over `base` (the pushed rows, with their vectors) and `queries` (embeddings of
-/// films not in the rows). The scratch schemas are dropped whatever happened.
+/// What the study is built from.
+pub struct Inputs<'a> {
+    /// The pushed rows, with their vectors: every row of the study is one of these or a copy.
+    pub base: &'a [RemoteRow],
+    /// Embeddings of films that are not among the rows.
+    pub queries: &'a [Vec<f32>],
+}
+
+/// Run the study over `inputs`. The scratch schemas are dropped whatever happened.
 pub fn measure(
     cfg: &RemoteConfig,
     encoder: &dyn Encoder,
-    base: &[RemoteRow],
-    queries: &[Vec<f32>],
+    inputs: &Inputs,
     dirs: &Dirs,
     plan: &Plan,
     ctl: &JobControl,
@@ -194,7 +200,7 @@ pub fn measure(
         plan,
     };
     let stamp = encoder.stamp();
-    let result = study(&ctx, encoder, base, queries, dirs, ctl, log);
+    let result = study(&ctx, encoder, inputs.base, inputs.queries, dirs, ctl, log);
     let dims = [stamp.dim, PROJECTED_DIM];
     let dropped = ctx.rt.block_on(async {
         let client = DbTarget::parse(&cfg.database.url, Duration::from_secs(30))?
@@ -380,7 +386,7 @@ fn jittered(base: &[RemoteRow], n: usize) -> Vec<Vec<f32>> {
     nn.sort_by(f32::total_cmp);
     let spacing = nn.get(nn.len() / 2).copied().unwrap_or(0.1);
     let sigma = 0.5 * spacing / (dim as f32).sqrt();
-    let mut rng = XorShift(0x5CA1E_5EED);
+    let mut rng = XorShift(0x0005_CA1E_5EED);
     (0..n)
         .map(|i| {
             let b = real[i % real.len()];
