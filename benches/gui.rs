@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use egui::{Event, Modifiers, MouseWheelSource, MouseWheelUnit, TouchPhase};
 use egui_kittest::Harness;
+use raiox::bench::machine::process;
+use raiox::bench::percentile;
 use raiox::catalogue::films::{self, NewFilm};
 use raiox::catalogue::images::{self, NewImage};
 use raiox::gui::settings::Persisted;
@@ -70,24 +72,6 @@ fn library(dir: &Path, n: usize) -> std::path::PathBuf {
     root
 }
 
-/// Resident and peak memory of this process, in MiB (Linux).
-fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(f64::NAN, |kib| kib / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// One frame, timed: the egui pass and the tessellation of what it drew.
 fn frame(h: &mut Harness<'static, RaioxApp>) -> f64 {
     let start = Instant::now();
@@ -133,7 +117,7 @@ fn main() {
             (root, n)
         }
     };
-    let (rss_before, _) = rss_mib();
+    let rss_before = process::rss_mb();
 
     let mut h = Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
@@ -176,6 +160,6 @@ fn main() {
             h.state().thumbs.len()
         );
     }
-    let (rss, peak) = rss_mib();
+    let (rss, peak) = (process::rss_mb(), process::peak_rss_mb());
     println!("RSS {rss:.0} MiB (before the window: {rss_before:.0} MiB), peak {peak:.0} MiB");
 }

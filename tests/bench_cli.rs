@@ -207,7 +207,15 @@ fn bench_remote_measures_push_and_hnsw_against_real_servers() {
     assert!(pull["peak_rss_mb"].as_f64().unwrap() > 0.0, "{pull}");
     assert_eq!(scale["pulled_catalogue"]["items"], 300, "{scale}");
     assert_eq!(scale["pulled_knn"]["vectors"], 300, "{scale}");
-    // The scratch schemas are gone again.
+    // Production's own index is untouched (the study's DDL names its scratch schema), and the
+    // scratch schemas are gone again.
+    assert_eq!(
+        pg.psql(
+            "prod",
+            "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'implants_embedding_live_hnsw'"
+        ),
+        "1"
+    );
     assert_eq!(
         pg.psql(
             "prod",

@@ -112,6 +112,11 @@ pub mod process {
     /// Reset the peak to the current size (`clear_refs` 5) and return the current size, MB.
     pub fn reset_peak_rss() -> f64 {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
+        rss_mb()
+    }
+
+    /// The current resident size, MB.
+    pub fn rss_mb() -> f64 {
         status_mb("VmRSS:")
     }
 

@@ -300,7 +300,7 @@ fn study(
         if project {
             continue;
         }
-        build_index(ctx, &remote, HNSW_M, HNSW_EF_CONSTRUCTION)?;
+        build_index(ctx, &remote, &schema(dim), HNSW_M, HNSW_EF_CONSTRUCTION)?;
         log("production at scale: pull of every row into an empty library");
         let pulled = dirs.root.join("pull-run");
         if pulled.exists() {
@@ -335,12 +335,28 @@ fn open(ctx: &Ctx, schema: &str, stamp: &ModelStamp) -> Result<Remote, Error> {
             .await
             .map_err(pg)?;
         let remote = Remote::open(client, stamp).await?;
+        // Every unqualified statement of `Remote` must reach the scratch table, never production's.
+        let scratch: bool = remote
+            .client()
+            .query_one(
+                &format!("SELECT to_regclass('implants') = to_regclass('{schema}.implants')"),
+                &[],
+            )
+            .await
+            .map_err(pg)?
+            .get(0);
+        if !scratch {
+            return Err(Error::Remote(format!(
+                "the scale study's table does not resolve to {schema}.implants; nothing was written"
+            )));
+        }
         // Bulk loading: rows first, then the index (as a restore would); no autovacuum, so the
         // deleted-rows measurement sees every dead row.
         remote
             .client()
             .batch_execute(&format!(
-                "DROP INDEX IF EXISTS {HNSW_INDEX}; ALTER TABLE implants SET (autovacuum_enabled = false)"
+                "DROP INDEX IF EXISTS {schema}.{HNSW_INDEX};
+                 ALTER TABLE {schema}.implants SET (autovacuum_enabled = false)"
             ))
             .await
             .map_err(pg)?;
@@ -487,7 +503,11 @@ fn fill(
     }
     let seconds = start.elapsed().as_secs_f64();
     ctx.rt
-        .block_on(remote.client().batch_execute("ANALYZE implants"))
+        .block_on(
+            remote
+                .client()
+                .batch_execute(&format!("ANALYZE {}.implants", schema(stamp.dim))),
+        )
         .map_err(pg)?;
     let first_rows = (first_batches * BATCH).min(rows.len());
     out.push(FillRow {
@@ -525,13 +545,15 @@ fn exact_knn(ctx: &Ctx, remote: &Remote, queries: &[Vec<f32>]) -> Result<Vec<Vec
 }
 
 /// `CREATE INDEX` as the migrations write it, with these parameters; returns seconds.
-fn build_index(ctx: &Ctx, remote: &Remote, m: u32, ef_construction: u32) -> Result<f64, Error> {
+/// Always schema-qualified: an unqualified name would fall through the search path to
+/// production's own index once the scratch one is gone.
+fn build_index(ctx: &Ctx, remote: &Remote, schema: &str, m: u32, ef_construction: u32) -> Result<f64, Error> {
     let start = Instant::now();
     ctx.rt
         .block_on(remote.client().batch_execute(&format!(
             "SET maintenance_work_mem = '2GB';
-             DROP INDEX IF EXISTS {HNSW_INDEX};
-             CREATE INDEX {HNSW_INDEX} ON implants USING hnsw (embedding vector_cosine_ops)
+             DROP INDEX IF EXISTS {schema}.{HNSW_INDEX};
+             CREATE INDEX {HNSW_INDEX} ON {schema}.implants USING hnsw (embedding vector_cosine_ops)
                  WITH (m = {m}, ef_construction = {ef_construction}) WHERE NOT deleted;
              RESET maintenance_work_mem"
         )))
@@ -549,13 +571,14 @@ fn hnsw(
     rows: usize,
     (m, ef_construction): (u32, u32),
 ) -> Result<HnswRow, Error> {
-    let build_s = build_index(ctx, remote, m, ef_construction)?;
+    let schema = schema(dim);
+    let build_s = build_index(ctx, remote, &schema, m, ef_construction)?;
     let bytes: i64 = ctx
         .rt
         .block_on(
             remote
                 .client()
-                .query_one(&format!("SELECT pg_relation_size('{HNSW_INDEX}')"), &[]),
+                .query_one(&format!("SELECT pg_relation_size('{schema}.{HNSW_INDEX}')"), &[]),
         )
         .map_err(pg)?
         .get(0);
