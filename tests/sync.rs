@@ -320,6 +320,22 @@ fn drill_wrong_credentials_timeouts_and_dimension_mismatch_are_clear_errors() {
         !out.status.success() && text.contains("spaces:   FAILED") && text.contains("database: ok"),
         "{text}"
     );
+    assert!(!text.contains("warning:"), "{text}");
+    // A production table that lost its vector index works, slowly: check says so and how to fix it.
+    prod.pg.psql(&prod.db, "DROP INDEX implants_embedding_live_hnsw");
+    let out = raiox_env(&prod, &lib, &["remote", "check"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success()
+            && text.contains("no vector index")
+            && text.contains("CREATE INDEX CONCURRENTLY implants_embedding_live_hnsw"),
+        "{text}"
+    );
+    prod.pg
+        .psql(&prod.db, &raiox::sync::remote::Remote::vector_index_sql());
+    let out = raiox_env(&prod, &lib, &["remote", "check", "--json"], &[]);
+    let report = common::json_lines(&out).pop().unwrap();
+    assert!(report["warning"].is_null(), "{report}");
     let out = raiox_env(
         &prod,
         &lib,

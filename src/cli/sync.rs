@@ -85,6 +85,9 @@ pub fn cmd_remote(cli: &Cli, command: &RemoteCommand) -> Result<ExitCode> {
                     (Some(e), _) => println!("database: FAILED: {e}"),
                     _ => {}
                 }
+                if let Some(w) = &report.warning {
+                    println!("warning:  {w}");
+                }
             }
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }

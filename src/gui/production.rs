@@ -177,6 +177,9 @@ impl SyncView {
                         .map(|n| format!(", {n} rows in production"))
                         .unwrap_or_default()
                 ));
+                if let Some(w) = &c.warning {
+                    ui.colored_label(ui.visuals().warn_fg_color, w);
+                }
             }
         });
         let missing = self.form.to_config(&base).missing();

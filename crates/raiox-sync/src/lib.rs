@@ -438,6 +438,8 @@ pub struct CheckReport {
     pub database_tls: String,
     /// Production rows (live), when the database works.
     pub rows: Option<i64>,
+    /// Something that works but needs attention (e.g. the vector index is missing).
+    pub warning: Option<String>,
 }
 
 /// Test both connections and say exactly what is wrong (DNS, TLS, auth, missing bucket, missing
@@ -462,17 +464,28 @@ pub fn check(cfg: &RemoteConfig, encoder: &dyn Encoder) -> Result<CheckReport, E
             .query_one("SELECT COUNT(*) FROM implants WHERE NOT deleted", &[])
             .await
             .map_err(|e| Error::Remote(postgres::describe(&e)))?;
-        Ok::<i64, Error>(row.get(0))
+        Ok::<(i64, bool), Error>((row.get(0), r.has_vector_index().await?))
     });
-    let (rows, database) = match db {
-        Ok(n) => (Some(n), None),
-        Err(e) => (None, Some(cfg.redact(&e.to_string()))),
+    let (rows, database, warning) = match db {
+        Ok((n, indexed)) => (
+            Some(n),
+            None,
+            (!indexed).then(|| {
+                format!(
+                    "production's implants table has no vector index, so every remote search scans all rows; \
+                     recreate it with: {}",
+                    remote::Remote::vector_index_sql()
+                )
+            }),
+        ),
+        Err(e) => (None, Some(cfg.redact(&e.to_string())), None),
     };
     Ok(CheckReport {
         spaces,
         database,
         database_tls: policy,
         rows,
+        warning,
     })
 }
 

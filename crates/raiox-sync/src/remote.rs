@@ -151,6 +151,30 @@ impl Remote {
         Ok(remote)
     }
 
+    /// Whether the table has its HNSW vector index: without it every kNN scans all rows, which
+    /// nothing else would reveal (the answers stay right, only slower).
+    pub async fn has_vector_index(&self) -> Result<bool, Error> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()
+                     AND tablename = 'implants' AND indexdef ILIKE '%USING hnsw%')",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(row.get(0))
+    }
+
+    /// The statement that recreates the vector index as the migrations made it (for messages).
+    pub fn vector_index_sql() -> String {
+        format!(
+            "CREATE INDEX CONCURRENTLY implants_embedding_live_hnsw ON implants USING hnsw \
+             (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) \
+             WHERE NOT deleted"
+        )
+    }
+
     /// Search with this HNSW beam instead of [`HNSW_EF_SEARCH`] (benchmarks sweep it).
     pub fn set_ef_search(&mut self, ef_search: u32) {
         self.ef_search = ef_search.clamp(1, MAX_EF_SEARCH);
