@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::data::{self, Dirs};
+use super::data::Dirs;
 use super::machine::process;
 use super::measure::{latency_runs, recall, KnnRow, K};
 use super::{Plan, Stats};
@@ -108,13 +108,21 @@ pub fn measure(
             .errors
             .push(format!("push: {}", cfg.redact(&e.to_string()))),
     }
+    log("production: embedding the query films (never pushed)");
+    let queries = match query_vectors(&encoder, dirs, plan, ctl) {
+        Ok(q) => q,
+        Err(e) => {
+            report.errors.push(format!("queries: {e}"));
+            Vec::new()
+        }
+    };
     log("production: HNSW kNN");
-    match knn(&cfg, &encoder, plan) {
+    match knn(&cfg, &encoder, plan, &queries) {
         Ok(row) => report.knn = Some(row),
         Err(e) => report.errors.push(format!("kNN: {}", cfg.redact(&e.to_string()))),
     }
-    if report.push.is_some() {
-        match scale_study(&cfg, &encoder, dirs, plan, ctl, log) {
+    if report.push.is_some() && !queries.is_empty() {
+        match scale_study(&cfg, &encoder, dirs, plan, &queries, ctl, log) {
             Ok(row) => report.scale = Some(row),
             Err(e) => report
                 .errors
@@ -142,7 +150,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// HNSW latency over production's rows, recall against an exact scan of the same table.
-fn knn(cfg: &RemoteConfig, encoder: &dyn Encoder, plan: &Plan) -> Result<KnnRow, Error> {
+fn knn(
+    cfg: &RemoteConfig,
+    encoder: &dyn Encoder,
+    plan: &Plan,
+    queries: &[Vec<f32>],
+) -> Result<KnnRow, Error> {
     let rt = runtime()?;
     let db = DbTarget::parse(&cfg.database.url, Duration::from_secs(30))?;
     let remote = rt.block_on(async {
@@ -163,9 +176,8 @@ fn knn(cfg: &RemoteConfig, encoder: &dyn Encoder, plan: &Plan) -> Result<KnnRow,
             "production holds {rows} rows; kNN needs at least {K}"
         )));
     }
-    let queries = data::clustered_vectors_dim(plan.knn_queries, encoder.dim(), data::QUERY_SEED);
     let mut found = Vec::new();
-    for q in &queries {
+    for q in queries {
         let hits = rt.block_on(remote.knn(q, K))?;
         found.push(hits.into_iter().map(|(r, _)| r.id).collect::<Vec<_>>());
     }
@@ -175,7 +187,7 @@ fn knn(cfg: &RemoteConfig, encoder: &dyn Encoder, plan: &Plan) -> Result<KnnRow,
             .await
             .map_err(pg)?;
         let mut exact = Vec::new();
-        for q in &queries {
+        for q in queries {
             let rows = c
                 .query(
                     "SELECT id FROM implants WHERE NOT deleted ORDER BY embedding <=> $1 LIMIT $2",
@@ -191,7 +203,7 @@ fn knn(cfg: &RemoteConfig, encoder: &dyn Encoder, plan: &Plan) -> Result<KnnRow,
         Ok::<_, Error>(exact)
     })?;
     let mut failed = None;
-    let (p50_ms, p95_ms) = latency_runs(&queries, plan.repeats, |q| {
+    let (p50_ms, p95_ms) = latency_runs(queries, plan.repeats, |q| {
         if let Err(e) = rt.block_on(remote.knn(q, K)) {
             failed = Some(e);
         }
@@ -296,6 +308,7 @@ fn scale_study(
     encoder: &dyn Encoder,
     dirs: &Dirs,
     plan: &Plan,
+    queries: &[Vec<f32>],
     ctl: &JobControl,
     log: &mut dyn FnMut(&str),
 ) -> Result<super::scale::ScaleReport, Error> {
@@ -322,29 +335,35 @@ fn scale_study(
             "no pushed rows to build the scale study from".into(),
         ));
     }
-    log("production at scale: embedding the query films");
-    let seed = QUERY_FILMS_SEED;
-    let query_lib = embedded_library(
-        &dirs.root.join("scale-queries"),
+    let inputs = super::scale::Inputs { base: &base, queries };
+    super::scale::measure(cfg, encoder, &inputs, dirs, plan, ctl, log)
+}
+
+/// Embeddings of `plan.knn_queries` films production has never seen: the queries of every remote
+/// kNN measurement (real embeddings, so recall is measured where curators search).
+fn query_vectors(
+    encoder: &dyn Encoder,
+    dirs: &Dirs,
+    plan: &Plan,
+    ctl: &JobControl,
+) -> Result<Vec<Vec<f32>>, Error> {
+    let lib = embedded_library(
+        &dirs.root.join("remote-queries"),
         plan.knn_queries,
-        seed,
+        QUERY_FILMS_SEED,
         plan.library_px,
         encoder,
         ctl,
     )?;
-    let queries: Vec<Vec<f32>> =
-        raiox_core::catalogue::vectors::load_all(query_lib.conn(), &encoder.stamp())?
+    Ok(
+        raiox_core::catalogue::vectors::load_all(lib.conn(), &encoder.stamp())?
             .into_iter()
             .map(|(_, v)| v)
-            .collect();
-    let inputs = super::scale::Inputs {
-        base: &base,
-        queries: &queries,
-    };
-    super::scale::measure(cfg, encoder, &inputs, dirs, plan, ctl, log)
+            .collect(),
+    )
 }
 
-/// Seed of the scale study's query films (never pushed).
+/// Seed of the query films (never pushed).
 const QUERY_FILMS_SEED: u64 = 0x9E7_F11;
 
 /// Leave production as it was: the pushed synthetic items are deleted again (soft-deleted rows,
