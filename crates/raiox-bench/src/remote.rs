@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::data::Dirs;
 use super::machine::process;
-use super::measure::{latency_runs, recall, KnnRow, K};
+use super::measure::{recall, KnnRow, K};
 use super::{Plan, Stats};
 use raiox_core::catalogue::images;
 use raiox_core::embed::Encoder;
@@ -142,7 +142,7 @@ pub fn measure(
 }
 
 /// A current-thread runtime for the database calls.
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -176,39 +176,8 @@ fn knn(
             "production holds {rows} rows; kNN needs at least {K}"
         )));
     }
-    let mut found = Vec::new();
-    for q in queries {
-        let hits = rt.block_on(remote.knn(q, K))?;
-        found.push(hits.into_iter().map(|(r, _)| r.id).collect::<Vec<_>>());
-    }
-    let exact = rt.block_on(async {
-        let c = remote.client();
-        c.batch_execute("SET enable_indexscan = off; SET enable_bitmapscan = off")
-            .await
-            .map_err(pg)?;
-        let mut exact = Vec::new();
-        for q in queries {
-            let rows = c
-                .query(
-                    "SELECT id FROM implants WHERE NOT deleted ORDER BY embedding <=> $1 LIMIT $2",
-                    &[&pgvector::Vector::from(q.clone()), &(K as i64)],
-                )
-                .await
-                .map_err(pg)?;
-            exact.push(rows.iter().map(|r| r.get::<_, uuid::Uuid>(0)).collect::<Vec<_>>());
-        }
-        c.batch_execute("RESET enable_indexscan; RESET enable_bitmapscan")
-            .await
-            .map_err(pg)?;
-        Ok::<_, Error>(exact)
-    })?;
-    let mut failed = None;
-    let (p50_ms, p95_ms) = latency_runs(queries, plan.repeats, |q| {
-        if let Err(e) = rt.block_on(remote.knn(q, K)) {
-            failed = Some(e);
-        }
-    });
-    failed.map_or(Ok(()), Err)?;
+    let exact = super::scale::exact_knn(&rt, &remote, queries)?;
+    let (found, p50_ms, p95_ms) = super::scale::timed_knn(&rt, &remote, queries, plan.repeats)?;
     Ok(KnnRow {
         vectors: rows as usize,
         dim: encoder.dim(),

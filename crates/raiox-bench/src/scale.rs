@@ -15,6 +15,8 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::runtime::Runtime;
+
 use pgvector::Vector;
 use serde::Serialize;
 use uuid::Uuid;
@@ -149,7 +151,7 @@ pub struct ScaleReport {
 
 /// A current-thread runtime and the production settings, shared by the steps.
 struct Ctx<'a> {
-    rt: tokio::runtime::Runtime,
+    rt: Runtime,
     cfg: &'a RemoteConfig,
     plan: &'a Plan,
 }
@@ -192,10 +194,7 @@ pub fn measure(
     log: &mut dyn FnMut(&str),
 ) -> Result<ScaleReport, Error> {
     let ctx = Ctx {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Remote(format!("network runtime: {e}")))?,
+        rt: super::remote::runtime()?,
         cfg,
         plan,
     };
@@ -263,9 +262,9 @@ fn study(
         ));
         let mut remote = open(ctx, &schema(dim), table_stamp)?;
         if report.pgvector.is_empty() {
-            report.pgvector = server_version(ctx, &remote)?;
+            report.pgvector = remote.pgvector_version().to_string();
             report.iterative_scan = remote.iterative_scan();
-            report.halfvec = if version_at_least(&report.pgvector, (0, 7)) {
+            report.halfvec = if remote.pgvector_at_least((0, 7)) {
                 "available (pgvector ≥ 0.7), not measured".into()
             } else {
                 format!("not available: pgvector {} (halfvec needs 0.7)", report.pgvector)
@@ -279,7 +278,7 @@ fn study(
             "production at scale: exact kNN of {} queries × {dim}",
             qs.len()
         ));
-        let exact = exact_knn(ctx, &remote, &qs)?;
+        let exact = exact_knn(&ctx.rt, &remote, &qs)?;
         for &(m, ef_construction) in &ctx.plan.hnsw_grid {
             log(&format!(
                 "production at scale: HNSW m={m} ef_construction={ef_construction}, {dim}-D"
@@ -362,22 +361,6 @@ fn open(ctx: &Ctx, schema: &str, stamp: &ModelStamp) -> Result<Remote, Error> {
             .map_err(pg)?;
         Ok(remote)
     })
-}
-
-fn server_version(ctx: &Ctx, remote: &Remote) -> Result<String, Error> {
-    let row = ctx
-        .rt
-        .block_on(remote.client().query_one(
-            "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
-            &[],
-        ))
-        .map_err(pg)?;
-    Ok(row.get(0))
-}
-
-fn version_at_least(v: &str, min: (u32, u32)) -> bool {
-    let mut p = v.split('.').map(|x| x.parse::<u32>().unwrap_or(0));
-    (p.next().unwrap_or(0), p.next().unwrap_or(0)) >= min
 }
 
 /// `n` unit vectors: the base vectors first, then copies of them (round-robin) moved by Gaussian
@@ -522,8 +505,12 @@ fn fill(
 }
 
 /// Ids of the `K` nearest live rows of every query by an exact (sequential) scan.
-fn exact_knn(ctx: &Ctx, remote: &Remote, queries: &[Vec<f32>]) -> Result<Vec<Vec<Uuid>>, Error> {
-    ctx.rt.block_on(async {
+pub(crate) fn exact_knn(
+    rt: &Runtime,
+    remote: &Remote,
+    queries: &[Vec<f32>],
+) -> Result<Vec<Vec<Uuid>>, Error> {
+    rt.block_on(async {
         let c = remote.client();
         c.batch_execute("BEGIN; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
             .await
@@ -585,7 +572,7 @@ fn hnsw(
     let mut search = Vec::new();
     for &ef in &ctx.plan.ef_search {
         remote.set_ef_search(ef);
-        let (found, p50_ms, p95_ms) = timed_knn(ctx, remote, queries)?;
+        let (found, p50_ms, p95_ms) = timed_knn(&ctx.rt, remote, queries, ctx.plan.repeats)?;
         search.push(SearchRow {
             ef_search: ef,
             p50_ms,
@@ -605,20 +592,21 @@ fn hnsw(
     })
 }
 
-/// Every query once for its ids, then timed runs: (ids, p50, p95).
-fn timed_knn(
-    ctx: &Ctx,
+/// Every query once through [`Remote::knn`] for its ids, then `repeats` timed runs: (ids, p50, p95).
+pub(crate) fn timed_knn(
+    rt: &Runtime,
     remote: &Remote,
     queries: &[Vec<f32>],
+    repeats: usize,
 ) -> Result<(Vec<Vec<Uuid>>, Stats, Stats), Error> {
     let mut found = Vec::new();
     for q in queries {
-        let hits = ctx.rt.block_on(remote.knn(q, K))?;
+        let hits = rt.block_on(remote.knn(q, K))?;
         found.push(hits.into_iter().map(|(r, _)| r.id).collect());
     }
     let mut failed = None;
-    let (p50, p95) = latency_runs(queries, ctx.plan.repeats, |q| {
-        if let Err(e) = ctx.rt.block_on(remote.knn(q, K)) {
+    let (p50, p95) = latency_runs(queries, repeats, |q| {
+        if let Err(e) = rt.block_on(remote.knn(q, K)) {
             failed = Some(e);
         }
     });
@@ -688,8 +676,8 @@ fn deleted(
             .collect();
         ctx.rt.block_on(remote.soft_delete(&items))?;
     }
-    let exact = exact_knn(ctx, remote, queries)?;
-    let (found, p50_ms, p95_ms) = timed_knn(ctx, remote, queries)?;
+    let exact = exact_knn(&ctx.rt, remote, queries)?;
+    let (found, p50_ms, p95_ms) = timed_knn(&ctx.rt, remote, queries, ctx.plan.repeats)?;
     Ok(DeletedRow {
         deleted: doomed.len(),
         live: ids.len() - doomed.len(),

@@ -93,8 +93,8 @@ pub struct Remote {
     client: Client,
     /// HNSW search beam for [`Remote::knn`] (at least twice `k`).
     ef_search: u32,
-    /// pgvector ≥ 0.8: the index scan continues past its beam until `k` rows pass the filter.
-    iterative_scan: bool,
+    /// The server's pgvector version (`extversion`), e.g. "0.6.2".
+    pgvector: String,
 }
 
 /// Largest `hnsw.ef_search` pgvector accepts.
@@ -132,10 +132,10 @@ impl Remote {
         let mut remote = Remote {
             client,
             ef_search: HNSW_EF_SEARCH,
-            iterative_scan: false,
+            pgvector: String::new(),
         };
         remote.migrate(stamp).await?;
-        let version: Option<String> = remote
+        remote.pgvector = remote
             .client
             .query_opt(
                 "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
@@ -143,11 +143,8 @@ impl Remote {
             )
             .await
             .map_err(pg)?
-            .map(|r| r.get(0));
-        remote.iterative_scan = version
-            .as_deref()
-            .and_then(parse_version)
-            .is_some_and(|v| v >= (0, 8));
+            .map(|r| r.get(0))
+            .unwrap_or_default();
         Ok(remote)
     }
 
@@ -180,9 +177,19 @@ impl Remote {
         self.ef_search = ef_search.clamp(1, MAX_EF_SEARCH);
     }
 
+    /// The server's pgvector version, e.g. "0.6.2".
+    pub fn pgvector_version(&self) -> &str {
+        &self.pgvector
+    }
+
+    /// Whether the server's pgvector is at least `(major, minor)` (features depend on it).
+    pub fn pgvector_at_least(&self, min: (u32, u32)) -> bool {
+        parse_version(&self.pgvector).is_some_and(|v| v >= min)
+    }
+
     /// Whether the server continues an index scan past its beam (pgvector ≥ 0.8).
     pub fn iterative_scan(&self) -> bool {
-        self.iterative_scan
+        self.pgvector_at_least((0, 8))
     }
 
     /// The raw client (for checks and benchmarks).
@@ -544,7 +551,7 @@ impl Remote {
         let mut ef = self.ef_search.max(k as u32 * 2).min(MAX_EF_SEARCH);
         let rows = loop {
             let rows = self.search(&query, k, Some(ef)).await?;
-            if rows.len() >= k || self.iterative_scan {
+            if rows.len() >= k || self.iterative_scan() {
                 break rows;
             }
             if ef < MAX_EF_SEARCH {
@@ -569,7 +576,7 @@ impl Remote {
         ef: Option<u32>,
     ) -> Result<Vec<tokio_postgres::Row>, Error> {
         let settings = match ef {
-            Some(ef) if self.iterative_scan => format!(
+            Some(ef) if self.iterative_scan() => format!(
                 "BEGIN; SET LOCAL hnsw.ef_search = {ef}; SET LOCAL hnsw.iterative_scan = strict_order"
             ),
             Some(ef) => format!("BEGIN; SET LOCAL hnsw.ef_search = {ef}"),
