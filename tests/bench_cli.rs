@@ -79,6 +79,23 @@ fn bench_tiny_reports_every_measurement() {
         stats_ok(&e["images_per_s"], "embed");
     }
 
+    // The import job end to end, once per encoder, on the standardisation films.
+    let imports = r["import"].as_array().unwrap();
+    assert_eq!(imports.len(), encoders.len(), "{imports:?}");
+    for i in imports {
+        assert_eq!(i["films"], 16, "{i}");
+        assert!(
+            i["implants"].as_u64().unwrap() >= 16,
+            "every film has an implant: {i}"
+        );
+        stats_ok(&i["films_per_s"], "import films");
+        stats_ok(&i["implants_per_s"], "import implants");
+    }
+    assert!(
+        !data.join("import-runs").exists(),
+        "scratch libraries are removed"
+    );
+
     let knn = &r["knn_local"][0];
     assert_eq!(knn["vectors"], 2000);
     stats_ok(&knn["p50_ms"], "knn p50");

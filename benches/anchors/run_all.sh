@@ -6,7 +6,8 @@
 #
 #   --scale   run size passed to `raiox bench` (default 10k: minutes; the first run builds and
 #             caches a 10 000-film library under DATA).
-#   --torch   also install torch + transformers and run the CLIP anchor. Off by default: torch is
+#   --torch   also install torch, transformers and efficientnet-lite-pytorch and run the
+#             CLIP and Lite0 anchors. Off by default: torch is
 #             large (PyPI's Linux wheel brings the CUDA libraries, several GB; TORCH_INDEX=
 #             https://download.pytorch.org/whl/cpu takes the CPU-only build instead). Already
 #             installed in the venv, it is used without the flag.
@@ -47,7 +48,8 @@ if [ "$TORCH" = 1 ]; then
         INDEX=()
     [ -n "${TORCH_INDEX:-}" ] && INDEX=(--index-url "$TORCH_INDEX")
     "$PY" -m pip install --quiet --disable-pip-version-check "${INDEX[@]}" torch
-    "$PY" -m pip install --quiet --disable-pip-version-check transformers
+    "$PY" -m pip install --quiet --disable-pip-version-check transformers safetensors \
+        efficientnet-lite-pytorch==0.1.0
 fi
 if [ ${#REMOTE[@]} -gt 0 ] && ! command -v rclone >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -76,12 +78,15 @@ if [ "${REMOTE[0]:-}" != --remote-only ]; then
         tee -a "$DATA/anchors.jsonl" >&2
     echo "== FAISS IndexFlatIP on $DATA/inputs/knn" >&2
     "$PY" benches/anchors/search_faiss.py "$DATA/inputs/knn" | tee -a "$DATA/anchors.jsonl" >&2
-    if "$PY" -c "import torch, transformers" 2>/dev/null; then
-        echo "== PyTorch/transformers CLIP on $DATA/inputs/embed" >&2
-        "$PY" benches/anchors/clip_torch.py "$DATA/inputs/embed" | tee -a "$DATA/anchors.jsonl" >&2
-    else
-        echo '{"anchor": "transformers CLIP", "skipped": "torch not installed: rerun with --torch"}' |
+    if "$PY" -c "import torch" 2>/dev/null; then
+        echo "== PyTorch CLIP and Lite0 on $DATA/inputs/embed" >&2
+        "$PY" benches/anchors/embed_torch.py "$DATA/inputs/embed" --threads "$(nproc)" |
             tee -a "$DATA/anchors.jsonl" >&2
+    else
+        for name in "transformers CLIP" "PyTorch EfficientNet-Lite0"; do
+            echo "{\"anchor\": \"$name\", \"skipped\": \"torch not installed: rerun with --torch\"}" |
+                tee -a "$DATA/anchors.jsonl" >&2
+        done
     fi
 fi
 echo "== rclone + psycopg2 on $DATA/inputs/sync" >&2

@@ -85,6 +85,19 @@ fn print_table(r: &BenchReport) {
             format!("{} img/s{flops}", spread(&e.images_per_s, 1)),
         );
     }
+    for i in &r.import {
+        row(
+            format!(
+                "import {} films → {} implants, {} ({} threads)",
+                i.films, i.implants, i.encoder, i.threads
+            ),
+            format!(
+                "{} films/s, {} implants/s",
+                spread(&i.films_per_s, 1),
+                spread(&i.implants_per_s, 1)
+            ),
+        );
+    }
     let knn = |name: String, k: &KnnRow| {
         row(format!("{name}, p50"), format!("{} ms", spread(&k.p50_ms, 3)));
         row(format!("{name}, p95"), format!("{} ms", spread(&k.p95_ms, 3)));

@@ -194,6 +194,8 @@ pub struct BenchReport {
     pub standardise: Vec<measure::StandardiseRow>,
     /// Embedding throughput, one row per available encoder.
     pub embed: Vec<measure::EmbedRow>,
+    /// The import job end to end (files to embedded implants), one row per encoder.
+    pub import: Vec<measure::ImportRow>,
     /// Local kNN latency and recall, one row per size.
     pub knn_local: Vec<measure::KnnRow>,
     /// Catalogue operations on the cached library (none when only production was measured).
@@ -225,6 +227,7 @@ pub fn run(opts: &BenchOptions, ctl: &JobControl, log: &mut dyn FnMut(&str)) -> 
         machine,
         standardise: local.standardise,
         embed: local.embed,
+        import: local.import,
         knn_local: local.knn_local,
         catalogue: local.catalogue,
         remote,
@@ -241,6 +244,7 @@ pub fn run(opts: &BenchOptions, ctl: &JobControl, log: &mut dyn FnMut(&str)) -> 
 struct Local {
     standardise: Vec<measure::StandardiseRow>,
     embed: Vec<measure::EmbedRow>,
+    import: Vec<measure::ImportRow>,
     knn_local: Vec<measure::KnnRow>,
     catalogue: Option<measure::CatalogueRow>,
 }
@@ -265,6 +269,11 @@ fn local(
     let images = data::embed_inputs(dirs, &library, plan.embed_batch)?;
     let embed = measure::embed_rows(&images, plan.repeats, &mut *log)?;
 
+    log("import pipeline");
+    let import_repeats = plan.repeats.min(3);
+    let scratch = dirs.root.join("import-runs");
+    let import = measure::import_rows(&dirs.standardise, &scratch, import_repeats, ctl, &mut *log)?;
+
     let queries = data::clustered_vectors(plan.knn_queries, data::QUERY_SEED);
     data::write_f32(&dirs.knn.join("queries.f32"), &queries)?;
     let mut knn_local = Vec::new();
@@ -281,6 +290,7 @@ fn local(
     Ok(Local {
         standardise,
         embed,
+        import,
         knn_local,
         catalogue,
     })

@@ -24,11 +24,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{Module, VarBuilder};
+use candle_nn::VarBuilder;
 use candle_transformers::models::clip::text_model::Activation;
-use candle_transformers::models::clip::vision_model::{
-    ClipVisionConfig as CandleVisionConfig, ClipVisionTransformer,
-};
+use candle_transformers::models::clip::vision_model::ClipVisionConfig as CandleVisionConfig;
 use image::GrayImage;
 use serde::Deserialize;
 
@@ -247,7 +245,30 @@ impl ClipVisionConfig {
         }
     }
 
-    /// The same settings in Candle's terms.
+    /// The sizes the gemm forward pass ([`crate::vit`]) runs with.
+    pub(crate) fn dims(&self) -> crate::vit::Dims {
+        crate::vit::Dims {
+            hidden: self.hidden_size,
+            intermediate: self.intermediate_size,
+            heads: self.num_attention_heads,
+            layers: self.num_hidden_layers,
+            channels: self.num_channels,
+            image: self.image_size,
+            patch: self.patch_size,
+            projection: self.projection_dim,
+        }
+    }
+
+    /// Multiply-adds of one image's forward pass; twice this is its FLOP count.
+    ///
+    /// Why: throughput in GFLOP/s is compared with the machine's peak; the "4.4 GFLOP" often
+    /// quoted for ViT-B/32 counts multiply-adds.
+    pub fn multiply_adds_per_image(&self) -> u64 {
+        self.dims().multiply_adds()
+    }
+
+    /// The same settings in Candle's terms (Candle's tower is the reference the gemm forward pass
+    /// is tested against).
     pub fn to_candle(&self) -> CandleVisionConfig {
         CandleVisionConfig {
             embed_dim: self.hidden_size,
@@ -310,14 +331,14 @@ impl ClipVisionConfig {
     }
 }
 
-/// CLIP image encoder: Candle's `ClipVisionTransformer` (ending in the post-LayerNorm of the CLS
-/// token) followed by the bias-free `visual_projection`, i.e. `get_image_features`, L2-normalised.
+/// CLIP image encoder: the vision transformer (ending in the post-LayerNorm of the CLS token)
+/// followed by the bias-free `visual_projection`, i.e. `get_image_features`, L2-normalised; run by
+/// [`crate::vit`]'s forward pass on gemm, which matches Candle's `ClipVisionTransformer`.
 ///
 /// Why its own type: it carries the provenance (id, weights SHA-256, preprocessing version) that every
 /// stored vector records, so vectors of different models or preprocessing are never compared.
 pub struct ClipImageEncoder {
-    vision: ClipVisionTransformer,
-    projection: candle_nn::Linear,
+    tower: crate::vit::VitTower,
     config: ClipVisionConfig,
     id: String,
     weights_sha256: String,
@@ -347,17 +368,9 @@ impl ClipImageEncoder {
     ) -> Result<Self, Error> {
         config.validate()?;
         let model_err = |e: candle_core::Error| model_error(format!("building the image tower: {e}"));
-        let vision =
-            ClipVisionTransformer::new(vb.pp("vision_model"), &config.to_candle()).map_err(model_err)?;
-        let projection = candle_nn::linear_no_bias(
-            config.hidden_size,
-            config.projection_dim,
-            vb.pp("visual_projection"),
-        )
-        .map_err(model_err)?;
+        let tower = crate::vit::VitTower::from_var_builder(&vb, config.dims()).map_err(model_err)?;
         Ok(ClipImageEncoder {
-            vision,
-            projection,
+            tower,
             config: config.clone(),
             id: config.encoder_id(),
             weights_sha256,
@@ -402,9 +415,18 @@ impl ClipImageEncoder {
 
     /// Unnormalised `get_image_features` of a pixel batch from [`ClipImageEncoder::preprocess`].
     pub fn image_features(&self, pixels: &Tensor) -> Result<Tensor, Error> {
-        self.vision
-            .forward(pixels)
-            .and_then(|pooled| self.projection.forward(&pooled))
+        self.features(pixels, &mut crate::vit::Workspace::default())
+            .and_then(|rows| {
+                let n = rows.len() / self.config.projection_dim;
+                Tensor::from_vec(rows, (n, self.config.projection_dim), &self.device)
+                    .map_err(|e| model_error(format!("output: {e}")))
+            })
+    }
+
+    /// [`ClipImageEncoder::image_features`] as rows of a flat vector, with the caller's buffers.
+    fn features(&self, pixels: &Tensor, ws: &mut crate::vit::Workspace) -> Result<Vec<f32>, Error> {
+        self.tower
+            .forward_tensor(pixels, ws)
             .map_err(|e| model_error(format!("forward pass: {e}")))
     }
 }
@@ -428,13 +450,11 @@ impl Encoder for ClipImageEncoder {
 
     fn embed(&self, images: &[GrayImage]) -> Result<Vec<Vec<f32>>, Error> {
         let mut out = Vec::with_capacity(images.len());
+        let mut workspace = crate::vit::Workspace::default();
         for chunk in images.chunks(BATCH) {
-            let features = self.image_features(&self.preprocess(chunk)?)?;
-            let rows = features
-                .to_dtype(DType::F32)
-                .and_then(|f| f.to_vec2::<f32>())
-                .map_err(|e| model_error(format!("output: {e}")))?;
-            for mut row in rows {
+            let features = self.features(&self.preprocess(chunk)?, &mut workspace)?;
+            for row in features.chunks_exact(self.config.projection_dim) {
+                let mut row = row.to_vec();
                 l2_normalise(&mut row);
                 out.push(row);
             }

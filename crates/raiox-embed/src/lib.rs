@@ -7,6 +7,8 @@
 pub mod clip;
 pub mod lite0;
 pub mod select;
+mod simd;
+mod vit;
 
 /// The repository's `models/` folder, where a development checkout keeps the weights (this crate
 /// sits two levels below the repository root).
