@@ -311,9 +311,26 @@ impl VitTower {
         self.embed_patches(pixels, n, ws);
         let x = &mut ws.x[..rows * h];
         layer_norm_rows(x, h, &self.pre_norm);
-        for layer in &self.layers {
-            self.attention_block(layer, n, ws);
-            self.mlp_block(layer, n, ws);
+        // Only the class token's output is used: the last layer computes keys and values for every
+        // token but attention, projection and MLP for the class tokens alone (7 % of the work).
+        let every_token = Rows {
+            queries: t,
+            count: rows,
+            stride: h,
+        };
+        let class_tokens = Rows {
+            queries: 1,
+            count: n,
+            stride: t * h,
+        };
+        for (l, layer) in self.layers.iter().enumerate() {
+            let rows = if l + 1 == self.layers.len() {
+                class_tokens
+            } else {
+                every_token
+            };
+            self.attention_block(layer, n, rows, ws);
+            self.mlp_block(layer, rows, ws);
         }
         // Post-LayerNorm of each image's class token, then the projection.
         let pooled = &mut ws.pooled[..n * h];
@@ -369,10 +386,11 @@ impl VitTower {
         }
     }
 
-    /// `x += out_proj(attention(LayerNorm1(x)))`.
-    fn attention_block(&self, layer: &Layer, n: usize, ws: &mut Workspace) {
+    /// `x += out_proj(attention(LayerNorm1(x)))` for the `out` rows of the residual stream; keys and
+    /// values come from every token of the `n` images.
+    fn attention_block(&self, layer: &Layer, n: usize, out: Rows, ws: &mut Workspace) {
         let d = self.dims;
-        let (t, h, dh) = (d.tokens(), d.hidden, d.head_dim());
+        let (t, h, dh, tq) = (d.tokens(), d.hidden, d.head_dim(), out.queries);
         let rows = n * t;
         let normed = &mut ws.normed[..rows * h];
         normed.copy_from_slice(&ws.x[..rows * h]);
@@ -389,47 +407,50 @@ impl VitTower {
         qkv.par_chunks_mut(3 * h)
             .for_each(|row| add_bias(row, &layer.qkv_bias));
         // Per image, per head: softmax(Q·Kᵀ)·V into the head's columns of the context.
-        let context = &mut ws.context[..rows * h];
+        // The first `tq` tokens of each image are its queries (the class token comes first).
+        let context = &mut ws.context[..n * tq * h];
         context
-            .par_chunks_mut(t * h)
+            .par_chunks_mut(tq * h)
             .zip(qkv.par_chunks(t * 3 * h))
             .for_each_init(
-                || vec![0f32; t * t],
+                || vec![0f32; tq * t],
                 |scores, (context, qkv)| {
                     for head in 0..d.heads {
                         let (q, k, v) = (head * dh, h + head * dh, 2 * h + head * dh);
                         let q = Strided::rows(&qkv[q..], 3 * h);
                         let k = Strided::transposed(&qkv[k..], 3 * h);
-                        matmul((t, dh, t), q, k, (scores, t), false, Parallelism::None);
+                        matmul((tq, dh, t), q, k, (scores, t), false, Parallelism::None);
                         for row in scores.chunks_exact_mut(t) {
                             softmax(row);
                         }
                         let v = Strided::rows(&qkv[v..], 3 * h);
                         let weights = Strided::rows(scores, t);
                         let out = &mut context[head * dh..];
-                        matmul((t, t, dh), weights, v, (out, h), false, Parallelism::None);
+                        matmul((tq, t, dh), weights, v, (out, h), false, Parallelism::None);
                     }
                 },
             );
         let x = &mut ws.x[..rows * h];
         matmul(
-            (rows, h, h),
+            (out.count, h, h),
             Strided::rows(context, h),
             Strided::rows(&layer.out, h),
-            (x, h),
+            (x, out.stride),
             true,
             all_threads(),
         );
-        x.par_chunks_mut(h).for_each(|row| add_bias(row, &layer.out_bias));
+        out.each_mut(x, h, |row| add_bias(row, &layer.out_bias));
     }
 
-    /// `x += fc2(QuickGELU(fc1(LayerNorm2(x))))`.
-    fn mlp_block(&self, layer: &Layer, n: usize, ws: &mut Workspace) {
+    /// `x += fc2(QuickGELU(fc1(LayerNorm2(x))))` for the `out` rows of the residual stream.
+    fn mlp_block(&self, layer: &Layer, out: Rows, ws: &mut Workspace) {
         let d = self.dims;
         let (h, i) = (d.hidden, d.intermediate);
-        let rows = n * d.tokens();
+        let rows = out.count;
         let normed = &mut ws.normed[..rows * h];
-        normed.copy_from_slice(&ws.x[..rows * h]);
+        for (r, row) in normed.chunks_exact_mut(h).enumerate() {
+            row.copy_from_slice(&ws.x[r * out.stride..r * out.stride + h]);
+        }
         layer_norm_rows(normed, h, &layer.norm2);
         let mlp = &mut ws.mlp[..rows * i];
         matmul(
@@ -442,16 +463,36 @@ impl VitTower {
         );
         mlp.par_chunks_mut(i)
             .for_each(|row| quick_gelu_bias(row, &layer.fc1_bias));
-        let x = &mut ws.x[..rows * h];
+        let x = &mut ws.x[..out.count * out.stride];
         matmul(
             (rows, i, h),
             Strided::rows(mlp, i),
             Strided::rows(&layer.fc2, h),
-            (x, h),
+            (x, out.stride),
             true,
             all_threads(),
         );
-        x.par_chunks_mut(h).for_each(|row| add_bias(row, &layer.fc2_bias));
+        out.each_mut(x, h, |row| add_bias(row, &layer.fc2_bias));
+    }
+}
+
+/// The rows of the residual stream a block updates: every token, or each image's class token.
+#[derive(Clone, Copy)]
+struct Rows {
+    /// Query tokens per image (the first ones: the class token comes first).
+    queries: usize,
+    /// Rows updated.
+    count: usize,
+    /// Distance between them in the stream.
+    stride: usize,
+}
+
+impl Rows {
+    /// Apply `f` to the first `width` values of each row, in parallel.
+    fn each_mut(&self, x: &mut [f32], width: usize, f: impl Fn(&mut [f32]) + Sync) {
+        x.par_chunks_mut(self.stride)
+            .take(self.count)
+            .for_each(|row| f(&mut row[..width]));
     }
 }
 
