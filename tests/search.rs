@@ -348,3 +348,86 @@ fn switching_encoder_reembeds_and_never_mixes_vectors() {
     let models_list = &json_lines(&run(&["models", "list", "--json"]))[0];
     assert_eq!(models_list["active"], "lite0-imagenet");
 }
+
+#[test]
+fn review_puts_a_wrong_label_first_and_suggest_offers_the_right_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, _) = labelled_library(dir.path(), "8");
+    let items = listed(&lib);
+    let labelled: Vec<&serde_json::Value> = items.iter().filter(|i| i["status"] != "unlabelled").collect();
+    // The implant the library's own vote identifies most surely: relabel it to another system.
+    let open = Library::open(&lib).unwrap();
+    let encoder = Lite0Encoder::bundled().unwrap();
+    let searcher = Searcher::open(&open, &encoder).unwrap();
+    let (victim, truth) = labelled
+        .iter()
+        .filter_map(|i| {
+            let id = i["id"].as_i64().unwrap();
+            let s = raiox::search::review::suggest(&searcher, id, 10)?;
+            let top = s.candidates.first()?.clone();
+            (top.system == i["system"].as_str().unwrap()).then_some((id, top))
+        })
+        .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
+        .expect("some implant its neighbours agree on");
+    drop((searcher, open));
+    let other = labelled
+        .iter()
+        .find(|i| i["system"].as_str().unwrap() != truth.system)
+        .unwrap();
+    let (m, s) = (
+        other["manufacturer"].as_str().unwrap(),
+        other["system"].as_str().unwrap(),
+    );
+    let out = raiox(
+        &lib,
+        &["label", &victim.to_string(), "--manufacturer", m, "--system", s],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = raiox(&lib, &["review", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let queue = json_lines(&out);
+    // Synthetic systems also confuse the encoder now and then, so other entries may be as certain;
+    // the planted mistake is among the most certain ones, with the right system suggested.
+    let at = queue
+        .iter()
+        .position(|e| e["id"] == victim)
+        .expect("the wrong label is in the queue");
+    let first = &queue[at];
+    assert!(at < 5 && at < queue.len(), "position {at} of {}", queue.len());
+    assert_eq!(first["system"], s);
+    assert_eq!(first["suggested"]["system"], truth.system.as_str());
+    assert!(first["confidence"].as_f64().unwrap() > 0.8, "{first}");
+    let evidence = first["evidence"].as_array().unwrap();
+    assert!(!evidence.is_empty() && evidence.iter().all(|n| n["system"] != s));
+    let shown = queue
+        .iter()
+        .map(|e| e["confidence"].as_f64().unwrap())
+        .collect::<Vec<_>>();
+    assert!(
+        shown.windows(2).all(|w| w[0] >= w[1]),
+        "most certain first: {shown:?}"
+    );
+
+    let out = raiox(&lib, &["suggest", &victim.to_string(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let suggestion = &json_lines(&out)[0];
+    let candidates = suggestion["candidates"].as_array().unwrap();
+    assert!((1..=3).contains(&candidates.len()), "{suggestion}");
+    assert_eq!(candidates[0]["system"], truth.system.as_str(), "{suggestion}");
+    assert_eq!(suggestion["label"][1], s, "the current (wrong) label is shown");
+    let out = raiox(&lib, &["suggest", "999999", "--json"]);
+    assert!(!out.status.success(), "an unknown id fails");
+    assert!(json_lines(&out)[0]["error"].as_str().unwrap().contains("999999"));
+
+    // The planted-mistake check of `eval --flip`: flips in memory only, the library is unchanged.
+    let before = listed(&lib);
+    let out = raiox(&lib, &["eval", "--json", "--flip", "0.1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let review = &json_lines(&out)[0]["review"];
+    let flipped = review["flipped"].as_u64().unwrap();
+    assert_eq!(flipped, (labelled.len() as f64 * 0.1).round() as u64, "{review}");
+    assert!(review["recall_at_twice"].as_f64().unwrap() >= 0.5, "{review}");
+    assert_eq!(listed(&lib), before, "eval --flip changes nothing in the library");
+    assert!(!raiox(&lib, &["eval", "--flip", "1.5"]).status.success());
+}

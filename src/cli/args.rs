@@ -115,11 +115,40 @@ pub enum Command {
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
+    /// Suggested labels for implants: the top systems of their neighbours' vote, with their share.
+    Suggest {
+        /// Implant ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Labelled neighbours that vote.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Encoder (default: the library's active one).
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
+        encoder: Option<EncoderChoice>,
+    },
+    /// Labelled implants whose neighbours vote for another system (likely mislabels), most certain
+    /// first, with the neighbours that disagree.
+    Review {
+        /// Labelled neighbours that vote.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Entries to show at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Encoder (default: the library's active one).
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
+        encoder: Option<EncoderChoice>,
+    },
     /// Leave-one-out identification quality over the labelled images.
     Eval {
         /// Labelled neighbours that vote.
         #[arg(long, default_value_t = 10)]
         k: usize,
+        /// Also check the review queue: flip this share of the labels at random (in memory only,
+        /// seeded) and report how many of them the queue puts in its first 2 × flipped entries.
+        #[arg(long, value_name = "FRACTION")]
+        flip: Option<f64>,
         /// Encoder (default: the library's active one).
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,

@@ -20,6 +20,7 @@ mod films;
 mod import;
 mod output;
 mod progress_bar;
+mod review;
 mod search;
 mod sync;
 
@@ -152,7 +153,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Trash(c) => sync::cmd_trash(&cli, c),
         Command::Bench(args) => bench::cmd_bench(&cli, args),
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
-        Command::Eval { k, encoder } => search::cmd_eval(&cli, *k, *encoder),
+        Command::Eval { k, encoder, flip } => search::cmd_eval(&cli, *k, *encoder, *flip),
+        Command::Suggest { ids, k, encoder } => review::cmd_suggest(&cli, ids, *k, *encoder),
+        Command::Review { k, limit, encoder } => review::cmd_review(&cli, *k, *limit, *encoder),
         Command::Check => {
             let lib = cli.open_library()?;
             let report = lib.check()?;
@@ -195,7 +198,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     outln!("{}", summary_line(&rec));
                 }
                 outln!();
-                search::cmd_eval(&cli, 10, None)?;
+                search::cmd_eval(&cli, 10, None, None)?;
             }
             Ok(code)
         }

@@ -14,6 +14,7 @@ use raiox::embed::select::{choose, EncoderChoice};
 use raiox::embed::Encoder;
 use raiox::embedding::{embed_film, embed_library};
 use raiox::search::identify::{EvalReport, Neighbour, Searcher};
+use raiox::search::review;
 use raiox::standardise::Aabb;
 
 pub fn cmd_embed(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
@@ -105,7 +106,7 @@ pub(super) fn queries(
         .collect())
 }
 
-fn open_searcher(
+pub(super) fn open_searcher(
     cli: &Cli,
     choice: Option<EncoderChoice>,
 ) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
@@ -126,7 +127,7 @@ pub(super) fn query_title(q: &Query) -> String {
         (None, None) => q.path.clone(),
     }
 }
-fn neighbour_line(n: &Neighbour) -> String {
+pub(super) fn neighbour_line(n: &Neighbour) -> String {
     format!(
         "  #{:<6} {:.4}  {:<44} {}",
         n.id,
@@ -248,17 +249,45 @@ fn print_identification(
         .for_each(|n| outln!("  {}", neighbour_line(n)));
 }
 
-pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
-    let (lib, encoder, searcher) = open_searcher(cli, choice)?;
+pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>, flip: Option<f64>) -> Result<ExitCode> {
+    let (lib, encoder, mut searcher) = open_searcher(cli, choice)?;
     let calibration = searcher.calibration(&lib, k)?;
     let report = searcher.evaluate(k, calibration.as_ref());
+    let review = match flip {
+        Some(f) if (0.0..=1.0).contains(&f) => Some(review::check_with_flipped_labels(
+            &mut searcher,
+            k,
+            f,
+            REVIEW_CHECK_SEED,
+        )),
+        Some(f) => anyhow::bail!("--flip {f}: give a share between 0 and 1, e.g. 0.05"),
+        None => None,
+    };
     if cli.json {
-        json_line(&report)?;
+        let mut line = serde_json::to_value(&report)?;
+        if let Some(r) = &review {
+            line["review"] = serde_json::to_value(r)?;
+        }
+        json_line(&line)?;
     } else {
         print_eval(encoder.id(), &report);
+        if let Some(r) = &review {
+            outln!(
+                "review queue: {} of {} flipped labels in its first {} entries ({:.1} %; {} entries, {} implants)",
+                (r.recall_at_twice * r.flipped as f64).round(),
+                r.flipped,
+                2 * r.flipped,
+                100.0 * r.recall_at_twice,
+                r.queue,
+                r.implants
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Seed of the labels `eval --flip` flips, so a check can be repeated.
+const REVIEW_CHECK_SEED: u64 = 0x5EED_F11B;
 
 fn print_eval(encoder: &str, r: &EvalReport) {
     let pct = |x: f64| format!("{:.1} %", x * 100.0);

@@ -3,3 +3,4 @@
 //! computes embeddings itself.
 pub mod identify;
 pub mod neardup;
+pub mod review;

@@ -23,7 +23,7 @@ mod anatomy;
 mod film;
 mod geometry;
 mod render;
-mod rng;
+pub(crate) mod rng;
 mod scene;
 mod systems;
 mod texture;
