@@ -5,6 +5,8 @@
 //! identification of the same implant agree, and a label the vote contradicts with confidence is the
 //! one most worth a second look. Everything here reads the library; fixing is the curator's call.
 
+use std::collections::BTreeMap;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -39,6 +41,9 @@ pub fn suggest(searcher: &Searcher, id: i64, k: usize) -> Option<Suggestion> {
     })
 }
 
+/// How many more neighbours the review counts than the vote it is asked for (`k`).
+const REVIEW_BREADTH: usize = 5;
+
 /// A labelled implant its neighbours place in another system.
 #[derive(Debug, Clone, Serialize)]
 pub struct LikelyMislabel {
@@ -48,46 +53,67 @@ pub struct LikelyMislabel {
     pub manufacturer: String,
     /// Its label: system.
     pub system: String,
-    /// What the vote says instead.
+    /// The system most of its neighbours have, with their share.
     pub suggested: Candidate,
-    /// The vote's share for its own label (0 when no neighbour has it).
+    /// The share of its neighbours with its own label.
     pub own_share: f32,
     /// How sure the review is: the suggestion's share minus the own label's.
     pub confidence: f32,
-    /// The neighbours that disagree with the label, nearest first.
+    /// The nearest neighbours that disagree with the label (at most `k`), nearest first.
     pub evidence: Vec<Neighbour>,
 }
 
-/// Every labelled implant whose leave-one-out vote puts another system first, most confident first.
+/// Every labelled implant most of whose `5 × k` nearest labelled neighbours (itself excluded; at
+/// most half an average system's count, at least `k`) have another system, most certain first.
 ///
-/// Why ranked by the margin of the vote: a flipped label sits among neighbours of its true system,
-/// which outvote it by a wide margin, while a genuinely ambiguous implant splits the vote.
+/// Why counted over a wide neighbourhood, unweighted: a flipped label sits among many implants of
+/// its true system and almost none of its own, while an implant the encoder merely confuses keeps
+/// some neighbours of its own system a little further out. On 1 640 synthetic restored implants
+/// (Lite0) with 5 % of the labels flipped, ranking by this margin put 82–94 % of the flips in the
+/// first 2 × flipped entries (three flip seeds), against 80 % for the margin of the
+/// similarity-weighted `k`-vote that `identify` uses (which looks at the nearest few only).
 pub fn likely_mislabels(searcher: &Searcher, k: usize) -> Vec<LikelyMislabel> {
-    let mut found: Vec<LikelyMislabel> = searcher
-        .labelled_ids()
+    let ids = searcher.labelled_ids();
+    // No wider than half an average system: a neighbourhood larger than the systems themselves
+    // would be outvoted by other systems whatever the label.
+    let systems: std::collections::HashSet<(&str, &str)> =
+        ids.iter().filter_map(|&id| searcher.label_of(id)).collect();
+    let half_system = ids.len() / (2 * systems.len().max(1));
+    let breadth = (k.max(1) * REVIEW_BREADTH).min(half_system).max(k.max(1));
+    let mut found: Vec<LikelyMislabel> = ids
         .par_iter()
         .filter_map(|&id| {
             let (manufacturer, system) = searcher.label_of(id)?;
-            let (candidates, neighbours) = searcher.vote_for(id, k)?;
-            let is_own = |c: &Candidate| c.manufacturer == manufacturer && c.system == system;
-            let top = candidates.first()?;
-            if is_own(top) {
+            let (_, neighbours) = searcher.vote_for(id, breadth)?;
+            let mut tally: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+            for n in &neighbours {
+                if let (Some(m), Some(s)) = (n.manufacturer.as_deref(), n.system.as_deref()) {
+                    *tally.entry((m, s)).or_default() += 1;
+                }
+            }
+            let total = neighbours.len().max(1) as f32;
+            let own = tally.get(&(manufacturer, system)).copied().unwrap_or(0);
+            let (&(top_m, top_s), &top) = tally
+                .iter()
+                .max_by_key(|(key, count)| (**count, std::cmp::Reverse(*key)))?;
+            if (top_m, top_s) == (manufacturer, system) || top == own {
                 return None;
             }
-            let own_share = candidates.iter().find(|c| is_own(c)).map_or(0.0, |c| c.score);
-            let evidence = neighbours
-                .into_iter()
-                .filter(|n| {
-                    n.manufacturer.as_deref() != Some(manufacturer) || n.system.as_deref() != Some(system)
-                })
-                .collect();
+            let disagrees = |n: &&Neighbour| {
+                n.manufacturer.as_deref() != Some(manufacturer) || n.system.as_deref() != Some(system)
+            };
+            let evidence = neighbours.iter().filter(disagrees).take(k).cloned().collect();
             Some(LikelyMislabel {
                 id,
                 manufacturer: manufacturer.to_string(),
                 system: system.to_string(),
-                suggested: top.clone(),
-                own_share,
-                confidence: top.score - own_share,
+                suggested: Candidate {
+                    manufacturer: top_m.to_string(),
+                    system: top_s.to_string(),
+                    score: top as f32 / total,
+                },
+                own_share: own as f32 / total,
+                confidence: (top - own) as f32 / total,
                 evidence,
             })
         })
