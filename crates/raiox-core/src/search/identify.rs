@@ -263,13 +263,7 @@ impl Searcher {
 
     /// Leave-one-out outcomes for labelled images: (true label, candidates, nearest similarity).
     fn leave_one_out(&self, k: usize, limit: usize) -> Vec<(Label, Vec<Candidate>, f32, Vec<Neighbour>)> {
-        let mut ids: Vec<i64> = self
-            .labels
-            .keys()
-            .copied()
-            .filter(|id| self.index.vector(*id).is_some())
-            .collect();
-        ids.sort_unstable();
+        let ids = self.labelled_ids();
         let step = (ids.len() / limit.max(1)).max(1);
         ids.iter()
             .step_by(step)
