@@ -234,10 +234,12 @@ pub fn import_rows(
     ctl: &JobControl,
     log: &mut dyn FnMut(&str),
 ) -> Result<Vec<ImportRow>, Error> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e| Error::io(&path, e)
+    let clear = |dir: &Path| match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir, e)),
+        _ => Ok(()),
     };
+    // Libraries left by an interrupted run would make every film a duplicate.
+    clear(scratch)?;
     let mut rows = Vec::new();
     for (encoder, weights) in encoders()? {
         log(&format!("  import with {}", encoder.id()));
@@ -256,13 +258,21 @@ pub fn import_rows(
             });
             match outcome {
                 Ok(_) if ctl.is_cancelled() => failed = Some(Error::Invalid("cancelled".into())),
-                Ok(summary) if summary.refused == 0 => counts = (summary.imported, summary.implants),
-                Ok(summary) => failed = Some(Error::Invalid(format!("{} films refused", summary.refused))),
+                Ok(summary) if summary.refused == 0 && summary.duplicates == 0 => {
+                    counts = (summary.imported, summary.implants)
+                }
+                Ok(summary) => {
+                    failed = Some(Error::Invalid(format!(
+                        "import bench: {} films refused, {} duplicates",
+                        summary.refused, summary.duplicates
+                    )))
+                }
                 Err(e) => failed = Some(e),
             }
         });
-        std::fs::remove_dir_all(scratch).map_err(io(scratch))?;
+        let cleaned = clear(scratch);
         failed.map_or(Ok(()), Err)?;
+        cleaned?;
         rows.push(ImportRow {
             encoder: encoder.id().to_string(),
             weights,

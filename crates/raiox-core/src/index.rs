@@ -82,7 +82,7 @@ impl Index {
             return Vec::new();
         }
         let (qcodes, qscale) = quantise(query);
-        let want = (k * CANDIDATES_PER_K).max(MIN_CANDIDATES);
+        let want = k.saturating_mul(CANDIDATES_PER_K).max(MIN_CANDIDATES);
         // Coarse int8 scan, block by block on all cores; each block keeps its best `want`.
         let mut candidates: Vec<(f32, usize)> = (0..self.len())
             .into_par_iter()

@@ -5,7 +5,8 @@
 //! `exp` is a libm call per value; between two matrix products of a transformer layer they would
 //! take a quarter of its time. Written as plain loops over independent lanes (sums in 16
 //! accumulators, a branch-free `exp` without float-to-int casts) so the compiler vectorises them for
-//! each target; the baseline copy is for CPUs without AVX2 (and non-x86 targets).
+//! each target; the baseline copy is for CPUs without AVX2 (and non-x86 targets), where on x86
+//! `mul_add` is a library call and the kernels are correct but slow.
 
 /// Defines `fn $name(args)` that runs `$body` compiled for the best instruction set the CPU has.
 macro_rules! multiversioned {

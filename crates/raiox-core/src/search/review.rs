@@ -79,7 +79,11 @@ pub fn likely_mislabels(searcher: &Searcher, k: usize) -> Vec<LikelyMislabel> {
     let systems: std::collections::HashSet<(&str, &str)> =
         ids.iter().filter_map(|&id| searcher.label_of(id)).collect();
     let half_system = ids.len() / (2 * systems.len().max(1));
-    let breadth = (k.max(1) * REVIEW_BREADTH).min(half_system).max(k.max(1));
+    let breadth = k
+        .max(1)
+        .saturating_mul(REVIEW_BREADTH)
+        .min(half_system)
+        .max(k.max(1));
     let mut found: Vec<LikelyMislabel> = ids
         .par_iter()
         .filter_map(|&id| {
