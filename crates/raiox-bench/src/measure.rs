@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use candle_nn::{Init, VarBuilder, VarMap};
+use candle_nn::{Init, VarBuilder};
 use image::GrayImage;
 use rayon::prelude::*;
 use rayon::ThreadPool;
@@ -143,16 +143,13 @@ pub fn embed_rate(encoder: &dyn Encoder, images: &[GrayImage], repeats: usize) -
 /// scale of CLIP's training), so no value is a zero or a denormal that would be faster.
 pub fn random_clip() -> Result<ClipImageEncoder, Error> {
     let config = ClipVisionConfig::vit_b32();
-    let varmap = VarMap::new();
     let init = Init::Randn {
         mean: 0.0,
         stdev: 0.02,
     };
-    for (name, shape) in config.required_tensors() {
-        varmap
-            .get(shape, &name, init, DType::F32, &Device::Cpu)
-            .map_err(|e| Error::Invalid(format!("random CLIP tower: {e}")))?;
-    }
+    let varmap = config
+        .random_weights(|_| init)
+        .map_err(|e| Error::Invalid(format!("random CLIP tower: {e}")))?;
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     ClipImageEncoder::from_var_builder(vb, &config, "random".into())
 }

@@ -267,6 +267,22 @@ impl ClipVisionConfig {
         self.dims().multiply_adds()
     }
 
+    /// A `VarMap` holding every tensor of [`ClipVisionConfig::required_tensors`], each drawn with
+    /// `init(name)`.
+    ///
+    /// Why: Candle's `VarMap` fills a tensor first asked for without hints with zeros; a tower for a
+    /// speed measurement or a numerical comparison needs real random values everywhere.
+    pub fn random_weights(
+        &self,
+        init: impl Fn(&str) -> candle_nn::Init,
+    ) -> candle_core::Result<candle_nn::VarMap> {
+        let varmap = candle_nn::VarMap::new();
+        for (name, shape) in self.required_tensors() {
+            varmap.get(shape, &name, init(&name), DType::F32, &Device::Cpu)?;
+        }
+        Ok(varmap)
+    }
+
     /// The same settings in Candle's terms (Candle's tower is the reference the gemm forward pass
     /// is tested against).
     pub fn to_candle(&self) -> CandleVisionConfig {
@@ -391,6 +407,14 @@ impl ClipImageEncoder {
     /// to `image_size` with Pillow's bicubic, reproduced bit for bit, then centre crop).
     pub fn preprocess(&self, images: &[GrayImage]) -> Result<Tensor, Error> {
         let s = self.config.image_size;
+        Tensor::from_vec(self.pixel_values(images)?, (images.len(), 3, s, s), &self.device)
+            .map_err(|e| model_error(format!("preprocessing: {e}")))
+    }
+
+    /// [`ClipImageEncoder::preprocess`]'s values (NCHW, row-major) without the tensor, which
+    /// [`Encoder::embed`] hands to the forward pass as they are.
+    fn pixel_values(&self, images: &[GrayImage]) -> Result<Vec<f32>, Error> {
+        let s = self.config.image_size;
         let plane = s * s;
         let mut data = vec![0f32; images.len() * 3 * plane];
         for (n, image) in images.iter().enumerate() {
@@ -409,8 +433,7 @@ impl ClipImageEncoder {
                 }
             }
         }
-        Tensor::from_vec(data, (images.len(), 3, s, s), &self.device)
-            .map_err(|e| model_error(format!("preprocessing: {e}")))
+        Ok(data)
     }
 
     /// Unnormalised `get_image_features` of a pixel batch from [`ClipImageEncoder::preprocess`].
@@ -452,7 +475,9 @@ impl Encoder for ClipImageEncoder {
         let mut out = Vec::with_capacity(images.len());
         let mut workspace = crate::vit::Workspace::default();
         for chunk in images.chunks(BATCH) {
-            let features = self.features(&self.preprocess(chunk)?, &mut workspace)?;
+            let features = self
+                .tower
+                .forward(&self.pixel_values(chunk)?, chunk.len(), &mut workspace);
             for row in features.chunks_exact(self.config.projection_dim) {
                 let mut row = row.to_vec();
                 l2_normalise(&mut row);

@@ -513,25 +513,16 @@ mod tests {
 
     /// A small tower with every tensor random (not Candle's zero default), and both forward passes.
     fn random_tower(config: &ClipVisionConfig) -> (VarMap, VitTower) {
-        let varmap = VarMap::new();
-        for (name, shape) in config.required_tensors() {
-            let init = if name.ends_with("norm1.weight")
-                || name.ends_with("norm2.weight")
-                || name.ends_with("layrnorm.weight")
-                || name.ends_with("layernorm.weight")
-            {
-                Init::Randn {
-                    mean: 1.0,
-                    stdev: 0.2,
-                }
-            } else {
-                Init::Randn {
-                    mean: 0.0,
-                    stdev: 0.2,
-                }
-            };
-            varmap.get(shape, &name, init, DType::F32, &Device::Cpu).unwrap();
-        }
+        let varmap = config
+            .random_weights(|name| {
+                let mean = if name.contains("norm") && name.ends_with(".weight") {
+                    1.0
+                } else {
+                    0.0
+                };
+                Init::Randn { mean, stdev: 0.2 }
+            })
+            .unwrap();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
         let tower = VitTower::from_var_builder(&vb, config.dims()).unwrap();
         (varmap, tower)
