@@ -127,14 +127,38 @@ pub enum Command {
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
-    /// Labelled implants whose neighbours vote for another system (likely mislabels), most certain
-    /// first, with the neighbours that disagree.
+    /// The review queue: labelled implants whose neighbours vote for another system (likely
+    /// mislabels), groups of copies, and outliers of their system, each with its evidence.
     Review {
         /// Labelled neighbours that vote.
         #[arg(long, default_value_t = 10)]
         k: usize,
-        /// Entries to show at most.
+        /// Entries to show at most, per list.
         #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Cosine similarity from which two implants are near copies (default: the encoder's
+        /// import warning threshold).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Mark these implants' entries as checked: they leave the queue until they change.
+        #[arg(long, value_name = "ID", num_args = 1.., conflicts_with = "merge")]
+        keep: Vec<i64>,
+        /// Merge the duplicate group holding this implant into it: it takes the group's label if
+        /// it has none, the other copies are deleted.
+        #[arg(long, value_name = "ID")]
+        merge: Option<i64>,
+        /// Encoder (default: the library's active one).
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
+        encoder: Option<EncoderChoice>,
+    },
+    /// Unlabelled implants in the order worth labelling: uncertain vote and far from anything
+    /// labelled first, near copies of a listed one later.
+    Next {
+        /// Labelled neighbours that vote.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Implants to show at most.
+        #[arg(long, default_value_t = 20)]
         limit: usize,
         /// Encoder (default: the library's active one).
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]

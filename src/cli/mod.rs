@@ -155,7 +155,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
         Command::Eval { k, encoder, flip } => search::cmd_eval(&cli, *k, *encoder, *flip),
         Command::Suggest { ids, k, encoder } => review::cmd_suggest(&cli, ids, *k, *encoder),
-        Command::Review { k, limit, encoder } => review::cmd_review(&cli, *k, *limit, *encoder),
+        Command::Review {
+            k,
+            limit,
+            threshold,
+            keep,
+            merge,
+            encoder,
+        } => review::cmd_review(
+            &cli,
+            &review::ReviewArgs {
+                k: *k,
+                limit: *limit,
+                threshold: *threshold,
+                keep: keep.clone(),
+                merge: *merge,
+            },
+            *encoder,
+        ),
+        Command::Next { k, limit, encoder } => review::cmd_next(&cli, *k, *limit, *encoder),
         Command::Check => {
             let lib = cli.open_library()?;
             let report = lib.check()?;

@@ -1,15 +1,21 @@
-//! `raiox suggest` and `raiox review`: what the neighbour vote says about implants already in the
-//! library — labels to accept, and labels it contradicts.
+//! `raiox suggest`, `raiox review` and `raiox next`: what the neighbours say about implants already
+//! in the library — labels to accept, labels they contradict, copies, outliers, what to label next.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use serde::Serialize;
 
 use super::args::Cli;
 use super::output::json_line;
 use super::search::{neighbour_line, open_searcher};
 use raiox::embed::select::EncoderChoice;
-use raiox::search::review::{likely_mislabels, suggest};
+use raiox::curate::merge_copies;
+use raiox::search::groups::DuplicateGroup;
+use raiox::search::neardup;
+use raiox::search::next::label_next;
+use raiox::search::outliers::Outlier;
+use raiox::search::review::{keep, queue, suggest, LikelyMislabel};
 
 /// One line per implant: its top systems with their share of the vote, and the voters.
 pub fn cmd_suggest(cli: &Cli, ids: &[i64], k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
@@ -57,27 +63,92 @@ pub fn cmd_suggest(cli: &Cli, ids: &[i64], k: usize, choice: Option<EncoderChoic
     })
 }
 
-/// The likely mislabels, most certain first, each with the neighbours that disagree.
-pub fn cmd_review(cli: &Cli, k: usize, limit: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
-    let (_lib, encoder, searcher) = open_searcher(cli, choice)?;
-    let queue = likely_mislabels(&searcher, k);
-    if cli.json {
-        for entry in queue.iter().take(limit) {
-            json_line(entry)?;
+/// What `raiox review` was asked for.
+pub struct ReviewArgs {
+    /// Voting neighbours.
+    pub k: usize,
+    /// Entries shown per list.
+    pub limit: usize,
+    /// Near-copy threshold (default: the encoder's).
+    pub threshold: Option<f32>,
+    /// Implants whose entries to mark as checked.
+    pub keep: Vec<i64>,
+    /// Merge the duplicate group holding this implant into it.
+    pub merge: Option<i64>,
+}
+
+/// One line of `raiox review --json`: an entry of one of the three lists.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Entry<'a> {
+    Mislabel(&'a LikelyMislabel),
+    Duplicate(&'a DuplicateGroup),
+    Outlier(&'a Outlier),
+}
+
+/// The review queue (likely mislabels, copies, outliers), or a fix of it (`--keep`, `--merge`).
+pub fn cmd_review(cli: &Cli, args: &ReviewArgs, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let (mut lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let threshold = args.threshold.unwrap_or_else(|| neardup::threshold(encoder.id()));
+    if !(0.0..=1.0).contains(&threshold) {
+        anyhow::bail!("--threshold must be a cosine similarity between 0 and 1, not {threshold}");
+    }
+    let q = queue(&lib, &searcher, args.k, threshold)?;
+    if let Some(id) = args.merge {
+        let group = q
+            .duplicates
+            .iter()
+            .find(|g| g.ids().contains(&id))
+            .ok_or_else(|| anyhow::anyhow!("implant {id} is in no duplicate group at cosine ≥ {threshold}"))?;
+        let others: Vec<i64> = group.ids().into_iter().filter(|&o| o != id).collect();
+        let kept = merge_copies(&mut lib, id, &others, group.merged_label())?;
+        if cli.json {
+            json_line(&serde_json::json!({"kept": kept.id, "deleted": others, "name": kept.name}))?;
+        } else {
+            outln!("kept implant {id}, deleted {} copies", others.len());
         }
         return Ok(ExitCode::SUCCESS);
     }
-    outln!(
-        "{} labelled implants whose neighbours vote for another system ({}, k = {k}){}",
-        queue.len(),
-        encoder.id(),
-        if queue.len() > limit {
+    if !args.keep.is_empty() {
+        let mut failed = false;
+        for &id in &args.keep {
+            let marked = keep(&mut lib, &q, id)?;
+            failed |= marked == 0;
+            if cli.json {
+                json_line(&serde_json::json!({"id": id, "checked": marked}))?;
+            } else if marked == 0 {
+                outln!("implant {id} is not in the review queue");
+            } else {
+                outln!("implant {id}: {marked} entries checked");
+            }
+        }
+        return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
+    let limit = args.limit;
+    if cli.json {
+        let entries = (q.mislabels.iter().take(limit).map(Entry::Mislabel))
+            .chain(q.duplicates.iter().take(limit).map(Entry::Duplicate))
+            .chain(q.outliers.iter().take(limit).map(Entry::Outlier));
+        for entry in entries {
+            json_line(&entry)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let more = |n: usize| {
+        if n > limit {
             format!(", the first {limit}")
         } else {
             String::new()
         }
+    };
+    outln!(
+        "{} likely mislabels: labelled implants whose neighbours vote for another system ({}, k = {}){}",
+        q.mislabels.len(),
+        encoder.id(),
+        args.k,
+        more(q.mislabels.len())
     );
-    for e in queue.iter().take(limit) {
+    for e in q.mislabels.iter().take(limit) {
         outln!(
             "implant {}: labelled {} / {} ({:.0} % of the vote), neighbours say {} / {} ({:.0} %)",
             e.id,
@@ -92,6 +163,76 @@ pub fn cmd_review(cli: &Cli, k: usize, limit: usize, choice: Option<EncoderChoic
             .iter()
             .take(3)
             .for_each(|n| outln!("{}", neighbour_line(n)));
+    }
+    outln!(
+        "{} duplicate groups (identical standard image, or cosine ≥ {threshold}){}",
+        q.duplicates.len(),
+        more(q.duplicates.len())
+    );
+    for g in q.duplicates.iter().take(limit) {
+        let members: Vec<String> = g
+            .members
+            .iter()
+            .map(|m| match &m.label {
+                Some((man, sys)) => format!("#{} {man} / {sys}", m.id),
+                None => format!("#{} unlabelled", m.id),
+            })
+            .collect();
+        outln!(
+            "{} copies ({:.3}){}: {}",
+            if g.exact { "exact" } else { "near" },
+            g.similarity,
+            if g.conflicting_labels { ", labels differ" } else { "" },
+            members.join(", ")
+        );
+    }
+    outln!(
+        "{} outliers: far from the rest of their system{}",
+        q.outliers.len(),
+        more(q.outliers.len())
+    );
+    for o in q.outliers.iter().take(limit) {
+        outln!(
+            "implant {}: {} / {}, mean cosine to its own system {:.3} (system median {:.3}, {:.1} robust SD below)",
+            o.id,
+            o.manufacturer,
+            o.system,
+            o.typicality,
+            o.system_median,
+            o.score
+        );
+    }
+    if q.hidden > 0 {
+        outln!("{} checked entries not shown", q.hidden);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Unlabelled implants in the order worth labelling, with why.
+pub fn cmd_next(cli: &Cli, k: usize, limit: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let (_lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let order = label_next(&searcher, k);
+    if cli.json {
+        for item in order.iter().take(limit) {
+            json_line(item)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "{} unlabelled implants with a {} vector; label these first:",
+        order.len(),
+        encoder.id()
+    );
+    for item in order.iter().take(limit) {
+        let suggestion = item.suggestion.as_ref().map_or("no suggestion".to_string(), |c| {
+            format!("suggests {} / {} ({:.0} %)", c.manufacturer, c.system, 100.0 * c.score)
+        });
+        outln!(
+            "implant {}: uncertainty {:.2}, novelty {:.2}, {suggestion}",
+            item.id,
+            item.uncertainty,
+            item.novelty
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@ use crate::gui::inspector::Inspector;
 use crate::gui::jobs::Jobs;
 use crate::gui::labels::Picker;
 use crate::gui::production::SyncView;
+use crate::gui::review::ReviewView;
 use crate::gui::settings::{apply_theme, Persisted, STORAGE_KEY};
 use crate::gui::similar::SimilarView;
 use crate::gui::state::Browser;
@@ -38,6 +39,8 @@ pub enum Tab {
     Identify,
     /// Per-file import status.
     Import,
+    /// Likely mislabels, copies and outliers.
+    Review,
 }
 
 /// A native file dialog the curator opened (run on its own thread).
@@ -100,6 +103,8 @@ pub struct RaioxApp {
     pub importing: ImportView,
     /// Sync to production.
     pub sync: SyncView,
+    /// The review queue.
+    pub review: ReviewView,
 }
 
 impl RaioxApp {
@@ -155,6 +160,7 @@ impl RaioxApp {
             identify: IdentifyView::default(),
             importing: ImportView::default(),
             sync: SyncView::default(),
+            review: ReviewView::default(),
         };
         app.send(Command::LoadRows);
         app
@@ -370,6 +376,22 @@ impl RaioxApp {
                 result,
                 calibrated,
             } => self.identify.answered(ctx, path, query, result, calibrated),
+            Reply::Suggested { ids, candidates } => {
+                if ids == self.picker.suggested_for {
+                    let catalogue = self.browser.catalogue.as_ref();
+                    self.picker.suggestions = candidates
+                        .iter()
+                        .filter_map(|c| {
+                            let (_, s) = catalogue?
+                                .resolve_system(Some(&c.manufacturer), &c.system)
+                                .ok()?;
+                            Some((s.id, c.score))
+                        })
+                        .collect();
+                }
+            }
+            Reply::Review(queue, threshold) => self.review.arrived(*queue, threshold),
+            Reply::NextOrder(order) => self.browser.set_next_order(order),
             Reply::SyncConfig(config) => self.sync.loaded(*config),
             Reply::SyncSaved(path) => {
                 self.sync.saved = Some(format!("Saved to {path}"));
@@ -427,6 +449,13 @@ impl RaioxApp {
                 self.identify.waiting = false;
                 self.identify.error = Some(message);
             }
+            // Nothing to suggest from (no vectors, nothing labelled yet): the picker shows no
+            // suggestions, which says as much.
+            Place::Suggest => {}
+            Place::Review => {
+                self.review.waiting = false;
+                self.review.error = Some(message);
+            }
             Place::Sync => {
                 self.jobs.finish(place);
                 self.sync.waiting = false;
@@ -479,11 +508,33 @@ impl RaioxApp {
         }
     }
 
-    /// Label the target images with the recent system on number key `n`.
-    pub fn apply_recent(&mut self, n: usize) {
-        match self.picker.recent_at(n) {
+    /// Label the target images with the suggested or recent system on number key `n`.
+    pub fn apply_quick(&mut self, n: usize) {
+        match self.picker.quick_at(&self.browser.targets(), n) {
             Some(sid) => self.apply_label(Some(sid)),
-            None => self.picker.error = Some(format!("no recent system on key {n} yet")),
+            None => self.picker.error = Some(format!("no suggested or recent system on key {n}")),
+        }
+    }
+
+    /// Label the target images with the first suggestion (Tab).
+    pub fn accept_suggestion(&mut self) {
+        match self.picker.suggestions_for(&self.browser.targets()).first() {
+            Some(&(sid, _)) => self.apply_label(Some(sid)),
+            None => self.picker.error = Some("no suggestion for this implant yet".into()),
+        }
+    }
+
+    /// Ask for suggestions when the implants to label changed (the selection or the current one).
+    pub(super) fn request_suggestions(&mut self) {
+        let targets = self.browser.targets();
+        if targets == self.picker.suggested_for || !self.rows_loaded {
+            return;
+        }
+        self.picker.suggested_for = targets.clone();
+        self.picker.suggestions.clear();
+        if !targets.is_empty() {
+            let k = self.persisted.identify_k;
+            self.send(Command::Suggest { ids: targets, k });
         }
     }
 
@@ -491,6 +542,56 @@ impl RaioxApp {
     pub fn step(&mut self, delta: isize) {
         self.browser.refresh();
         self.scroll_to = self.browser.step(delta);
+    }
+
+    /// Open the review page and (re)build its queue.
+    pub fn open_review(&mut self) {
+        self.tab = Tab::Review;
+        self.review.waiting = true;
+        self.review.error = None;
+        let (k, threshold) = (self.persisted.identify_k, self.review.threshold);
+        self.send(Command::Review { k, threshold });
+    }
+
+    /// Carry out what the review page asked for.
+    pub fn review_intent(&mut self, intent: crate::gui::review::Intent) {
+        use crate::gui::review::Intent;
+        match intent {
+            Intent::Refresh => self.open_review(),
+            Intent::Relabel {
+                id,
+                manufacturer,
+                system,
+            } => {
+                let change = LabelChange {
+                    manufacturer: Some(manufacturer),
+                    system: Some(system),
+                    confirm: self.picker.confirm,
+                    ..LabelChange::default()
+                };
+                if let Some(r) = self.browser.row(id) {
+                    let before = vec![(id, LabelState::of(r))];
+                    self.history.record(Edit::Label {
+                        before,
+                        change: change.clone(),
+                    });
+                }
+                self.send(Command::Label { ids: vec![id], change });
+                self.review.resolved();
+            }
+            Intent::Keep(id) => {
+                self.send(Command::Keep { id });
+                self.review.resolved();
+            }
+            Intent::Merge { keep, others, label } => {
+                self.send(Command::Merge { keep, others, label });
+                self.review.resolved();
+            }
+            Intent::Inspect(id) => {
+                self.browser.click(id, false, false);
+                self.tab = Tab::Inspect;
+            }
+        }
     }
 
     /// Open the sync window (reading the production settings the first time).

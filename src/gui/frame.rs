@@ -16,6 +16,7 @@ use crate::gui::inspector;
 use crate::gui::labels;
 use crate::gui::production;
 use crate::gui::settings::{self, apply_theme, STORAGE_KEY};
+use crate::gui::state::Sort;
 use crate::gui::status;
 use crate::gui::undo::Edit;
 use crate::gui::worker::{Command, Place, SyncCommand};
@@ -34,6 +35,10 @@ impl RaioxApp {
             redo = i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
             undo = i.consume_key(Modifiers::COMMAND, Key::Z);
             for key in [
+                Key::A,
+                Key::C,
+                Key::M,
+                Key::Tab,
                 Key::J,
                 Key::K,
                 Key::ArrowRight,
@@ -60,7 +65,14 @@ impl RaioxApp {
             self.undo();
         }
         for key in keys {
+            if self.tab == Tab::Review {
+                if let Some(intent) = self.review.key(key) {
+                    self.review_intent(intent);
+                }
+                continue;
+            }
             match key {
+                Key::Tab => self.accept_suggestion(),
                 Key::J | Key::ArrowRight | Key::ArrowDown => self.step(1),
                 Key::K | Key::ArrowLeft | Key::ArrowUp => self.step(-1),
                 Key::Enter => self.apply_label(None),
@@ -73,7 +85,7 @@ impl RaioxApp {
                 }
                 other => {
                     if let Some(n) = labels::NUMBER_KEYS.iter().position(|k| *k == other) {
-                        self.apply_recent(n + 1);
+                        self.apply_quick(n + 1);
                     }
                 }
             }
@@ -209,8 +221,14 @@ impl RaioxApp {
                 (Tab::Similar, "Similar"),
                 (Tab::Identify, "Identify"),
                 (Tab::Import, "Import"),
+                (Tab::Review, "Review"),
             ] {
-                ui.selectable_value(&mut self.tab, tab, name);
+                if ui.selectable_value(&mut self.tab, tab, name).clicked()
+                    && tab == Tab::Review
+                    && self.review.queue.is_none()
+                {
+                    self.open_review();
+                }
             }
         });
         ui.separator();
@@ -333,6 +351,19 @@ impl RaioxApp {
                 }
                 None => {}
             },
+            Tab::Review => {
+                let intent = self.review.show(
+                    ui,
+                    &mut Gallery {
+                        browser: &self.browser,
+                        thumbs: &mut self.thumbs,
+                        layout,
+                    },
+                );
+                if let Some(intent) = intent {
+                    self.review_intent(intent);
+                }
+            }
             Tab::Import => {
                 let job = self.jobs.running.iter().find(|j| j.place == Place::Import);
                 if self.importing.show(ui, job) {
@@ -369,7 +400,8 @@ impl RaioxApp {
                     match self.picker.show(ui, &self.browser) {
                         Some(labels::Intent::Apply(sid)) => self.apply_label(Some(sid)),
                         Some(labels::Intent::ConfirmCurrent) => self.apply_label(None),
-                        Some(labels::Intent::Recent(n)) => self.apply_recent(n),
+                        Some(labels::Intent::Quick(n)) => self.apply_quick(n),
+                        Some(labels::Intent::AcceptSuggestion) => self.accept_suggestion(),
                         Some(labels::Intent::AddSystem { manufacturer, system }) => {
                             self.send(Command::AddSystem { manufacturer, system })
                         }
@@ -403,6 +435,16 @@ impl eframe::App for RaioxApp {
         let ctx = ui.ctx().clone();
         self.pump(&ctx);
         self.keyboard(&ctx);
+        self.request_suggestions();
+        if self.browser.filter.sort == Sort::LabelNext
+            && !self.browser.next_order_fresh
+            && self.rows_loaded
+        {
+            // Asked once per listing; a failure (no vectors yet) leaves the import order.
+            self.browser.set_next_order(Vec::new());
+            let k = self.persisted.identify_k;
+            self.send(Command::LabelNext { k });
+        }
         self.dropped(&ctx);
         self.pasted(&ctx);
         let want = if self.persisted.dark {

@@ -1,5 +1,6 @@
-//! The label picker: type-to-search over the catalogue and its aliases, recent systems on the
-//! number keys, the standard name previewed before confirming, and adding a system.
+//! The label picker: what the neighbours suggest first (keys 1–3, Tab), recent systems on the
+//! next number keys, type-to-search over the catalogue and its aliases, the standard name
+//! previewed before confirming, and adding a system.
 //!
 //! Why its own search: curators type what they call an implant ("straumann blt", "nobel active",
 //! "BoneLevelTapered"); matching the catalogue's normalised keys of names and aliases, in that
@@ -11,7 +12,7 @@ use crate::catalogue::naming::key;
 use crate::catalogue::systems::{Catalogue, System};
 use crate::gui::state::Browser;
 
-/// The number keys 1-9, for recent systems.
+/// The number keys 1-9: the suggestions, then recent systems.
 pub const NUMBER_KEYS: [Key; 9] = [
     Key::Num1,
     Key::Num2,
@@ -36,8 +37,10 @@ pub enum Intent {
     Apply(i64),
     /// Confirm the target images' current labels.
     ConfirmCurrent,
-    /// Label the target images with the recent system on this number key.
-    Recent(usize),
+    /// Label the target images with the suggested or recent system on this number key.
+    Quick(usize),
+    /// Label the target images with the first suggestion (Tab).
+    AcceptSuggestion,
     /// Add a system (and its manufacturer if new) to the catalogue.
     AddSystem {
         /// Manufacturer name.
@@ -65,6 +68,10 @@ pub struct Picker {
     pub error: Option<String>,
     /// Put the keyboard in the search field next frame.
     pub focus: bool,
+    /// The implants the suggestions were asked for (the targets when they were asked).
+    pub suggested_for: Vec<i64>,
+    /// What the neighbours suggest for them: catalogue system and share of the vote, best first.
+    pub suggestions: Vec<(i64, f32)>,
 }
 
 impl Default for Picker {
@@ -78,6 +85,8 @@ impl Default for Picker {
             new_system: String::new(),
             error: None,
             focus: false,
+            suggested_for: Vec::new(),
+            suggestions: Vec::new(),
         }
     }
 }
@@ -95,9 +104,31 @@ impl Picker {
         self.recent.truncate(RECENT);
     }
 
-    /// The recent system on number key `n` (1-based).
-    pub fn recent_at(&self, n: usize) -> Option<i64> {
-        self.recent.get(n.checked_sub(1)?).copied()
+    /// The systems on the number keys, in order: the suggestions, then recent systems not
+    /// suggested.
+    pub fn quick(&self, targets: &[i64]) -> Vec<i64> {
+        let mut quick: Vec<i64> = self.suggestions_for(targets).iter().map(|s| s.0).collect();
+        for &r in &self.recent {
+            if !quick.contains(&r) {
+                quick.push(r);
+            }
+        }
+        quick.truncate(NUMBER_KEYS.len());
+        quick
+    }
+
+    /// The system on number key `n` (1-based) for `targets`.
+    pub fn quick_at(&self, targets: &[i64], n: usize) -> Option<i64> {
+        self.quick(targets).get(n.checked_sub(1)?).copied()
+    }
+
+    /// The suggestions, once they answer for `targets` (stale ones are not offered).
+    pub fn suggestions_for(&self, targets: &[i64]) -> &[(i64, f32)] {
+        if self.suggested_for == targets {
+            &self.suggestions
+        } else {
+            &[]
+        }
     }
 
     /// Draw the picker for the browser's target images; returns what the curator asked for.
@@ -119,6 +150,19 @@ impl Picker {
                 ui.label(format!("{} images selected", many.len()));
             }
         }
+        let suggested = self.suggestions_for(&targets).to_vec();
+        if !suggested.is_empty() {
+            ui.label("Suggested by similar implants (keys 1-3, Tab):");
+            for (n, &(sid, share)) in suggested.iter().enumerate() {
+                if let Some(s) = catalogue.system(sid) {
+                    let text = format!("{} {}  {:.0} %", n + 1, catalogue.label(s), 100.0 * share);
+                    if ui.button(text).clicked() {
+                        intent = Some(Intent::Apply(sid));
+                    }
+                }
+            }
+            ui.separator();
+        }
         let found = matches(catalogue, &self.query);
         self.highlight = self.highlight.min(found.len().saturating_sub(1));
         let focused = ui.memory(|m| m.has_focus(search_id()));
@@ -130,14 +174,17 @@ impl Picker {
                 if i.consume_key(Modifiers::NONE, Key::ArrowUp) {
                     self.highlight = self.highlight.saturating_sub(1);
                 }
-                // In an empty search field the number keys pick recent systems, as outside it.
+                // In an empty search field the number keys and Tab work as outside it.
                 if self.query.is_empty() {
                     for (n, key) in NUMBER_KEYS.iter().enumerate() {
                         if i.consume_key(Modifiers::NONE, *key) {
                             // The key's text event would type the digit into the field.
                             i.events.retain(|e| !matches!(e, egui::Event::Text(_)));
-                            intent = Some(Intent::Recent(n + 1));
+                            intent = Some(Intent::Quick(n + 1));
                         }
+                    }
+                    if i.consume_key(Modifiers::NONE, Key::Tab) {
+                        intent = Some(Intent::AcceptSuggestion);
                     }
                 }
             });
@@ -184,10 +231,12 @@ impl Picker {
                 ui.label(RichText::new(format!("Standard name: {name}")).monospace());
             }
         }
-        if !self.recent.is_empty() {
+        let quick = self.quick(&targets);
+        let offset = suggested.len();
+        if quick.len() > offset {
             ui.separator();
-            ui.label("Recent (keys 1-9):");
-            for (n, &sid) in self.recent.iter().enumerate() {
+            ui.label(format!("Recent (keys {}-9):", offset + 1));
+            for (n, &sid) in quick.iter().enumerate().skip(offset) {
                 if let Some(s) = catalogue.system(sid) {
                     if ui.button(format!("{} {}", n + 1, catalogue.label(s))).clicked() {
                         intent = Some(Intent::Apply(sid));

@@ -100,11 +100,20 @@ pub enum Sort {
     System,
     /// Unlabelled first, then labelled, then confirmed.
     Status,
+    /// Unlabelled implants that teach the library most first (uncertain, novel), then the rest.
+    LabelNext,
 }
 
 impl Sort {
     /// Every order, for the combo box.
-    pub const ALL: [Sort; 5] = [Sort::Oldest, Sort::Newest, Sort::Name, Sort::System, Sort::Status];
+    pub const ALL: [Sort; 6] = [
+        Sort::Oldest,
+        Sort::Newest,
+        Sort::Name,
+        Sort::System,
+        Sort::Status,
+        Sort::LabelNext,
+    ];
 
     /// Shown in the combo box.
     pub fn label(self) -> &'static str {
@@ -114,6 +123,7 @@ impl Sort {
             Sort::Name => "Name",
             Sort::System => "Manufacturer / system",
             Sort::Status => "Status",
+            Sort::LabelNext => "Label next",
         }
     }
 }
@@ -200,6 +210,10 @@ pub struct Browser {
     pub counts: Counts,
     /// The catalogue snapshot.
     pub catalogue: Option<Catalogue>,
+    /// Rank of each unlabelled implant in the label-next order (from the worker).
+    next_order: std::collections::HashMap<i64, usize>,
+    /// Whether `next_order` answers for the rows shown (it is asked again after a change).
+    pub next_order_fresh: bool,
 }
 
 impl Browser {
@@ -218,6 +232,9 @@ impl Browser {
             };
         }
         self.rows = rows;
+        // A fresh listing (an import, a sync) may change what is worth labelling; single label
+        // changes do not reorder the grid under the curator's keys.
+        self.next_order_fresh = false;
         self.reindex();
     }
 
@@ -230,6 +247,13 @@ impl Browser {
             }
         }
         self.reindex();
+    }
+
+    /// The label-next order arrived: unlabelled ids, the ones to label first first.
+    pub fn set_next_order(&mut self, order: Vec<i64>) {
+        self.next_order = order.into_iter().enumerate().map(|(n, id)| (id, n)).collect();
+        self.next_order_fresh = true;
+        self.shown_filter = None;
     }
 
     fn reindex(&mut self) {
@@ -275,6 +299,14 @@ impl Browser {
                 key(&rows[a]).cmp(&key(&rows[b]))
             }),
             Sort::Status => view.sort_by_key(|&i| status_rank(rows[i].status)),
+            Sort::LabelNext => {
+                let order = &self.next_order;
+                view.sort_by_key(|&i| {
+                    let r = &rows[i];
+                    let rank = order.get(&r.id).copied().unwrap_or(usize::MAX);
+                    (status_rank(r.status), rank)
+                })
+            }
         }
         self.view = view;
         self.shown_filter = Some(self.filter.clone());

@@ -26,7 +26,10 @@ use crate::gui::state::Row;
 use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
 use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
-use crate::search::identify::{Identification, Neighbour, Searcher};
+use crate::search::identify::{Candidate, Identification, Neighbour, Searcher};
+use crate::search::neardup;
+use crate::search::next::label_next;
+use crate::search::review::{self, suggest_together, ReviewQueue};
 use crate::standardise::{develop, standardise_implant, Fixture};
 use crate::sync::web::HttpDownloader;
 use crate::sync::{self, CheckReport, RemoteConfig, SyncOptions, SyncReport};
@@ -54,6 +57,10 @@ pub enum Place {
     Embed,
     /// Sync with production (settings, connection test, plan, run, conflicts).
     Sync,
+    /// Label suggestions (a failure only means there is nothing to suggest from).
+    Suggest,
+    /// The review queue and its fixes.
+    Review,
 }
 
 /// Something for a worker to do.
@@ -134,6 +141,39 @@ pub enum Command {
     Identify {
         /// The file.
         path: PathBuf,
+        /// Voting neighbours.
+        k: usize,
+    },
+    /// What the neighbours suggest for implants about to be labelled.
+    Suggest {
+        /// The implants (the selection, or the current one).
+        ids: Vec<i64>,
+        /// Voting neighbours.
+        k: usize,
+    },
+    /// Build the review queue (likely mislabels, copies, outliers).
+    Review {
+        /// Voting neighbours.
+        k: usize,
+        /// Cosine from which two implants are near copies (`None`: the encoder's default).
+        threshold: Option<f32>,
+    },
+    /// Mark an implant's review entries as checked (they leave the queue until they change).
+    Keep {
+        /// Implant id.
+        id: i64,
+    },
+    /// Merge a group of copies into one implant.
+    Merge {
+        /// The implant that stays.
+        keep: i64,
+        /// The copies deleted.
+        others: Vec<i64>,
+        /// The label the kept implant takes when it has none.
+        label: Option<(String, String)>,
+    },
+    /// The order worth labelling the unlabelled implants in.
+    LabelNext {
         /// Voting neighbours.
         k: usize,
     },
@@ -248,6 +288,17 @@ pub enum Reply {
         /// False when the library is too small to judge (verdict is always unknown).
         calibrated: bool,
     },
+    /// Suggestions for implants about to be labelled.
+    Suggested {
+        /// The implants asked about.
+        ids: Vec<i64>,
+        /// Top systems of the vote with their share, best first.
+        candidates: Vec<Candidate>,
+    },
+    /// The review queue (with the near-copy threshold it used).
+    Review(Box<ReviewQueue>, f32),
+    /// The unlabelled implants, in the order worth labelling.
+    NextOrder(Vec<i64>),
     /// Production settings as loaded.
     SyncConfig(Box<RemoteConfig>),
     /// Settings saved (where).
@@ -337,6 +388,7 @@ struct Session {
     lib: Library,
     encoder: Option<Arc<dyn Encoder>>,
     searcher: Option<Searcher>,
+    review: Option<ReviewQueue>,
     decoded: Option<(i64, Decoded)>,
 }
 
@@ -364,6 +416,7 @@ fn run(
                 lib,
                 encoder: None,
                 searcher: None,
+                review: None,
                 decoded: None,
             })
         }
@@ -425,6 +478,8 @@ fn place_of(command: &Command) -> Place {
         Command::Similar { .. } => Place::Similar,
         Command::Identify { .. } => Place::Identify,
         Command::Sync(_) => Place::Sync,
+        Command::Suggest { .. } | Command::LabelNext { .. } => Place::Suggest,
+        Command::Review { .. } | Command::Keep { .. } | Command::Merge { .. } => Place::Review,
     }
 }
 
@@ -474,8 +529,41 @@ impl Session {
             }
             Command::Label { ids, change } => {
                 let records = curate::label(&mut self.lib, &ids, &change)?;
-                self.searcher = None;
+                // The vectors did not change: the searcher follows the labels instead of reloading.
+                if let Some(searcher) = &mut self.searcher {
+                    searcher.relabelled(&records);
+                }
                 send(Reply::Labelled { records });
+            }
+            Command::Suggest { ids, k } => {
+                let candidates = suggest_together(self.searcher()?, &ids, k);
+                send(Reply::Suggested { ids, candidates });
+            }
+            Command::Review { k, threshold } => {
+                let encoder = self.encoder()?;
+                let threshold = threshold.unwrap_or_else(|| neardup::threshold(encoder.id()));
+                self.searcher()?;
+                let searcher = self.searcher.as_ref().expect("just loaded");
+                let found = review::queue(&self.lib, searcher, k, threshold)?;
+                self.review = Some(found.clone());
+                send(Reply::Review(Box::new(found), threshold));
+            }
+            Command::Keep { id } => {
+                let queue = self
+                    .review
+                    .as_ref()
+                    .ok_or_else(|| Error::Invalid("open the review queue first".into()))?;
+                review::keep(&mut self.lib, queue, id)?;
+            }
+            Command::Merge { keep, others, label } => {
+                let kept = curate::merge_copies(&mut self.lib, keep, &others, label)?;
+                self.searcher = None;
+                send(Reply::Labelled { records: vec![kept] });
+                send(self.rows()?);
+            }
+            Command::LabelNext { k } => {
+                let order = label_next(self.searcher()?, k).into_iter().map(|i| i.id).collect();
+                send(Reply::NextOrder(order));
             }
             Command::AddSystem { manufacturer, system } => {
                 systems::find_or_add(self.lib.conn_mut(), &manufacturer, &system, &[])?;

@@ -247,6 +247,33 @@ pub fn remove_implant(lib: &mut Library, id: i64) -> Result<(), Error> {
     remove_unused_standard(lib, &rec.standard_sha256)
 }
 
+/// Merge a group of copies into one: `keep` stays and takes `label` (manufacturer, system) when it
+/// has none, then the `others` are deleted as [`delete`] does. Returns the kept implant.
+///
+/// Why label first: an interruption between the two steps leaves copies (the review lists them
+/// again), never a lost label.
+pub fn merge_copies(
+    lib: &mut Library,
+    keep: i64,
+    others: &[i64],
+    label: Option<(String, String)>,
+) -> Result<ImageRecord, Error> {
+    if others.contains(&keep) {
+        return Err(Error::Invalid(format!("implant {keep} cannot be merged into itself")));
+    }
+    let kept = images::get(lib.conn(), keep)?;
+    if let (Status::Unlabelled, Some((manufacturer, system))) = (kept.status, label) {
+        let change = LabelChange {
+            manufacturer: Some(manufacturer),
+            system: Some(system),
+            ..LabelChange::default()
+        };
+        self::label(lib, &[keep], &change)?;
+    }
+    delete(lib, others)?;
+    images::get(lib.conn(), keep)
+}
+
 /// Delete the library's copy of a standard image once no implant uses it.
 fn remove_unused_standard(lib: &Library, standard_sha256: &str) -> Result<(), Error> {
     if images::standard_refs(lib.conn(), standard_sha256)? == 0 {

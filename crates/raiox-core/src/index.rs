@@ -61,6 +61,11 @@ impl Index {
         self.ids.is_empty()
     }
 
+    /// The indexed ids, in the order they were added (for passes over the whole library).
+    pub fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+
     /// Vector length.
     pub fn dim(&self) -> usize {
         self.dim

@@ -250,6 +250,19 @@ END;
 DELETE FROM aliases WHERE id NOT IN (SELECT MIN(id) FROM aliases GROUP BY manufacturer_id, system_id, key);
 CREATE UNIQUE INDEX aliases_once ON aliases (COALESCE(manufacturer_id, 0), COALESCE(system_id, 0), key);
 "#,
+    // Review entries a curator checked (catalogue::checks); they go with their implant.
+    r#"
+CREATE TABLE review_checks (
+    image_id    INTEGER NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('mislabel', 'duplicate', 'outlier')),
+    seen        TEXT NOT NULL,
+    checked_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (image_id, kind)
+);
+CREATE TRIGGER review_checks_gone AFTER DELETE ON images BEGIN
+    DELETE FROM review_checks WHERE image_id = OLD.id;
+END;
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.

@@ -1,6 +1,7 @@
 //! The local catalogue: implant systems, films, implant records, vectors and settings, and the SQLite
 //! store that holds them. Each table is read and written only by its module here.
 pub mod builtin;
+pub mod checks;
 pub mod db;
 pub mod films;
 pub mod images;

@@ -89,6 +89,12 @@ pub struct Calibration {
     pub samples: usize,
 }
 
+/// What a cached calibration was computed on: the weights, how many vectors and labels, and the
+/// newest change.
+fn fingerprint(stamp: &ModelStamp, vectors: usize, labels: usize, latest: &str) -> String {
+    format!("{}|{vectors}|{labels}|{latest}", stamp.weights_sha256)
+}
+
 #[derive(Debug, Clone)]
 struct Label {
     manufacturer: String,
@@ -135,13 +141,7 @@ impl Searcher {
                 }
             }
         }
-        let fingerprint = format!(
-            "{}|{}|{}|{}",
-            stamp.weights_sha256,
-            index.len(),
-            labels.len(),
-            latest
-        );
+        let fingerprint = fingerprint(&stamp, index.len(), labels.len(), &latest);
         Ok(Searcher {
             index,
             stamp,
@@ -160,7 +160,7 @@ impl Searcher {
             .collect()
     }
 
-    fn neighbour(&self, id: i64, similarity: f32) -> Neighbour {
+    pub(crate) fn neighbour(&self, id: i64, similarity: f32) -> Neighbour {
         let label = self.labels.get(&id);
         Neighbour {
             id,
@@ -224,6 +224,37 @@ impl Searcher {
             .collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// The library's systems, as (manufacturer, system), sorted, each once.
+    pub fn systems(&self) -> Vec<(String, String)> {
+        let mut systems: Vec<(String, String)> = self
+            .labels
+            .values()
+            .map(|l| (l.manufacturer.clone(), l.system.clone()))
+            .collect();
+        systems.sort();
+        systems.dedup();
+        systems
+    }
+
+    /// Follow label changes made through this process (the records as written), so a window
+    /// labelling one implant after another keeps its searcher instead of reloading every vector.
+    pub fn relabelled(&mut self, records: &[images::ImageRecord]) {
+        for rec in records {
+            self.names.insert(rec.id, rec.name.clone());
+            match (&rec.manufacturer, &rec.system, rec.status) {
+                (Some(m), Some(s), Status::Labelled | Status::Confirmed) => {
+                    self.set_label_in_memory(rec.id, m, s)
+                }
+                _ => {
+                    self.labels.remove(&rec.id);
+                }
+            }
+        }
+        // Cached calibrations are keyed by the fingerprint: a changed label set is a new one.
+        let latest = records.iter().map(|r| r.updated_at.as_str()).max().unwrap_or("");
+        self.fingerprint = fingerprint(&self.stamp, self.index.len(), self.labels.len(), latest);
     }
 
     /// Replace the label the vote counts for `id` (in memory only: the library is not touched).

@@ -1,6 +1,9 @@
 //! Identification and near-duplicate detection: the nearest labelled implants vote, with an honest
 //! "unknown". Reads vectors from the catalogue and searches them with [`crate::index::Index`]; never
 //! computes embeddings itself.
+pub mod groups;
 pub mod identify;
 pub mod neardup;
+pub mod next;
+pub mod outliers;
 pub mod review;

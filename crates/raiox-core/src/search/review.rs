@@ -10,8 +10,14 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::groups::{duplicate_groups, DuplicateGroup};
 use super::identify::{Candidate, Neighbour, Searcher};
+use super::outliers::{outliers, Outlier};
+use crate::catalogue::checks::{self, label_key, Kind};
+use crate::catalogue::images;
+use crate::library::Library;
 use crate::synth::rng::mix;
+use crate::Error;
 
 /// Systems a suggestion offers (the picker's keys 1–3).
 pub const SUGGESTIONS: usize = 3;
@@ -39,6 +45,32 @@ pub fn suggest(searcher: &Searcher, id: i64, k: usize) -> Option<Suggestion> {
         candidates,
         neighbours,
     })
+}
+
+/// Suggested labels for several implants at once (a multi-selection to label together): each
+/// system's share of the vote averaged over those that have a vector, best first (at most
+/// [`SUGGESTIONS`]).
+pub fn suggest_together(searcher: &Searcher, ids: &[i64], k: usize) -> Vec<Candidate> {
+    let mut total: BTreeMap<(String, String), f32> = BTreeMap::new();
+    let mut voted = 0;
+    for &id in ids {
+        let Some((candidates, _)) = searcher.vote_for(id, k) else { continue };
+        voted += 1;
+        for c in candidates {
+            *total.entry((c.manufacturer, c.system)).or_default() += c.score;
+        }
+    }
+    let mut found: Vec<Candidate> = total
+        .into_iter()
+        .map(|((manufacturer, system), score)| Candidate {
+            manufacturer,
+            system,
+            score: score / voted.max(1) as f32,
+        })
+        .collect();
+    found.sort_by(|a, b| b.score.total_cmp(&a.score));
+    found.truncate(SUGGESTIONS);
+    found
 }
 
 /// How many more neighbours the review counts than the vote it is asked for (`k`).
@@ -76,9 +108,7 @@ pub fn likely_mislabels(searcher: &Searcher, k: usize) -> Vec<LikelyMislabel> {
     let ids = searcher.labelled_ids();
     // No wider than half an average system: a neighbourhood larger than the systems themselves
     // would be outvoted by other systems whatever the label.
-    let systems: std::collections::HashSet<(&str, &str)> =
-        ids.iter().filter_map(|&id| searcher.label_of(id)).collect();
-    let half_system = ids.len() / (2 * systems.len().max(1));
+    let half_system = ids.len() / (2 * searcher.systems().len().max(1));
     let breadth = k
         .max(1)
         .saturating_mul(REVIEW_BREADTH)
@@ -147,9 +177,7 @@ pub struct ReviewCheck {
 pub fn check_with_flipped_labels(searcher: &mut Searcher, k: usize, fraction: f64, seed: u64) -> ReviewCheck {
     let ids = searcher.labelled_ids();
     let label = |s: &Searcher, id| s.label_of(id).map(|(m, sys)| (m.to_string(), sys.to_string()));
-    let mut systems: Vec<(String, String)> = ids.iter().filter_map(|&id| label(searcher, id)).collect();
-    systems.sort();
-    systems.dedup();
+    let systems = searcher.systems();
     // A seeded shuffle: order by a hash of (seed, id), flip the first ones.
     let mut order = ids.clone();
     order.sort_by_key(|&id| mix(seed ^ mix(id as u64)));
@@ -186,4 +214,80 @@ pub fn check_with_flipped_labels(searcher: &mut Searcher, k: usize, fraction: f6
             caught as f64 / flipped.len() as f64
         },
     }
+}
+
+/// The review queue: what the curators should look at, minus what they already checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewQueue {
+    /// Labelled implants whose neighbours say another system, most certain first.
+    pub mislabels: Vec<LikelyMislabel>,
+    /// Groups of copies (exact, then near), most similar first.
+    pub duplicates: Vec<DuplicateGroup>,
+    /// Implants far from the rest of their system (not already listed as likely mislabels).
+    pub outliers: Vec<Outlier>,
+    /// Entries left out because a curator checked them as they are.
+    pub hidden: usize,
+}
+
+/// Build the review queue of a library: likely mislabels (a `k`-vote), duplicate groups at cosine
+/// ≥ `duplicate_threshold`, outliers; entries checked with [`keep`] stay out until they change.
+pub fn queue(lib: &Library, searcher: &Searcher, k: usize, duplicate_threshold: f32) -> Result<ReviewQueue, Error> {
+    let checked = checks::all(lib.conn())?;
+    let standards = images::standards(lib.conn())?;
+    let seen = |id: i64, kind: Kind, now: &str| checked.get(&(id, kind)).is_some_and(|s| s == now);
+    let mut hidden = 0;
+    let mut mislabels = likely_mislabels(searcher, k);
+    mislabels.retain(|m| {
+        let keep = !seen(m.id, Kind::Mislabel, &label_key(&m.manufacturer, &m.system));
+        hidden += usize::from(!keep);
+        keep
+    });
+    let mut duplicates = duplicate_groups(searcher, &standards, duplicate_threshold);
+    duplicates.retain(|g| {
+        let signature = g.signature();
+        let keep = !g.ids().iter().all(|&id| seen(id, Kind::Duplicate, &signature));
+        hidden += usize::from(!keep);
+        keep
+    });
+    let listed: std::collections::HashSet<i64> = mislabels.iter().map(|m| m.id).collect();
+    let mut found = outliers(searcher, k);
+    found.retain(|o| {
+        if listed.contains(&o.id) {
+            return false;
+        }
+        let checked_now = seen(o.id, Kind::Outlier, &label_key(&o.manufacturer, &o.system));
+        hidden += usize::from(checked_now);
+        !checked_now
+    });
+    Ok(ReviewQueue {
+        mislabels,
+        duplicates,
+        outliers: found,
+        hidden,
+    })
+}
+
+/// Mark `id` as checked by a curator in every list of `queue` it appears in, as it is now (its
+/// label; its duplicate group): it leaves the queue until its label or its group changes. Returns
+/// how many entries were marked.
+pub fn keep(lib: &mut Library, queue: &ReviewQueue, id: i64) -> Result<usize, Error> {
+    let tx = lib.conn_mut().transaction()?;
+    let mut marked = 0;
+    for m in queue.mislabels.iter().filter(|m| m.id == id) {
+        checks::mark(&tx, id, Kind::Mislabel, &label_key(&m.manufacturer, &m.system))?;
+        marked += 1;
+    }
+    for o in queue.outliers.iter().filter(|o| o.id == id) {
+        checks::mark(&tx, id, Kind::Outlier, &label_key(&o.manufacturer, &o.system))?;
+        marked += 1;
+    }
+    for g in queue.duplicates.iter().filter(|g| g.ids().contains(&id)) {
+        let signature = g.signature();
+        for member in g.ids() {
+            checks::mark(&tx, member, Kind::Duplicate, &signature)?;
+        }
+        marked += 1;
+    }
+    tx.commit()?;
+    Ok(marked)
 }
