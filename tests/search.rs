@@ -447,7 +447,10 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
         .unwrap();
     let copies = dir.path().join("copies");
     std::fs::create_dir_all(&copies).unwrap();
-    image::open(&original).unwrap().save(copies.join("copy.bmp")).unwrap();
+    image::open(&original)
+        .unwrap()
+        .save(copies.join("copy.bmp"))
+        .unwrap();
     let out = raiox(&lib, &["import", copies.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let copy_ids: Vec<i64> = json_lines(&out)[0]["implants"]
@@ -470,7 +473,11 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
         .iter()
         .find(|e| {
             e["kind"] == "duplicate"
-                && e["members"].as_array().unwrap().iter().any(|m| m["id"] == copy_ids[0])
+                && e["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["id"] == copy_ids[0])
         })
         .expect("the copy is in a duplicate group");
     assert_eq!(group["exact"], true, "{group}");
@@ -483,7 +490,9 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
     assert_eq!(members.len(), 2, "the film and its copy: {group}");
     let kept = members.iter().copied().find(|id| !copy_ids.contains(id)).unwrap();
     assert!(
-        queue.iter().all(|e| ["mislabel", "duplicate", "outlier"].contains(&e["kind"].as_str().unwrap())),
+        queue
+            .iter()
+            .all(|e| ["mislabel", "duplicate", "outlier"].contains(&e["kind"].as_str().unwrap())),
         "every entry says which list it is in"
     );
 
@@ -494,8 +503,9 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
     let after = listed(&lib);
     assert_eq!(after.len(), before - 1);
     assert!(after.iter().all(|i| i["id"] != copy_ids[0]));
-    assert!(review(&[]).iter().all(|e| e["kind"] != "duplicate"
-        || e["members"].as_array().unwrap().iter().all(|m| m["id"] != kept)));
+    assert!(review(&[]).iter().all(
+        |e| e["kind"] != "duplicate" || e["members"].as_array().unwrap().iter().all(|m| m["id"] != kept)
+    ));
     assert!(!raiox(&lib, &["review", "--merge", "999999"]).status.success());
 
     // A planted mislabel: kept as it is, it leaves the queue; a new label brings it back.
@@ -514,7 +524,10 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
         let out = raiox(&lib, &["label", &id, "--system", system]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
-    let is_listed = |q: &[serde_json::Value]| q.iter().any(|e| e["kind"] == "mislabel" && e["id"].to_string() == id);
+    let is_listed = |q: &[serde_json::Value]| {
+        q.iter()
+            .any(|e| e["kind"] == "mislabel" && e["id"].to_string() == id)
+    };
     let wrong = others
         .iter()
         .find(|s| {
@@ -558,7 +571,10 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
     for n in &next {
         let (u, v) = (n["uncertainty"].as_f64().unwrap(), n["novelty"].as_f64().unwrap());
         assert!((0.0..=1.0).contains(&u) && (0.0..=1.0).contains(&v), "{n}");
-        assert!(n["suggestion"]["system"].is_string(), "labelled neighbours suggest: {n}");
+        assert!(
+            n["suggestion"]["system"].is_string(),
+            "labelled neighbours suggest: {n}"
+        );
     }
     let scores: Vec<f64> = next.iter().map(|n| n["score"].as_f64().unwrap()).collect();
     assert!(scores[0] >= *scores.last().unwrap());

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::args::Cli;
 use super::output::json_line;
 use super::search::{neighbour_line, open_searcher};
-use raiox::embed::select::EncoderChoice;
 use raiox::curate::merge_copies;
+use raiox::embed::select::EncoderChoice;
 use raiox::search::groups::DuplicateGroup;
 use raiox::search::neardup;
 use raiox::search::next::label_next;
@@ -99,7 +99,9 @@ pub fn cmd_review(cli: &Cli, args: &ReviewArgs, choice: Option<EncoderChoice>) -
             .duplicates
             .iter()
             .find(|g| g.ids().contains(&id))
-            .ok_or_else(|| anyhow::anyhow!("implant {id} is in no duplicate group at cosine ≥ {threshold}"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("implant {id} is in no duplicate group at cosine ≥ {threshold}")
+            })?;
         let others: Vec<i64> = group.ids().into_iter().filter(|&o| o != id).collect();
         let kept = merge_copies(&mut lib, id, &others, group.merged_label())?;
         if cli.json {
@@ -122,7 +124,11 @@ pub fn cmd_review(cli: &Cli, args: &ReviewArgs, choice: Option<EncoderChoice>) -
                 outln!("implant {id}: {marked} entries checked");
             }
         }
-        return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        return Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     let limit = args.limit;
     if cli.json {
@@ -182,7 +188,11 @@ pub fn cmd_review(cli: &Cli, args: &ReviewArgs, choice: Option<EncoderChoice>) -
             "{} copies ({:.3}){}: {}",
             if g.exact { "exact" } else { "near" },
             g.similarity,
-            if g.conflicting_labels { ", labels differ" } else { "" },
+            if g.conflicting_labels {
+                ", labels differ"
+            } else {
+                ""
+            },
             members.join(", ")
         );
     }
@@ -225,7 +235,12 @@ pub fn cmd_next(cli: &Cli, k: usize, limit: usize, choice: Option<EncoderChoice>
     );
     for item in order.iter().take(limit) {
         let suggestion = item.suggestion.as_ref().map_or("no suggestion".to_string(), |c| {
-            format!("suggests {} / {} ({:.0} %)", c.manufacturer, c.system, 100.0 * c.score)
+            format!(
+                "suggests {} / {} ({:.0} %)",
+                c.manufacturer,
+                c.system,
+                100.0 * c.score
+            )
         });
         outln!(
             "implant {}: uncertainty {:.2}, novelty {:.2}, {suggestion}",

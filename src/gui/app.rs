@@ -382,9 +382,7 @@ impl RaioxApp {
                     self.picker.suggestions = candidates
                         .iter()
                         .filter_map(|c| {
-                            let (_, s) = catalogue?
-                                .resolve_system(Some(&c.manufacturer), &c.system)
-                                .ok()?;
+                            let (_, s) = catalogue?.resolve_system(Some(&c.manufacturer), &c.system).ok()?;
                             Some((s.id, c.score))
                         })
                         .collect();
@@ -576,7 +574,10 @@ impl RaioxApp {
                         change: change.clone(),
                     });
                 }
-                self.send(Command::Label { ids: vec![id], change });
+                self.send(Command::Label {
+                    ids: vec![id],
+                    change,
+                });
                 self.review.resolved();
             }
             Intent::Keep(id) => {

@@ -59,6 +59,10 @@ impl RaioxApp {
                 }
             }
         });
+        if keys.contains(&Key::Tab) {
+            // Tab accepts a suggestion here; egui would also move the keyboard focus to a widget.
+            ctx.memory_mut(|m| m.move_focus(egui::FocusDirection::None));
+        }
         if redo {
             self.redo();
         } else if undo {
@@ -436,10 +440,7 @@ impl eframe::App for RaioxApp {
         self.pump(&ctx);
         self.keyboard(&ctx);
         self.request_suggestions();
-        if self.browser.filter.sort == Sort::LabelNext
-            && !self.browser.next_order_fresh
-            && self.rows_loaded
-        {
+        if self.browser.filter.sort == Sort::LabelNext && !self.browser.next_order_fresh && self.rows_loaded {
             // Asked once per listing; a failure (no vectors yet) leaves the import order.
             self.browser.set_next_order(Vec::new());
             let k = self.persisted.identify_k;

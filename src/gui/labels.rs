@@ -166,6 +166,7 @@ impl Picker {
         let found = matches(catalogue, &self.query);
         self.highlight = self.highlight.min(found.len().saturating_sub(1));
         let focused = ui.memory(|m| m.has_focus(search_id()));
+        let mut focus_stays = false;
         if focused {
             ui.input_mut(|i| {
                 if i.consume_key(Modifiers::NONE, Key::ArrowDown) {
@@ -185,6 +186,7 @@ impl Picker {
                     }
                     if i.consume_key(Modifiers::NONE, Key::Tab) {
                         intent = Some(Intent::AcceptSuggestion);
+                        focus_stays = true;
                     }
                 }
             });
@@ -197,6 +199,9 @@ impl Picker {
                 .desired_width(f32::INFINITY),
         );
         let field = field.labelled_by(label.id);
+        if focus_stays {
+            ui.memory_mut(|m| m.move_focus(egui::FocusDirection::None));
+        }
         if self.focus {
             field.request_focus();
             self.focus = false;

@@ -66,6 +66,8 @@ pub struct ReviewView {
     pub waiting: bool,
     /// The last error.
     pub error: Option<String>,
+    /// Bring the entry at the keys' position into view next frame.
+    scroll: bool,
 }
 
 impl Default for ReviewView {
@@ -77,6 +79,7 @@ impl Default for ReviewView {
             threshold: None,
             waiting: false,
             error: None,
+            scroll: false,
         }
     }
 }
@@ -154,6 +157,7 @@ impl ReviewView {
 
     /// A key pressed on the page (outside text fields); returns the fix it asks for.
     pub fn key(&mut self, key: Key) -> Option<Intent> {
+        self.scroll = true;
         match key {
             Key::J | Key::ArrowDown => {
                 self.at = (self.at + 1).min(self.len().saturating_sub(1));
@@ -231,7 +235,10 @@ impl ReviewView {
                 List::Copies => "Keep the oldest, delete the others (M)",
                 _ => "Relabel to the suggestion (A)",
             };
-            if ui.add_enabled(accept.is_some(), egui::Button::new(text)).clicked() {
+            if ui
+                .add_enabled(accept.is_some(), egui::Button::new(text))
+                .clicked()
+            {
                 intent = accept;
             }
             if ui.button("Keep as it is (C)").clicked() {
@@ -243,7 +250,12 @@ impl ReviewView {
         });
         let row_height = cell_size().y + 28.0;
         let mut clicked = None;
-        egui::ScrollArea::vertical().show_rows(ui, row_height, self.len(), |ui, range| {
+        let mut area = egui::ScrollArea::vertical();
+        if std::mem::take(&mut self.scroll) {
+            let spacing = ui.spacing().item_spacing.y;
+            area = area.vertical_scroll_offset(self.at as f32 * (row_height + spacing));
+        }
+        area.show_rows(ui, row_height, self.len(), |ui, range| {
             for n in range {
                 let current = n == self.at;
                 let frame = egui::Frame::group(ui.style()).stroke(if current {
@@ -278,14 +290,21 @@ impl ReviewView {
                             "{} copies, similarity {:.3}{}",
                             if d.exact { "Exact" } else { "Near" },
                             d.similarity,
-                            if d.conflicting_labels { " — their labels differ" } else { "" }
+                            if d.conflicting_labels {
+                                " — their labels differ"
+                            } else {
+                                ""
+                            }
                         ));
                         let members: Vec<(i64, String)> = d
                             .members
                             .iter()
                             .take(8)
                             .map(|m| {
-                                let label = m.label.as_ref().map_or("unlabelled".into(), |(a, b)| format!("{a} {b}"));
+                                let label = m
+                                    .label
+                                    .as_ref()
+                                    .map_or("unlabelled".into(), |(a, b)| format!("{a} {b}"));
                                 (m.id, format!("#{}\n{label}", m.id))
                             })
                             .collect();

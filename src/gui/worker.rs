@@ -562,7 +562,10 @@ impl Session {
                 send(self.rows()?);
             }
             Command::LabelNext { k } => {
-                let order = label_next(self.searcher()?, k).into_iter().map(|i| i.id).collect();
+                let order = label_next(self.searcher()?, k)
+                    .into_iter()
+                    .map(|i| i.id)
+                    .collect();
                 send(Reply::NextOrder(order));
             }
             Command::AddSystem { manufacturer, system } => {

@@ -259,7 +259,9 @@ pub fn merge_copies(
     label: Option<(String, String)>,
 ) -> Result<ImageRecord, Error> {
     if others.contains(&keep) {
-        return Err(Error::Invalid(format!("implant {keep} cannot be merged into itself")));
+        return Err(Error::Invalid(format!(
+            "implant {keep} cannot be merged into itself"
+        )));
     }
     let kept = images::get(lib.conn(), keep)?;
     if let (Status::Unlabelled, Some((manufacturer, system))) = (kept.status, label) {

@@ -58,7 +58,11 @@ pub fn mark(conn: &Connection, id: i64, kind: Kind, seen: &str) -> Result<(), Er
 pub fn all(conn: &Connection) -> Result<HashMap<(i64, Kind), String>, Error> {
     let mut stmt = conn.prepare("SELECT image_id, kind, seen FROM review_checks")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     let mut checks = HashMap::new();
     for row in rows {

@@ -80,7 +80,11 @@ impl Sets {
 /// Every group of two or more implants that are exact copies (same standard image, from
 /// `standards`: id and standard SHA-256) or near copies (cosine ≥ `threshold` between their
 /// vectors); exact groups first, then by similarity, highest first.
-pub fn duplicate_groups(searcher: &Searcher, standards: &[(i64, String)], threshold: f32) -> Vec<DuplicateGroup> {
+pub fn duplicate_groups(
+    searcher: &Searcher,
+    standards: &[(i64, String)],
+    threshold: f32,
+) -> Vec<DuplicateGroup> {
     let mut ids: Vec<i64> = standards.iter().map(|s| s.0).collect();
     ids.extend(searcher.index.ids());
     ids.sort_unstable();
@@ -140,7 +144,8 @@ pub fn duplicate_groups(searcher: &Searcher, standards: &[(i64, String)], thresh
                 .collect();
             let first_sha = sha_of.get(&ids[g[0]]);
             let exact = first_sha.is_some() && g.iter().all(|&i| sha_of.get(&ids[i]) == first_sha);
-            let mut labels: Vec<&(String, String)> = members.iter().filter_map(|m| m.label.as_ref()).collect();
+            let mut labels: Vec<&(String, String)> =
+                members.iter().filter_map(|m| m.label.as_ref()).collect();
             labels.dedup();
             labels.sort();
             labels.dedup();

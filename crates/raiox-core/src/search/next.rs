@@ -91,7 +91,9 @@ fn spread(searcher: &Searcher, ranked: Vec<NextItem>, labelled: &HashSet<i64>) -
             };
             searcher
                 .index
-                .search(query, COVERS, &|other| other != item.id && !labelled.contains(&other))
+                .search(query, COVERS, &|other| {
+                    other != item.id && !labelled.contains(&other)
+                })
                 .into_iter()
                 .filter(|&(_, s)| s >= COVER_SIMILARITY)
                 .map(|(other, _)| other)

@@ -54,9 +54,9 @@ pub fn outliers(searcher: &Searcher, k: usize) -> Vec<Outlier> {
                 return None;
             }
             let query = searcher.index.vector(id)?;
-            let own = searcher
-                .index
-                .search(query, k, &|other| other != id && searcher.label_of(other) == Some(label));
+            let own = searcher.index.search(query, k, &|other| {
+                other != id && searcher.label_of(other) == Some(label)
+            });
             let typicality = own.iter().map(|n| n.1).sum::<f32>() / own.len().max(1) as f32;
             let nearest = own.into_iter().map(|(n, s)| searcher.neighbour(n, s)).collect();
             Some((id, label, typicality, nearest))

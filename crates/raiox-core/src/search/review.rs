@@ -54,7 +54,9 @@ pub fn suggest_together(searcher: &Searcher, ids: &[i64], k: usize) -> Vec<Candi
     let mut total: BTreeMap<(String, String), f32> = BTreeMap::new();
     let mut voted = 0;
     for &id in ids {
-        let Some((candidates, _)) = searcher.vote_for(id, k) else { continue };
+        let Some((candidates, _)) = searcher.vote_for(id, k) else {
+            continue;
+        };
         voted += 1;
         for c in candidates {
             *total.entry((c.manufacturer, c.system)).or_default() += c.score;
@@ -231,7 +233,12 @@ pub struct ReviewQueue {
 
 /// Build the review queue of a library: likely mislabels (a `k`-vote), duplicate groups at cosine
 /// ≥ `duplicate_threshold`, outliers; entries checked with [`keep`] stay out until they change.
-pub fn queue(lib: &Library, searcher: &Searcher, k: usize, duplicate_threshold: f32) -> Result<ReviewQueue, Error> {
+pub fn queue(
+    lib: &Library,
+    searcher: &Searcher,
+    k: usize,
+    duplicate_threshold: f32,
+) -> Result<ReviewQueue, Error> {
     let checked = checks::all(lib.conn())?;
     let standards = images::standards(lib.conn())?;
     let seen = |id: i64, kind: Kind, now: &str| checked.get(&(id, kind)).is_some_and(|s| s == now);
