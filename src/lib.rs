@@ -15,7 +15,7 @@ pub use raiox_sync as sync;
 /// Encoders: the trait and stamps from the core, the Candle models and the selection rule.
 pub mod embed {
     pub use raiox_core::embed::*;
-    pub use raiox_embed::{clip, lite0, select};
+    pub use raiox_embed::{clip, head, lite0, select};
 }
 
 #[cfg(feature = "gui")]

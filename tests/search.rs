@@ -579,3 +579,105 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
     let scores: Vec<f64> = next.iter().map(|n| n["score"].as_f64().unwrap()).collect();
     assert!(scores[0] >= *scores.last().unwrap());
 }
+
+#[test]
+fn learn_trains_a_head_that_searches_use_only_when_it_is_better_and_can_be_switched_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, _) = labelled_library(dir.path(), "6");
+    let labelled = listed(&lib)
+        .iter()
+        .filter(|i| i["status"] != "unlabelled")
+        .count();
+    let vectors_before = {
+        let open = Library::open(&lib).unwrap();
+        let encoder = Lite0Encoder::bundled().unwrap();
+        let s = Searcher::open(&open, &encoder).unwrap();
+        assert!(s.head().is_none());
+        s.index.len()
+    };
+    let out = raiox(&lib, &["learn", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = &json_lines(&out)[0];
+    assert_eq!(report["head"], 1);
+    assert_eq!(report["systems"], 8);
+    let (trained, held) = (
+        report["trained_on"].as_u64().unwrap() as usize,
+        report["after"]["implants"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(
+        trained + held,
+        labelled,
+        "every labelled implant is trained on or held out"
+    );
+    assert!(held >= 8, "a quarter of each system is held out: {report}");
+    let (before, after) = (
+        report["before"]["system_top1"].as_f64().unwrap(),
+        report["after"]["system_top1"].as_f64().unwrap(),
+    );
+    assert!((0.0..=1.0).contains(&before) && (0.0..=1.0).contains(&after));
+    assert_eq!(
+        report["active"],
+        after > before,
+        "used only when better: {report}"
+    );
+
+    let open = Library::open(&lib).unwrap();
+    let encoder = Lite0Encoder::bundled().unwrap();
+    let searcher = Searcher::open(&open, &encoder).unwrap();
+    assert_eq!(searcher.head().is_some(), after > before);
+    assert_eq!(
+        searcher.index.len(),
+        vectors_before,
+        "the frozen vectors stay as they were"
+    );
+    assert_eq!(searcher.index.dim(), 1280, "and are never replaced by the head's");
+    if let Some(head) = searcher.head() {
+        assert_eq!((head.in_dim, head.out_dim), (1280, 128));
+        // Similarity runs in the head's space: an implant is its own nearest neighbour there too.
+        let id = searcher.labelled_ids()[0];
+        let v = searcher.index.vector(id).unwrap().to_vec();
+        let found = searcher.similar(&v, 1, None);
+        assert_eq!(found[0].id, id);
+        assert!(found[0].similarity > 0.999);
+        let frozen = Searcher::open_frozen(&open, &encoder).unwrap();
+        let other = searcher.labelled_ids()[1];
+        let cos = |s: &Searcher| {
+            s.similar(&v, 100, None)
+                .iter()
+                .find(|n| n.id == other)
+                .map(|n| n.similarity)
+        };
+        assert_ne!(cos(&searcher), cos(&frozen), "the head changes the geometry");
+    }
+    drop((searcher, open));
+    let out = raiox(&lib, &["learn", "--off", "--json"]);
+    assert!(out.status.success());
+    let open = Library::open(&lib).unwrap();
+    assert!(Searcher::open(&open, &encoder).unwrap().head().is_none());
+    // A library with one system cannot learn.
+    let single = tempfile::tempdir().unwrap();
+    let one = single.path().join("lib");
+    let synth = single.path().join("synth");
+    common::cli_synth(&one, &synth, "3", Some("4"));
+    let folder = std::fs::read_dir(synth.join("Straumann"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = raiox(
+        &one,
+        &[
+            "import",
+            folder.to_str().unwrap(),
+            "--manufacturer",
+            "Straumann",
+            "--system",
+            "Bone Level Tapered",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = raiox(&one, &["learn"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least two systems"));
+}

@@ -151,6 +151,19 @@ pub enum Command {
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
+    /// Learn a head from the labels: a projection of the encoder's vectors trained on the labelled
+    /// implants, used for similarity and identify only when it identifies held-out ones better.
+    Learn {
+        /// Labelled neighbours that vote (for the held-out comparison).
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Stop using learned heads (searches go back to the encoder's own vectors).
+        #[arg(long)]
+        off: bool,
+        /// Encoder (default: the library's active one).
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
+        encoder: Option<EncoderChoice>,
+    },
     /// Unlabelled implants in the order worth labelling: uncertain vote and far from anything
     /// labelled first, near copies of a listed one later.
     Next {

@@ -8,9 +8,12 @@ use serde::Serialize;
 
 use super::args::Cli;
 use super::output::json_line;
+use super::progress_bar;
 use super::search::{neighbour_line, open_searcher};
+use raiox::catalogue::heads;
 use raiox::curate::merge_copies;
-use raiox::embed::select::EncoderChoice;
+use raiox::embed::head::{learn, TrainOptions};
+use raiox::embed::select::{choose, EncoderChoice};
 use raiox::search::groups::DuplicateGroup;
 use raiox::search::neardup;
 use raiox::search::next::label_next;
@@ -249,5 +252,51 @@ pub fn cmd_next(cli: &Cli, k: usize, limit: usize, choice: Option<EncoderChoice>
             item.novelty
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Train a head on the labels (or switch heads off) and say whether searches now use it.
+pub fn cmd_learn(cli: &Cli, k: usize, off: bool, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let mut lib = cli.open_library()?;
+    let encoder = choose(&lib, choice)?;
+    if off {
+        let n = heads::deactivate(lib.conn(), &encoder.stamp().weights_sha256)?;
+        if cli.json {
+            json_line(&serde_json::json!({"encoder": encoder.id(), "switched_off": n}))?;
+        } else {
+            outln!("{}: searches use the encoder's own vectors again", encoder.id());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = TrainOptions::default();
+    let report = progress_bar::run_with_bar("learning", |ctl, _| {
+        learn(&mut lib, encoder.as_ref(), k, &options, ctl)
+    })?;
+    if cli.json {
+        json_line(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "head {} on {} ({} labelled implants of {} systems, {:.1} s)",
+        report.head,
+        report.encoder,
+        report.trained_on,
+        report.systems,
+        report.seconds
+    );
+    outln!(
+        "held-out identification (system top-1 of {} implants): {:.1} % with the encoder's vectors, {:.1} % with the head",
+        report.after.implants,
+        100.0 * report.before.system_top1,
+        100.0 * report.after.system_top1
+    );
+    outln!(
+        "{}",
+        if report.active {
+            "similarity and identify now use the head"
+        } else {
+            "not better: searches keep the encoder's own vectors"
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }

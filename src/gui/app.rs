@@ -592,6 +592,10 @@ impl RaioxApp {
                 self.browser.click(id, false, false);
                 self.tab = Tab::Inspect;
             }
+            Intent::Learn => {
+                let k = self.persisted.identify_k;
+                self.start_job(Place::Embed, "learn", |ctl| Command::Learn { k, ctl });
+            }
         }
     }
 

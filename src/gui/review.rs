@@ -50,6 +50,8 @@ pub enum Intent {
     },
     /// Open an implant in the inspector.
     Inspect(i64),
+    /// Learn a head from the labels.
+    Learn,
 }
 
 /// The review page's state.
@@ -207,6 +209,14 @@ impl ReviewView {
             }
             if self.waiting {
                 ui.spinner();
+            }
+            ui.separator();
+            if ui
+                .button("Learn from labels")
+                .on_hover_text("Train a head on the labelled implants; it is used only if it identifies held-out ones better")
+                .clicked()
+            {
+                intent = Some(Intent::Learn);
             }
         });
         if let Some(e) = &self.error {

@@ -19,6 +19,7 @@ use crate::catalogue::images::{self, ImageRecord};
 use crate::catalogue::systems::{self, Catalogue};
 use crate::curate::{self, BoxChange, LabelChange};
 use crate::decode::Decoded;
+use crate::embed::head::{learn, TrainOptions};
 use crate::embed::select::choose;
 use crate::embed::Encoder;
 use crate::embedding::{embed_film, embed_library};
@@ -143,6 +144,13 @@ pub enum Command {
         path: PathBuf,
         /// Voting neighbours.
         k: usize,
+    },
+    /// Learn a head from the labels (kept only when it identifies held-out implants better).
+    Learn {
+        /// Voting neighbours of the held-out comparison.
+        k: usize,
+        /// Cancel flag and progress channel.
+        ctl: JobControl,
     },
     /// What the neighbours suggest for implants about to be labelled.
     Suggest {
@@ -467,7 +475,7 @@ fn place_of(command: &Command) -> Place {
     match command {
         Command::LoadRows => Place::Library,
         Command::Import { .. } => Place::Import,
-        Command::Embed { .. } => Place::Embed,
+        Command::Embed { .. } | Command::Learn { .. } => Place::Embed,
         Command::Label { .. } | Command::AddSystem { .. } => Place::Label,
         Command::Open { .. }
         | Command::OpenFilm { .. }
@@ -534,6 +542,25 @@ impl Session {
                     searcher.relabelled(&records);
                 }
                 send(Reply::Labelled { records });
+            }
+            Command::Learn { k, ctl } => {
+                let encoder = self.encoder()?;
+                let r = learn(&mut self.lib, encoder.as_ref(), k, &TrainOptions::default(), &ctl)?;
+                self.searcher = None;
+                send(Reply::JobEnded {
+                    place: Place::Embed,
+                    text: format!(
+                        "learned head {}: held-out identification {:.0} % → {:.0} % ({})",
+                        r.head,
+                        100.0 * r.before.system_top1,
+                        100.0 * r.after.system_top1,
+                        if r.active {
+                            "now in use"
+                        } else {
+                            "not better, not used"
+                        }
+                    ),
+                });
             }
             Command::Suggest { ids, k } => {
                 let candidates = suggest_together(self.searcher()?, &ids, k);

@@ -5,6 +5,7 @@
 //! [`raiox_core::embed::Encoder`] trait, so it builds and tests without it.
 
 pub mod clip;
+pub mod head;
 pub mod lite0;
 pub mod select;
 mod simd;

@@ -263,6 +263,21 @@ CREATE TRIGGER review_checks_gone AFTER DELETE ON images BEGIN
     DELETE FROM review_checks WHERE image_id = OLD.id;
 END;
 "#,
+    // Learned heads (catalogue::heads): projections of one encoder's vectors, versioned.
+    r#"
+CREATE TABLE heads (
+    id              INTEGER PRIMARY KEY,
+    encoder_sha256  TEXT NOT NULL,
+    in_dim          INTEGER NOT NULL CHECK (in_dim > 0),
+    out_dim         INTEGER NOT NULL CHECK (out_dim > 0),
+    weights         BLOB NOT NULL,
+    weights_sha256  TEXT NOT NULL,
+    trained_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    report          TEXT NOT NULL,
+    active          INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1))
+);
+CREATE INDEX heads_active ON heads (encoder_sha256, active);
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date.

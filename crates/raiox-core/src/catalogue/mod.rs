@@ -4,6 +4,7 @@ pub mod builtin;
 pub mod checks;
 pub mod db;
 pub mod films;
+pub mod heads;
 pub mod images;
 pub mod naming;
 pub mod settings;

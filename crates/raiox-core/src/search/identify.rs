@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::heads;
 use crate::catalogue::images::{self, Status};
 use crate::catalogue::settings;
 use crate::catalogue::vectors;
@@ -17,6 +18,7 @@ use crate::embed::Encoder;
 use crate::embed::ModelStamp;
 use crate::index::Index;
 use crate::library::Library;
+use crate::search::head::Head;
 use crate::Error;
 
 /// Precision the verdict threshold aims for on leave-one-out queries.
@@ -109,6 +111,8 @@ pub struct Searcher {
     labels: HashMap<i64, Label>,
     names: HashMap<i64, Option<String>>,
     fingerprint: String,
+    /// A learned head and the index in its space; votes and similarity search there.
+    head: Option<(Head, Index)>,
 }
 
 impl Searcher {
@@ -124,8 +128,40 @@ impl Searcher {
         Ok(searcher)
     }
 
-    /// Load the current vectors of `encoder` and the labels of the library.
+    /// Load the current vectors of `encoder`, the labels of the library and the encoder's active
+    /// learned head, if any (votes and similarity then use it).
     pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
+        let searcher = Searcher::open_frozen(lib, encoder)?;
+        Ok(match heads::active(lib.conn(), &searcher.stamp.weights_sha256)? {
+            Some(h) if h.in_dim == searcher.stamp.dim => searcher.with_head(Head::from(h)),
+            Some(h) => {
+                tracing::warn!(
+                    "learned head {} expects {}-d vectors, the encoder gives {}: not used",
+                    h.id,
+                    h.in_dim,
+                    searcher.stamp.dim
+                );
+                searcher
+            }
+            None => searcher,
+        })
+    }
+
+    /// Search with `head` (projecting every vector and every query into its space).
+    pub fn with_head(mut self, head: Head) -> Searcher {
+        let projected = head.project_index(&self.index);
+        self.fingerprint = format!("{}|head {}", self.fingerprint, head.id);
+        self.head = Some((head, projected));
+        self
+    }
+
+    /// The learned head in use, if any.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref().map(|h| &h.0)
+    }
+
+    /// [`Searcher::open`] without any learned head: the encoder's own vectors.
+    pub fn open_frozen(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
         let stamp = encoder.stamp();
         let vectors = vectors::load_all(lib.conn(), &stamp)?;
         let index = Index::build(vectors, stamp.dim);
@@ -148,13 +184,15 @@ impl Searcher {
             labels,
             names,
             fingerprint,
+            head: None,
         })
     }
 
     /// The `k` most similar library images (any status), excluding `exclude`.
     pub fn similar(&self, query: &[f32], k: usize, exclude: Option<i64>) -> Vec<Neighbour> {
-        self.index
-            .search(query, k, &|id| Some(id) != exclude)
+        let (space, query) = self.space(query);
+        space
+            .search(&query, k, &|id| Some(id) != exclude)
             .into_iter()
             .map(|(id, similarity)| self.neighbour(id, similarity))
             .collect()
@@ -171,9 +209,18 @@ impl Searcher {
         }
     }
 
+    /// Where searches run and the query there: the head's space when one is in use.
+    fn space(&self, query: &[f32]) -> (&Index, Vec<f32>) {
+        match &self.head {
+            Some((head, projected)) => (projected, head.project(query)),
+            None => (&self.index, query.to_vec()),
+        }
+    }
+
     /// Vote among the `k` nearest labelled images (excluding `exclude`, for leave-one-out).
     fn vote(&self, query: &[f32], k: usize, exclude: Option<i64>) -> (Vec<Candidate>, Vec<Neighbour>) {
-        let found = self.index.search(query, k, &|id| {
+        let (space, query) = self.space(query);
+        let found = space.search(&query, k, &|id| {
             Some(id) != exclude && self.labels.contains_key(&id)
         });
         let best = found.first().map_or(0.0, |f| f.1);
@@ -255,6 +302,16 @@ impl Searcher {
         // Cached calibrations are keyed by the fingerprint: a changed label set is a new one.
         let latest = records.iter().map(|r| r.updated_at.as_str()).max().unwrap_or("");
         self.fingerprint = fingerprint(&self.stamp, self.index.len(), self.labels.len(), latest);
+        if let Some((head, _)) = &self.head {
+            self.fingerprint = format!("{}|head {}", self.fingerprint, head.id);
+        }
+    }
+
+    /// Stop counting `id`'s label in votes (in memory only); returns it so it can be put back.
+    ///
+    /// Why: held-out evaluations hide the labels of the implants they identify.
+    pub fn forget_label_in_memory(&mut self, id: i64) -> Option<(String, String)> {
+        self.labels.remove(&id).map(|l| (l.manufacturer, l.system))
     }
 
     /// Replace the label the vote counts for `id` (in memory only: the library is not touched).

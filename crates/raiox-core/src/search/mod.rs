@@ -2,6 +2,7 @@
 //! "unknown". Reads vectors from the catalogue and searches them with [`crate::index::Index`]; never
 //! computes embeddings itself.
 pub mod groups;
+pub mod head;
 pub mod identify;
 pub mod neardup;
 pub mod next;

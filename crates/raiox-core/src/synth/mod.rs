@@ -23,7 +23,7 @@ mod anatomy;
 mod film;
 mod geometry;
 mod render;
-pub(crate) mod rng;
+pub mod rng;
 mod scene;
 mod systems;
 mod texture;

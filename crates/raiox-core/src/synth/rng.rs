@@ -8,7 +8,7 @@ pub(crate) struct Rng(u64);
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One SplitMix64 finalisation step: a strong 64-bit mixing function.
-pub(crate) fn mix(mut z: u64) -> u64 {
+pub fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(GOLDEN);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
