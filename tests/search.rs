@@ -526,7 +526,7 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
     };
     let is_listed = |q: &[serde_json::Value]| {
         q.iter()
-            .any(|e| e["kind"] == "mislabel" && e["id"].to_string() == id)
+            .any(|e| e["kind"] == "mislabel" && e["id"].as_i64() == victim["id"].as_i64())
     };
     let wrong = others
         .iter()

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::args::Cli;
 use super::output::json_line;
 use super::progress_bar;
-use super::search::{neighbour_line, open_searcher};
+use super::search::{neighbour_line, open_frozen_searcher, open_searcher};
 use raiox::catalogue::heads;
 use raiox::curate::merge_copies;
 use raiox::embed::head::{learn, TrainOptions};
@@ -91,7 +91,7 @@ enum Entry<'a> {
 
 /// The review queue (likely mislabels, copies, outliers), or a fix of it (`--keep`, `--merge`).
 pub fn cmd_review(cli: &Cli, args: &ReviewArgs, choice: Option<EncoderChoice>) -> Result<ExitCode> {
-    let (mut lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let (mut lib, encoder, searcher) = open_frozen_searcher(cli, choice)?;
     let threshold = args.threshold.unwrap_or_else(|| neardup::threshold(encoder.id()));
     if !(0.0..=1.0).contains(&threshold) {
         anyhow::bail!("--threshold must be a cosine similarity between 0 and 1, not {threshold}");

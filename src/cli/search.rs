@@ -10,6 +10,7 @@ use super::args::Cli;
 use super::args::ModelsCommand;
 use super::output::json_line;
 use super::progress_bar;
+use raiox::catalogue::heads;
 use raiox::embed::select::{choose, EncoderChoice};
 use raiox::embed::Encoder;
 use raiox::embedding::{embed_film, embed_library};
@@ -113,6 +114,18 @@ pub(super) fn open_searcher(
     let lib = cli.open_library()?;
     let encoder = choose(&lib, choice)?;
     let searcher = Searcher::ready(&lib, encoder.as_ref())?;
+    Ok((lib, encoder, searcher))
+}
+
+/// [`open_searcher`] on the encoder's own vectors, without a learned head: what the review and
+/// the leave-one-out evaluation need (a head trained on the labels has seen them, mistakes too).
+pub(super) fn open_frozen_searcher(
+    cli: &Cli,
+    choice: Option<EncoderChoice>,
+) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
+    let lib = cli.open_library()?;
+    let encoder = choose(&lib, choice)?;
+    let searcher = Searcher::ready_frozen(&lib, encoder.as_ref())?;
     Ok((lib, encoder, searcher))
 }
 
@@ -250,9 +263,11 @@ fn print_identification(
 }
 
 pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>, flip: Option<f64>) -> Result<ExitCode> {
-    let (lib, encoder, mut searcher) = open_searcher(cli, choice)?;
+    let (lib, encoder, mut searcher) = open_frozen_searcher(cli, choice)?;
     let calibration = searcher.calibration(&lib, k)?;
     let report = searcher.evaluate(k, calibration.as_ref());
+    let head = heads::active(lib.conn(), &encoder.stamp().weights_sha256)?
+        .and_then(|h| serde_json::from_str::<serde_json::Value>(&h.report).ok());
     let review = match flip {
         Some(f) if (0.0..=1.0).contains(&f) => Some(review::check_with_flipped_labels(
             &mut searcher,
@@ -267,6 +282,9 @@ pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>, flip: Option
         let mut line = serde_json::to_value(&report)?;
         if let Some(r) = &review {
             line["review"] = serde_json::to_value(r)?;
+        }
+        if let Some(h) = head {
+            line["head"] = h;
         }
         json_line(&line)?;
     } else {

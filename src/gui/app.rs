@@ -659,6 +659,7 @@ impl Screen for RaioxApp {
         match view {
             "label" => self.picker.query = "straumann".into(),
             "inspect" => self.tab = Tab::Inspect,
+            "review" => self.open_review(),
             "similar" => {
                 if let Some(id) = self.browser.current {
                     self.find_similar(id);

@@ -569,9 +569,9 @@ impl Session {
             Command::Review { k, threshold } => {
                 let encoder = self.encoder()?;
                 let threshold = threshold.unwrap_or_else(|| neardup::threshold(encoder.id()));
-                self.searcher()?;
-                let searcher = self.searcher.as_ref().expect("just loaded");
-                let found = review::queue(&self.lib, searcher, k, threshold)?;
+                // On the encoder's own vectors: a learned head has seen the labels, mistakes too.
+                let frozen = Searcher::ready_frozen(&self.lib, encoder.as_ref())?;
+                let found = review::queue(&self.lib, &frozen, k, threshold)?;
                 self.review = Some(found.clone());
                 send(Reply::Review(Box::new(found), threshold));
             }

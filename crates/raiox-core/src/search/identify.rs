@@ -128,6 +128,17 @@ impl Searcher {
         Ok(searcher)
     }
 
+    /// [`Searcher::ready`] on the encoder's own vectors (no learned head).
+    pub fn ready_frozen(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
+        let searcher = Searcher::open_frozen(lib, encoder)?;
+        if searcher.index.is_empty() {
+            return Err(Error::NoVectors {
+                encoder: encoder.id().to_string(),
+            });
+        }
+        Ok(searcher)
+    }
+
     /// Load the current vectors of `encoder`, the labels of the library and the encoder's active
     /// learned head, if any (votes and similarity then use it).
     pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {

@@ -35,6 +35,9 @@ pub struct Outlier {
     pub nearest_own: Vec<Neighbour>,
 }
 
+/// An implant, its label, its typicality and its nearest implants of the same system.
+type Scored<'a> = (i64, (&'a str, &'a str), f32, Vec<Neighbour>);
+
 /// Labelled implants whose mean similarity to their `k` nearest same-system implants lies more
 /// than [`OUTLIER_Z`] robust standard deviations below their system's median, most unusual first.
 pub fn outliers(searcher: &Searcher, k: usize) -> Vec<Outlier> {
@@ -46,7 +49,7 @@ pub fn outliers(searcher: &Searcher, k: usize) -> Vec<Outlier> {
             *size.entry(label).or_default() += 1;
         }
     }
-    let scored: Vec<(i64, (&str, &str), f32, Vec<Neighbour>)> = ids
+    let scored: Vec<Scored> = ids
         .par_iter()
         .filter_map(|&id| {
             let label = searcher.label_of(id)?;

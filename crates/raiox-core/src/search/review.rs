@@ -233,6 +233,10 @@ pub struct ReviewQueue {
 
 /// Build the review queue of a library: likely mislabels (a `k`-vote), duplicate groups at cosine
 /// ≥ `duplicate_threshold`, outliers; entries checked with [`keep`] stay out until they change.
+///
+/// Give it a searcher on the encoder's own vectors ([`Searcher::open_frozen`]): a learned head was
+/// trained on the labels, mistakes included, and pulls a mislabelled implant into the cluster of
+/// its wrong label — with one, the planted-mistake check found 35–46 % of them instead of 82–89 %.
 pub fn queue(
     lib: &Library,
     searcher: &Searcher,
