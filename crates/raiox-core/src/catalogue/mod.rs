@@ -3,6 +3,7 @@
 pub mod builtin;
 pub mod db;
 pub mod films;
+pub mod history;
 pub mod images;
 pub mod naming;
 pub mod settings;
