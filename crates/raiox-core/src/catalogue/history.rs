@@ -195,7 +195,9 @@ fn describe(kind: Kind, text: &str) -> String {
         },
         Kind::Crop => v["standard_sha256"]
             .as_str()
-            .map_or(text.to_string(), |s| format!("image {}", &s[..s.len().min(12)])),
+            .map_or(text.to_string(), |s| {
+                format!("image {}", s.chars().take(12).collect::<String>())
+            }),
         Kind::Added => "added".into(),
     }
 }
