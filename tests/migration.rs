@@ -6,6 +6,7 @@ mod common;
 
 use common::{json_lines, raiox};
 use raiox::catalogue::db;
+use raiox::catalogue::history;
 use raiox::catalogue::images::{self, BoxSource, Status};
 use raiox::catalogue::vectors;
 use raiox::embed::ModelStamp;
@@ -221,6 +222,13 @@ fn a_schema_4_library_migrates_with_nothing_lost() {
         })
         .unwrap();
     assert_eq!(remote, "8d2b7f7e-0000-4000-8000-000000000001");
+    for id in [1, 2, 3] {
+        assert_eq!(
+            history::for_implant(conn, id).unwrap(),
+            vec![],
+            "the migration invents no history for implant {id}"
+        );
+    }
     drop(lib);
 
     // The fronts read the migrated library.
@@ -242,4 +250,13 @@ fn a_schema_4_library_migrates_with_nothing_lost() {
         2,
         "both local implants were stale"
     );
+    // From now on every change is recorded: the re-derivations are in the history.
+    for id in ["1", "2"] {
+        let changes = json_lines(&raiox(&root, &["history", id, "--json"]));
+        assert_eq!(changes.len(), 1, "implant {id}: {changes:?}");
+        assert!(
+            changes[0]["kind"] == "crop" || changes[0]["kind"] == "box",
+            "{changes:?}"
+        );
+    }
 }

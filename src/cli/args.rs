@@ -115,6 +115,17 @@ pub enum Command {
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
+    /// Who changed an implant's label, box or crop, when, from what to what (newest first), this
+    /// library's changes and those pulled from production.
+    History {
+        /// Implant id.
+        id: i64,
+    },
+    /// Show the curator name recorded with every change in this library, or set it.
+    Curator {
+        /// New name (at most 64 characters, no control characters); none: show the current one.
+        name: Option<String>,
+    },
     /// Suggested labels for implants: the top systems of their neighbours' vote, with their share.
     Suggest {
         /// Implant ids.

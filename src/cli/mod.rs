@@ -17,6 +17,7 @@ macro_rules! outln {
 mod args;
 mod bench;
 mod films;
+mod history;
 mod import;
 mod output;
 mod progress_bar;
@@ -154,6 +155,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => bench::cmd_bench(&cli, args),
         Command::Identify { paths, k, encoder } => search::cmd_identify(&cli, paths, *k, *encoder),
         Command::Eval { k, encoder, flip } => search::cmd_eval(&cli, *k, *encoder, *flip),
+        Command::History { id } => history::cmd_history(&cli, *id),
+        Command::Curator { name } => history::cmd_curator(&cli, name.as_deref()),
         Command::Suggest { ids, k, encoder } => review::cmd_suggest(&cli, ids, *k, *encoder),
         Command::Review {
             k,

@@ -11,6 +11,7 @@
 //! optimistic-concurrency guard, so an item changed on both sides becomes a listed conflict.
 
 pub mod config;
+mod history;
 pub mod objects;
 pub mod outbox;
 pub mod postgres;
@@ -186,6 +187,10 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Queued items left for later because they have no label yet.
     pub waiting_unlabelled: usize,
+    /// Label-history entries appended to production (dry run: to append).
+    pub history_pushed: usize,
+    /// Other curators' label-history entries brought into the library.
+    pub history_pulled: usize,
     /// Items changed on both sides.
     pub conflicts: Vec<SyncItemReport>,
     /// Items that failed after retries (left queued).
@@ -205,7 +210,8 @@ impl SyncReport {
         let verb = if self.dry_run { "would be" } else { "were" };
         format!(
             "{} objects {verb} uploaded, {} rows written, {} unchanged, {} deleted, {} objects removed, \
-             {} pulled; {} conflicts, {} failed, {} quarantined, {} waiting for a label",
+             {} pulled; {} conflicts, {} failed, {} quarantined, {} waiting for a label; \
+             {} history entries {verb} pushed, {} pulled",
             self.uploaded,
             self.rows_written,
             self.unchanged,
@@ -215,7 +221,9 @@ impl SyncReport {
             self.conflicts.len(),
             self.failed.len(),
             self.quarantined.len(),
-            self.waiting_unlabelled
+            self.waiting_unlabelled,
+            self.history_pushed,
+            self.history_pulled
         )
     }
 }
@@ -398,9 +406,15 @@ pub fn sync(
     let mut outcome = Outcome::Finished;
     if opts.push {
         outcome = push::push(lib, &mut session, &rt, encoder, ctl, &mut report)?;
+        if outcome == Outcome::Finished {
+            history::push(lib, &mut session, &rt, &mut report)?;
+        }
     }
     if opts.pull && outcome == Outcome::Finished {
         outcome = pull::pull(lib, &mut session, &rt, ctl, &mut report)?;
+        if outcome == Outcome::Finished && !opts.dry_run {
+            history::pull(lib, &mut session, &rt, &mut report)?;
+        }
     }
     for c in outbox::conflicts(lib.conn())? {
         if !report.conflicts.iter().any(|r| r.id == Some(c.0)) {

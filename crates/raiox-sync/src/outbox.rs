@@ -35,6 +35,8 @@ pub struct RowAttributes {
 }
 
 const WATERMARK: &str = "sync_pulled_revision";
+/// Settings key of the last production history entry pulled (see crate::history).
+const HISTORY_WATERMARK: &str = "sync_pulled_history";
 
 /// Queued items: (image id, seq), oldest change first.
 pub fn pending(conn: &Connection) -> Result<Vec<(i64, i64)>, Error> {
@@ -312,6 +314,18 @@ pub fn watermark(conn: &Connection) -> Result<i64, Error> {
 /// Advance the pull watermark.
 pub fn set_watermark(conn: &Connection, revision: i64) -> Result<(), Error> {
     settings::set(conn, WATERMARK, &revision.to_string())
+}
+
+/// The last production history entry (`seq`) pulled.
+pub fn history_watermark(conn: &Connection) -> Result<i64, Error> {
+    Ok(settings::get(conn, HISTORY_WATERMARK)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Advance the history watermark.
+pub fn set_history_watermark(conn: &Connection, seq: i64) -> Result<(), Error> {
+    settings::set(conn, HISTORY_WATERMARK, &seq.to_string())
 }
 
 /// The object key of a standard image: `implants/<sha[..2]>/<sha>.png`.

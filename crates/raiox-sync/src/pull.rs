@@ -19,7 +19,7 @@ use crate::validate::{check_row, MAX_OBJECT_BYTES};
 use crate::{transfer_all, Session, SyncAction, SyncItemReport, SyncReport};
 use raiox_core::catalogue::images::{self, Status};
 use raiox_core::catalogue::systems;
-use raiox_core::catalogue::{settings, vectors};
+use raiox_core::catalogue::{history, settings, vectors};
 use raiox_core::library::{Layout, Library};
 use raiox_core::progress::{JobControl, Outcome};
 use raiox_core::standardise::Params;
@@ -267,9 +267,12 @@ fn apply_page(
     report: &mut SyncReport,
 ) -> Result<(), Error> {
     let mut tx = lib.conn_mut().transaction()?;
+    // Other curators' changes: their authors' entries come with the history feed.
+    history::pause(&tx)?;
     for ((row, step), sys) in rows.iter().zip(steps).zip(systems) {
         apply_step(&mut tx, row, step, sys, stamp, report)?;
     }
+    history::resume(&tx)?;
     if advance {
         if let Some(last) = rows.last() {
             outbox::set_watermark(&tx, last.revision)?;
@@ -430,6 +433,7 @@ fn apply(
         &row.content_sha256,
     )?;
     images::adopt_name(tx, id, &row.standard_name)?;
+    history::attach(tx, id, &row.id.to_string())?;
     if let Some(v) = &row.embedding {
         vectors::ensure_table(tx, stamp)?;
         vectors::put(tx, id, &row.content_sha256, stamp, v)?;

@@ -79,6 +79,33 @@ pub struct PushRow {
     pub name_stem: String,
 }
 
+/// Longest text of a history entry read from production (characters); longer ones are cut in the
+/// query and refused by validation.
+pub const HISTORY_TEXT_CAP: usize = 4096;
+
+/// One label-history entry as production holds it (see [`Remote::append_history`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The implant's production id.
+    pub implant_id: Uuid,
+    /// The entry's own id (made where the change was).
+    pub entry_id: Uuid,
+    /// Production's append order (0 for an entry not read from production).
+    pub seq: i64,
+    /// When the change was made.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who made it.
+    pub curator: String,
+    /// What kind of change.
+    pub kind: String,
+    /// Before (JSON text).
+    pub from: Option<String>,
+    /// After (JSON text).
+    pub to: Option<String>,
+    /// Length of the longest text field in production (characters), before any cut.
+    pub longest: usize,
+}
+
 /// A row production accepted: its new revision and the standard name it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -348,7 +375,90 @@ impl Remote {
             .await
             .map_err(pg)?;
         }
+        // The label history (see crate::history). Additive and ignored by older builds, so it does
+        // not raise the schema version: a curator who has not upgraded yet can still sync.
+        // Append-only, keyed by (implant, entry): a re-push is a no-op and no curator's entry
+        // can replace another's. `seq` is drawn under the write lock, so its order is commit
+        // order and "after seq N" is a complete feed.
+        c.batch_execute(
+            "CREATE TABLE IF NOT EXISTS implant_history (
+                 implant_id uuid NOT NULL,
+                 entry_id   uuid NOT NULL,
+                 seq        bigserial NOT NULL,
+                 at         timestamptz NOT NULL,
+                 curator    text NOT NULL,
+                 kind       text NOT NULL,
+                 from_value text,
+                 to_value   text,
+                 PRIMARY KEY (implant_id, entry_id)
+             );
+             CREATE INDEX IF NOT EXISTS implant_history_seq ON implant_history (seq);",
+        )
+        .await
+        .map_err(pg)?;
         Ok(())
+    }
+
+    /// Append label-history entries (one transaction, under the write lock); entries production
+    /// already holds are left as they are. Returns how many were new.
+    pub async fn append_history(&mut self, entries: &[HistoryEntry]) -> Result<u64, Error> {
+        let tx = self.client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .await
+            .map_err(pg)?;
+        let col = |f: fn(&HistoryEntry) -> Option<String>| entries.iter().map(f).collect::<Vec<_>>();
+        let n = tx
+            .execute(
+                "INSERT INTO implant_history (implant_id, entry_id, at, curator, kind, from_value, to_value)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
+                     $6::text[], $7::text[])
+                 ON CONFLICT (implant_id, entry_id) DO NOTHING",
+                &[
+                    &entries.iter().map(|e| e.implant_id).collect::<Vec<_>>(),
+                    &entries.iter().map(|e| e.entry_id).collect::<Vec<_>>(),
+                    &entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+                    &col(|e| Some(e.curator.clone())),
+                    &col(|e| Some(e.kind.clone())),
+                    &col(|e| e.from.clone()),
+                    &col(|e| e.to.clone()),
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        Ok(n)
+    }
+
+    /// Label-history entries appended after `after` (their `seq`), oldest first, at most `limit`.
+    /// Text fields come cut to [`HISTORY_TEXT_CAP`] characters with their full length, so a
+    /// hostile entry of megabytes is refused without being downloaded.
+    pub async fn history_since(&self, after: i64, limit: i64) -> Result<Vec<HistoryEntry>, Error> {
+        let rows = self
+            .client
+            .query(
+                "SELECT implant_id, entry_id, seq, at, left(curator, $3), left(kind, $3), left(from_value, $3),
+                     left(to_value, $3),
+                     GREATEST(char_length(curator), char_length(kind), COALESCE(char_length(from_value), 0),
+                              COALESCE(char_length(to_value), 0))
+                 FROM implant_history WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &limit, &(HISTORY_TEXT_CAP as i32)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| HistoryEntry {
+                implant_id: r.get(0),
+                entry_id: r.get(1),
+                seq: r.get(2),
+                at: r.get(3),
+                curator: r.get(4),
+                kind: r.get(5),
+                from: r.get(6),
+                to: r.get(7),
+                longest: r.get::<_, i32>(8) as usize,
+            })
+            .collect())
     }
 
     /// Whether any live row but those in `except` points to this object (checked before an object

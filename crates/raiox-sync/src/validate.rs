@@ -6,8 +6,11 @@
 //! here; hashes become paths and names become file names only after these checks.
 
 use crate::outbox::RowAttributes;
-use crate::remote::RemoteRow;
+use crate::remote::{HistoryEntry, RemoteRow, HISTORY_TEXT_CAP};
+use chrono::{DateTime, Utc};
+use raiox_core::catalogue::history::{Kind, PulledEntry};
 use raiox_core::catalogue::naming::{parse_standard_name, slug};
+use raiox_core::catalogue::settings::check_curator;
 use raiox_core::embed::ModelStamp;
 use raiox_core::util::is_sha256_hex;
 
@@ -92,6 +95,51 @@ pub fn check_row(row: &RemoteRow, stamp: &ModelStamp) -> Result<(), String> {
     Ok(())
 }
 
+/// The oldest time a history entry may carry (raiox did not exist before).
+const HISTORY_EPOCH: &str = "2020-01-01T00:00:00Z";
+/// How far ahead of this machine's clock an entry's time may be (clocks drift).
+const CLOCK_SKEW_MINUTES: i64 = 10;
+
+/// A production label-history entry as the library stores it, or why it cannot be: text within
+/// [`HISTORY_TEXT_CAP`] characters (cut in the query, so only the length arrives of a longer
+/// one), a plain curator name, a known kind, from/to values that are JSON without control
+/// characters, and a time between 2020 and a few minutes from `now`.
+pub fn check_history(e: &HistoryEntry, now: DateTime<Utc>) -> Result<PulledEntry, String> {
+    if e.longest > HISTORY_TEXT_CAP {
+        return Err(format!(
+            "history entry text of {} characters (at most {HISTORY_TEXT_CAP})",
+            e.longest
+        ));
+    }
+    let curator = check_curator(&e.curator).map_err(|err| format!("{err} ({:?})", clip(&e.curator)))?;
+    let kind = Kind::parse(&e.kind).ok_or_else(|| format!("unknown history kind {:?}", clip(&e.kind)))?;
+    let epoch = DateTime::parse_from_rfc3339(HISTORY_EPOCH).map_err(|err| err.to_string())?;
+    if e.at < epoch || e.at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(format!(
+            "history entry time {} is not plausible",
+            e.at.to_rfc3339()
+        ));
+    }
+    for (what, value) in [("from", &e.from), ("to", &e.to)] {
+        if let Some(v) = value {
+            if v.chars().any(char::is_control) {
+                return Err(format!("history {what} value has control characters"));
+            }
+            if serde_json::from_str::<serde_json::Value>(v).is_err() {
+                return Err(format!("history {what} value {:?} is not JSON", clip(v)));
+            }
+        }
+    }
+    Ok(PulledEntry {
+        entry_id: e.entry_id.to_string(),
+        at: e.at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        curator,
+        kind,
+        from: e.from.clone(),
+        to: e.to.clone(),
+    })
+}
+
 /// A manufacturer or system name: printable, bounded, with letters or digits.
 fn check_label(what: &str, text: &str) -> Result<(), String> {
     if text.chars().count() > MAX_LABEL {
@@ -155,6 +203,46 @@ mod tests {
             revision: 1,
             deleted: false,
             embedding: Some(vec![0.1, 0.2, 0.3]),
+        }
+    }
+
+    #[test]
+    fn hostile_history_entries_are_refused_with_the_reason() {
+        let now = Utc::now();
+        let good = HistoryEntry {
+            implant_id: uuid::Uuid::nil(),
+            entry_id: uuid::Uuid::nil(),
+            seq: 1,
+            at: now - chrono::Duration::hours(1),
+            curator: "Ana".into(),
+            kind: "label".into(),
+            from: Some(r#"{"status":"unlabelled"}"#.into()),
+            to: None,
+            longest: 30,
+        };
+        let ok = check_history(&good, now).unwrap();
+        assert_eq!((ok.curator.as_str(), ok.kind), ("Ana", Kind::Label));
+        assert!(ok.at.ends_with('Z') && ok.at.len() == 24, "{}", ok.at);
+        type Breaker = Box<dyn Fn(&mut HistoryEntry)>;
+        let cases: Vec<(Breaker, &str)> = vec![
+            (Box::new(|e| e.longest = 10 << 20), "at most"),
+            (Box::new(|e| e.curator = "a\u{1b}[2Jb".into()), "control"),
+            (Box::new(|e| e.curator = " ".into()), "empty"),
+            (Box::new(|e| e.curator = "x".repeat(65)), "longer"),
+            (Box::new(|e| e.kind = "rm -rf".into()), "unknown history kind"),
+            (
+                Box::new(|e| e.at = Utc::now() + chrono::Duration::days(400)),
+                "plausible",
+            ),
+            (Box::new(|e| e.at = DateTime::UNIX_EPOCH), "plausible"),
+            (Box::new(|e| e.to = Some("{\"a\":\"\u{7}\"}".into())), "control"),
+            (Box::new(|e| e.from = Some("not json".into())), "not JSON"),
+        ];
+        for (break_it, expect) in cases {
+            let mut e = good.clone();
+            break_it(&mut e);
+            let err = check_history(&e, now).unwrap_err();
+            assert!(err.contains(expect), "{err} should mention {expect}");
         }
     }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::catalogue::builtin::builtin;
 use crate::catalogue::naming::{key, slug};
+use crate::catalogue::{history, settings};
 use crate::Error;
 
 /// Schema migrations, applied in order; index + 1 is the resulting `user_version`.
@@ -278,13 +279,17 @@ CREATE TABLE heads (
 );
 CREATE INDEX heads_active ON heads (encoder_sha256, active);
 "#,
+    // The label history: its table and the triggers that fill it (see catalogue::history).
+    history::MIGRATION,
 ];
 
-/// Open (creating if needed) the library database at `path` and bring its schema up to date.
+/// Open (creating if needed) the library database at `path` and bring its schema up to date; the
+/// OS user becomes the curator when the library has none yet (see `settings::curator`).
 pub fn open(path: &Path) -> Result<Connection, Error> {
     let mut conn = connect(path)?;
     migrate(&mut conn, MIGRATIONS.len())?;
     seed_builtin(&mut conn)?;
+    settings::ensure_curator(&conn)?;
     Ok(conn)
 }
 
@@ -430,9 +435,9 @@ mod tests {
         assert!(first > 50, "{first} aliases");
         assert_eq!(aliases(&open(&path).unwrap()), first);
 
-        // A library from before the fix: the built-in aliases seeded three times.
+        // A library from before the fix (schema 5): the built-in aliases seeded three times.
         let old = dir.path().join("old.db");
-        let mut conn = create_at_version(&old, MIGRATIONS.len() - 1).unwrap();
+        let mut conn = create_at_version(&old, 5).unwrap();
         seed_builtin(&mut conn).unwrap();
         seed_builtin(&mut conn).unwrap();
         assert!(aliases(&conn) > first, "the old schema let duplicates in");

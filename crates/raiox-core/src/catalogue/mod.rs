@@ -5,6 +5,7 @@ pub mod checks;
 pub mod db;
 pub mod films;
 pub mod heads;
+pub mod history;
 pub mod images;
 pub mod naming;
 pub mod settings;
