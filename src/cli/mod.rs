@@ -156,6 +156,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval { k, encoder, flip } => search::cmd_eval(&cli, *k, *encoder, *flip),
         Command::Suggest { ids, k, encoder } => review::cmd_suggest(&cli, ids, *k, *encoder),
         Command::Review { k, limit, encoder } => review::cmd_review(&cli, *k, *limit, *encoder),
+        Command::Map { encoder } => review::cmd_map(&cli, *encoder),
         Command::Check => {
             let lib = cli.open_library()?;
             let report = lib.check()?;
