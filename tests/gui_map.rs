@@ -79,7 +79,7 @@ fn button(pos: Pos2, pressed: bool, modifiers: Modifiers) -> Event {
 /// Drag through `path` (screen points) with `modifiers` held; the actions of those frames.
 fn drag(h: &mut Harness<'static, Page>, path: &[Pos2], modifiers: Modifiers) -> Vec<MapAction> {
     h.state_mut().actions.clear();
-    h.input_mut().modifiers = modifiers;
+    h.event(Event::ModifiersChanged(modifiers));
     h.event(Event::PointerMoved(path[0]));
     h.step();
     h.event(button(path[0], true, modifiers));
@@ -90,7 +90,7 @@ fn drag(h: &mut Harness<'static, Page>, path: &[Pos2], modifiers: Modifiers) -> 
     }
     h.event(button(path[path.len() - 1], false, modifiers));
     h.step();
-    h.input_mut().modifiers = Modifiers::NONE;
+    h.event(Event::ModifiersChanged(Modifiers::NONE));
     h.step();
     std::mem::take(&mut h.state_mut().actions)
 }
