@@ -7,6 +7,10 @@
 //! egui_kittest (no GPU): a frame is the egui pass (our panels, the virtualised grid, texture
 //! uploads) plus tessellation of its shapes, i.e. all CPU work of a frame except the GPU draw.
 //! Percentiles need per-frame timings, so this bench times frames itself (no criterion).
+//!
+//! `cargo bench --bench gui -- map` instead times the embedding map widget drawing 100 000 dots
+//! (goal: ≥ 30 fps, i.e. ≤ 33 ms per frame): a still view (the cached mesh), and a view panned
+//! or zoomed every frame (the mesh rebuilt).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -92,9 +96,109 @@ fn scroll(h: &Harness<'static, RaioxApp>, points: f32) {
     });
 }
 
+/// The map widget over `n` dots in 40 clusters, timed per frame while still, panned and zoomed.
+fn map_frames(n: usize, frames: usize) {
+    use raiox::catalogue::images::Status;
+    use raiox::gui::map::{ColourBy, MapPoint, MapView};
+    let systems: Vec<std::sync::Arc<str>> = (0..40)
+        .map(|c| format!("Maker {} / System {c}", c % 7).into())
+        .collect();
+    let points: Vec<MapPoint> = (0..n)
+        .map(|i| {
+            let c = i % 40;
+            let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let (a, r) = (
+                (h >> 40) as f32 / 16_777_216.0 * 6.283,
+                ((h >> 16) & 0xFFFF) as f32 / 65_536.0 * 0.06,
+            );
+            MapPoint {
+                id: i as i64,
+                x: (0.1 + 0.8 * ((c * 7) % 40) as f32 / 40.0 + r * a.cos()).clamp(0.0, 1.0),
+                y: (0.1 + 0.8 * ((c * 13) % 40) as f32 / 40.0 + r * a.sin()).clamp(0.0, 1.0),
+                system: (c % 10 != 0).then(|| std::sync::Arc::clone(&systems[c])),
+                status: [Status::Unlabelled, Status::Labelled, Status::Confirmed][i % 3],
+            }
+        })
+        .collect();
+    let state = (MapView::default(), points);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(
+            |ui, (view, points): &mut (MapView, Vec<MapPoint>)| {
+                std::hint::black_box(view.show(ui, points, ColourBy::System, Some([0.5, 0.5])));
+            },
+            state,
+        );
+    h.hover_at(egui::pos2(800.0, 500.0));
+    h.run_steps(3);
+    let timed = |h: &mut Harness<'_, (MapView, Vec<MapPoint>)>| {
+        let start = Instant::now();
+        h.step();
+        let shapes = h.output().shapes.clone();
+        let ppp = h.output().pixels_per_point;
+        std::hint::black_box(h.ctx.tessellate(shapes, ppp));
+        start.elapsed().as_secs_f64() * 1000.0
+    };
+    for name in [
+        "still view (cached mesh)",
+        "panned every frame",
+        "zoomed every frame",
+    ] {
+        let mut times = Vec::with_capacity(frames);
+        for f in 0..frames {
+            match name {
+                "panned every frame" => {
+                    let x = 800.0 + if f % 2 == 0 { 4.0 } else { -4.0 };
+                    if f == 0 {
+                        h.event(Event::PointerButton {
+                            pos: egui::pos2(800.0, 500.0),
+                            button: egui::PointerButton::Primary,
+                            pressed: true,
+                            modifiers: Modifiers::NONE,
+                        });
+                    }
+                    h.hover_at(egui::pos2(x, 500.0 + (f % 7) as f32));
+                }
+                "zoomed every frame" => {
+                    if f == 0 {
+                        h.event(Event::PointerButton {
+                            pos: egui::pos2(800.0, 500.0),
+                            button: egui::PointerButton::Primary,
+                            pressed: false,
+                            modifiers: Modifiers::NONE,
+                        });
+                    }
+                    h.event(Event::MouseWheel {
+                        unit: MouseWheelUnit::Point,
+                        delta: egui::vec2(0.0, if f % 2 == 0 { 60.0 } else { -50.0 }),
+                        phase: TouchPhase::Move,
+                        source: MouseWheelSource::Wheel,
+                        modifiers: Modifiers::NONE,
+                    })
+                }
+                _ => {}
+            }
+            times.push(timed(&mut h));
+        }
+        times.sort_by(f64::total_cmp);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "map of {n} dots, {name:<26} frames {frames}: mean {mean:.2} ms, p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times[times.len() - 1]
+        );
+    }
+}
+
 fn main() {
     // `cargo test --benches` runs benches without `--bench`: keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
+    if std::env::args().any(|a| a == "map") {
+        let (n, frames) = if quick { (5_000, 20) } else { (100_000, 200) };
+        map_frames(n, frames);
+        return;
+    }
     let (n, frames) = if quick { (2_000, 60) } else { (100_000, 600) };
     let dir = tempfile::tempdir().expect("temp dir");
     let t = Instant::now();

@@ -1,5 +1,6 @@
 //! kNN benchmark: p50/p95 latency and recall@10 of the in-memory index at 10 000 and 100 000
-//! unit vectors of 512-D, against exact float search.
+//! unit vectors of 512-D, against exact float search; and the embedding map's projection of
+//! 10 000 vectors of 1 280-D (Lite0's length). Goal: ≤ 10 s on two cores.
 //!
 //! Run: `cargo bench --bench search`. The vectors and queries are written to
 //! `target/bench-data/` so `benches/anchors/search_faiss.py` measures FAISS `IndexFlatIP` on the very
@@ -7,7 +8,7 @@
 //! runs; percentiles need per-query timings, so it times queries itself (no criterion).
 
 use raiox::bench::data::{clustered_vectors, vector_seed, write_f32, QUERY_SEED};
-use raiox::bench::measure::knn_local;
+use raiox::bench::measure::{knn_local, map_projection};
 
 const QUERIES: usize = 300;
 const REPEATS: usize = 5;
@@ -35,4 +36,10 @@ fn main() {
             row.recall_at_10
         );
     }
+    let (n, repeats) = if quick { (1_000, 1) } else { (10_000, 3) };
+    let row = map_projection(n, 1280, repeats).expect("map projection");
+    println!(
+        "embedding map of {n} × 1280 on {} threads: {:.2} s ({:.2}-{:.2})",
+        row.threads, row.seconds.median, row.seconds.min, row.seconds.max
+    );
 }

@@ -104,6 +104,13 @@ fn bench_tiny_reports_every_measurement() {
     let recall = knn["recall_at_10"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&recall) && recall > 0.5, "recall {recall}");
 
+    let map = &r["map"][0];
+    assert_eq!(
+        (map["vectors"].as_u64(), map["dim"].as_u64()),
+        (Some(300), Some(1280))
+    );
+    stats_ok(&map["seconds"], "map projection");
+
     let cat = &r["catalogue"];
     assert_eq!(cat["items"], 48);
     for k in ["open_ms", "list_ms", "filter_ms"] {

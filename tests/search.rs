@@ -681,3 +681,69 @@ fn learn_trains_a_head_that_searches_use_only_when_it_is_better_and_can_be_switc
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least two systems"));
 }
+
+#[test]
+fn map_places_every_implant_and_is_recomputed_when_the_vectors_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, _) = labelled_library(dir.path(), "4");
+    let items = listed(&lib);
+    let out = raiox(&lib, &["map", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let points = json_lines(&out);
+    assert_eq!(points.len(), items.len(), "every embedded implant is on the map");
+    for (p, i) in points.iter().zip(&items) {
+        assert_eq!(p["id"], i["id"]);
+        assert_eq!((&p["system"], &p["status"]), (&i["system"], &i["status"]));
+        for axis in ["x", "y"] {
+            assert!((0.0..=1.0).contains(&p[axis].as_f64().unwrap()), "{p}");
+        }
+    }
+    // Implants of one system lie closer together than implants of different systems.
+    let (mut same, mut other) = ((0.0, 0usize), (0.0, 0usize));
+    for a in &points {
+        for b in &points {
+            if a["id"] == b["id"] || a["system"].is_null() || b["system"].is_null() {
+                continue;
+            }
+            let d = (a["x"].as_f64().unwrap() - b["x"].as_f64().unwrap())
+                .hypot(a["y"].as_f64().unwrap() - b["y"].as_f64().unwrap());
+            let bucket = if a["system"] == b["system"] {
+                &mut same
+            } else {
+                &mut other
+            };
+            *bucket = (bucket.0 + d, bucket.1 + 1);
+        }
+    }
+    let (same, other) = (same.0 / same.1 as f64, other.0 / other.1 as f64);
+    assert!(
+        same < 0.6 * other,
+        "mean distance within systems {same:.3}, across {other:.3}"
+    );
+
+    // Cached: the same map again; a re-cropped (re-embedded) implant makes it stale.
+    let cache = lib.join("cache").join("map-lite0-imagenet.json");
+    let fingerprint = |p: &Path| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v["fingerprint"].as_str().unwrap().to_string()
+    };
+    let before = fingerprint(&cache);
+    assert_eq!(json_lines(&raiox(&lib, &["map", "--json"])), points);
+    assert_eq!(fingerprint(&cache), before);
+    let id = items[2]["id"].to_string();
+    assert!(raiox(&lib, &["box", &id, "--set", "10,10,150,200"])
+        .status
+        .success());
+    let again = json_lines(&raiox(&lib, &["map", "--json"]));
+    assert_eq!(again.len(), points.len());
+    assert_ne!(
+        fingerprint(&cache),
+        before,
+        "the map was recomputed for the new vector"
+    );
+    // A corrupt cache file is ignored and the map recomputed.
+    std::fs::write(&cache, b"{\"fingerprint\": 3").unwrap();
+    let out = raiox(&lib, &["map", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_lines(&out), again);
+}

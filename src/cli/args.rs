@@ -188,6 +188,13 @@ pub enum Command {
         #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
         encoder: Option<EncoderChoice>,
     },
+    /// The embedding map: every implant placed in 2-D so that similar implants lie close together
+    /// (computed once, then cached until the library's vectors change).
+    Map {
+        /// Encoder (default: the library's active one).
+        #[arg(value_parser = choice(&EncoderChoice::ALL, EncoderChoice::as_str), long)]
+        encoder: Option<EncoderChoice>,
+    },
     /// Leave-one-out identification quality over the labelled images.
     Eval {
         /// Labelled neighbours that vote.

@@ -109,6 +109,12 @@ fn print_table(r: &BenchReport) {
     for k in &r.knn_local {
         knn(format!("local kNN {} × {}", k.vectors, k.dim), k);
     }
+    for m in &r.map {
+        row(
+            format!("embedding map {} × {}, {} threads", m.vectors, m.dim, m.threads),
+            format!("{} s", spread(&m.seconds, 2)),
+        );
+    }
     if let Some(c) = &r.catalogue {
         catalogue_rows(&row, "catalogue", c);
     }

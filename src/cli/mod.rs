@@ -178,6 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Next { k, limit, encoder } => review::cmd_next(&cli, *k, *limit, *encoder),
         Command::Learn { k, off, encoder } => review::cmd_learn(&cli, *k, *off, *encoder),
+        Command::Map { encoder } => review::cmd_map(&cli, *encoder),
         Command::Check => {
             let lib = cli.open_library()?;
             let report = lib.check()?;

@@ -1,5 +1,6 @@
-//! `raiox suggest`, `raiox review` and `raiox next`: what the neighbours say about implants already
-//! in the library — labels to accept, labels they contradict, copies, outliers, what to label next.
+//! `raiox suggest`, `raiox review`, `raiox next`, `raiox learn` and `raiox map`: what the neighbours
+//! say about implants already in the library — labels to accept, labels they contradict, copies,
+//! outliers, what to label next, a head learned from the labels, and where each implant lies.
 
 use std::process::ExitCode;
 
@@ -11,10 +12,12 @@ use super::output::json_line;
 use super::progress_bar;
 use super::search::{neighbour_line, open_frozen_searcher, open_searcher};
 use raiox::catalogue::heads;
+use raiox::catalogue::images;
 use raiox::curate::merge_copies;
 use raiox::embed::head::{learn, TrainOptions};
 use raiox::embed::select::{choose, EncoderChoice};
 use raiox::search::groups::DuplicateGroup;
+use raiox::search::map::{cached_map, MapParams};
 use raiox::search::neardup;
 use raiox::search::next::label_next;
 use raiox::search::outliers::Outlier;
@@ -298,5 +301,67 @@ pub fn cmd_learn(cli: &Cli, k: usize, off: bool, choice: Option<EncoderChoice>) 
             "not better: searches keep the encoder's own vectors"
         }
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One implant of the map with the label it is coloured by.
+#[derive(serde::Serialize)]
+struct MapLine<'a> {
+    id: i64,
+    x: f32,
+    y: f32,
+    manufacturer: Option<&'a str>,
+    system: Option<&'a str>,
+    status: &'static str,
+}
+
+/// Every implant's map position (0..1) with its label and status, one line each, in id order.
+pub fn cmd_map(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
+    let (lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let stamp = encoder.stamp();
+    let map = progress_bar::run_with_bar("mapping", |ctl, _| {
+        cached_map(lib.layout(), &stamp, &searcher.index, &MapParams::default(), ctl)
+    })?;
+    let Some(map) = map else {
+        outln!("cancelled");
+        return Ok(ExitCode::FAILURE);
+    };
+    let records: std::collections::HashMap<i64, images::ImageRecord> = images::list(lib.conn(), None)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    if !cli.json {
+        outln!(
+            "{} implants mapped ({}); x and y in 0..1, similar implants lie close together",
+            map.points.len(),
+            encoder.id()
+        );
+    }
+    for p in &map.points {
+        let rec = records.get(&p.id);
+        let line = MapLine {
+            id: p.id,
+            x: p.x,
+            y: p.y,
+            manufacturer: rec.and_then(|r| r.manufacturer.as_deref()),
+            system: rec.and_then(|r| r.system.as_deref()),
+            status: rec.map_or("unknown", |r| r.status.as_str()),
+        };
+        if cli.json {
+            json_line(&line)?;
+        } else {
+            let label = match (line.manufacturer, line.system) {
+                (Some(m), Some(s)) => format!("{m} / {s}"),
+                _ => "unlabelled".to_string(),
+            };
+            outln!(
+                "implant {:>6}  x {:.4}  y {:.4}  {:<10} {label}",
+                p.id,
+                p.x,
+                p.y,
+                line.status
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

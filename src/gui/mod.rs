@@ -16,6 +16,7 @@ pub mod importing;
 pub mod inspector;
 pub mod jobs;
 pub mod labels;
+pub mod map;
 pub mod production;
 pub mod review;
 pub mod settings;

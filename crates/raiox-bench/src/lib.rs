@@ -58,6 +58,8 @@ pub struct Plan {
     pub knn_sizes: Vec<usize>,
     /// Queries per kNN run.
     pub knn_queries: usize,
+    /// Vector counts (Lite0's 1 280 dimensions) for the embedding map's projection.
+    pub map_sizes: Vec<usize>,
     /// Timed repeats of every measurement (the statistics are over these).
     pub repeats: usize,
     /// Bytes of each buffer in the memory-bandwidth copy loop.
@@ -89,6 +91,7 @@ impl Scale {
             embed_batch: if tiny { 2 } else { 16 },
             knn_sizes,
             knn_queries: if tiny { 40 } else { 300 },
+            map_sizes: if tiny { vec![300] } else { vec![10_000] },
             repeats: if tiny { 3 } else { 5 },
             bandwidth_bytes: if tiny { 8 << 20 } else { 256 << 20 },
             sync_items: match self {
@@ -198,6 +201,8 @@ pub struct BenchReport {
     pub import: Vec<measure::ImportRow>,
     /// Local kNN latency and recall, one row per size.
     pub knn_local: Vec<measure::KnnRow>,
+    /// The embedding map's projection, one row per size.
+    pub map: Vec<measure::MapRow>,
     /// Catalogue operations on the cached library (none when only production was measured).
     pub catalogue: Option<measure::CatalogueRow>,
     /// Production measurements, or why there are none.
@@ -229,6 +234,7 @@ pub fn run(opts: &BenchOptions, ctl: &JobControl, log: &mut dyn FnMut(&str)) -> 
         embed: local.embed,
         import: local.import,
         knn_local: local.knn_local,
+        map: local.map,
         catalogue: local.catalogue,
         remote,
     };
@@ -246,6 +252,7 @@ struct Local {
     embed: Vec<measure::EmbedRow>,
     import: Vec<measure::ImportRow>,
     knn_local: Vec<measure::KnnRow>,
+    map: Vec<measure::MapRow>,
     catalogue: Option<measure::CatalogueRow>,
 }
 
@@ -284,6 +291,12 @@ fn local(
         knn_local.push(measure::knn_local(vectors, &queries, plan.repeats));
     }
 
+    let mut map = Vec::new();
+    for &n in &plan.map_sizes {
+        log(&format!("embedding map of {n} vectors"));
+        map.push(measure::map_projection(n, 1280, plan.repeats.min(3))?);
+    }
+
     log("catalogue operations");
     drop(library);
     let catalogue = Some(measure::catalogue_ops(&dirs.library(plan.items), plan.repeats)?);
@@ -292,6 +305,7 @@ fn local(
         embed,
         import,
         knn_local,
+        map,
         catalogue,
     })
 }

@@ -370,6 +370,42 @@ pub fn knn_local(vectors: Vec<Vec<f32>>, queries: &[Vec<f32>], repeats: usize) -
     }
 }
 
+/// The embedding map of a set of vectors: how long the whole projection takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapRow {
+    /// Vectors mapped.
+    pub vectors: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// Threads the projection ran on.
+    pub threads: usize,
+    /// Seconds per projection (PCA, neighbour graph, layout).
+    pub seconds: Stats,
+}
+
+/// Time [`raiox_core::search::map::project`] over `n` clustered unit vectors of `dim` floats
+/// (default parameters, ids 0..n), `repeats` times after one warm-up run.
+pub fn map_projection(n: usize, dim: usize, repeats: usize) -> Result<MapRow, Error> {
+    use raiox_core::search::map::{project, MapParams};
+    let flat: Vec<f32> = crate::data::clustered_vectors_dim(n, dim, crate::data::vector_seed(n)).concat();
+    let ids: Vec<i64> = (0..n as i64).collect();
+    let mut failed = None;
+    let runs = crate::time_runs(repeats, || {
+        if let Err(e) = project(&ids, &flat, dim, &MapParams::default(), &JobControl::new()) {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(MapRow {
+        vectors: n,
+        dim,
+        threads: rayon::current_num_threads(),
+        seconds: Stats::of(&runs),
+    })
+}
+
 /// Catalogue operations on a library of `items` records, without a GUI.
 #[derive(Debug, Clone, Serialize)]
 pub struct CatalogueRow {

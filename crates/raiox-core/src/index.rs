@@ -71,6 +71,13 @@ impl Index {
         self.dim
     }
 
+    /// Every id and the vectors row after row, in insertion order.
+    ///
+    /// Why: whole-library computations (the embedding map) read all vectors at once.
+    pub fn contents(&self) -> (&[i64], &[f32]) {
+        (&self.ids, &self.vectors)
+    }
+
     /// The stored vector of an image, if indexed.
     pub fn vector(&self, id: i64) -> Option<&[f32]> {
         let pos = self

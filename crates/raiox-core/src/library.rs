@@ -60,6 +60,12 @@ impl Layout {
             .join(format!("{sha256}.{ext}"))
     }
 
+    /// The folder of derived data that can always be recomputed (the embedding map): deleting it
+    /// loses nothing but time, so no database table or migration is needed for it.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root.join("cache")
+    }
+
     /// The folder deleted and orphaned originals are moved to (emptied by the curator).
     pub fn trash_dir(&self) -> PathBuf {
         self.root.join("trash")

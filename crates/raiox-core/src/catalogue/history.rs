@@ -193,11 +193,9 @@ fn describe(kind: Kind, text: &str) -> String {
             (Some(x), Some(y), Some(a)) => format!("box at ({x:.0}, {y:.0}) {a:.0}°"),
             _ => text.to_string(),
         },
-        Kind::Crop => v["standard_sha256"]
-            .as_str()
-            .map_or(text.to_string(), |s| {
-                format!("image {}", s.chars().take(12).collect::<String>())
-            }),
+        Kind::Crop => v["standard_sha256"].as_str().map_or(text.to_string(), |s| {
+            format!("image {}", s.chars().take(12).collect::<String>())
+        }),
         Kind::Added => "added".into(),
     }
 }
