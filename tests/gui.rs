@@ -899,6 +899,68 @@ fn a_fresh_folder_is_labelled_with_suggestions_and_the_review_fixes_a_mislabel()
         assert!(q.hidden >= 1, "the kept entry is counted as hidden");
     }
 
+    // The map: every implant placed; a Shift-lasso around one implant's neighbourhood selects
+    // exactly the implants inside it, ready for the picker.
+    h.get_by_label("Map").click();
+    settle(&mut h);
+    assert_eq!(h.state().tab, Tab::Map);
+    let points = h.state().map.points.clone();
+    assert_eq!(
+        points.len(),
+        h.state().browser.rows().len(),
+        "every implant is on the map"
+    );
+    let (x0, y0) = (points[0].x, points[0].y);
+    let r = 0.08;
+    let inside: std::collections::BTreeSet<i64> = points
+        .iter()
+        .filter(|p| (p.x - x0).abs() < r && (p.y - y0).abs() < r)
+        .map(|p| p.id)
+        .collect();
+    let corners = [
+        (x0 - r, y0 - r),
+        (x0 + r, y0 - r),
+        (x0 + r, y0 + r),
+        (x0 - r, y0 + r),
+        (x0 - r, y0 - r),
+    ];
+    let mut path = Vec::new();
+    for w in corners.windows(2) {
+        for t in 0..8 {
+            let f = t as f32 / 8.0;
+            let (x, y) = (w[0].0 + f * (w[1].0 - w[0].0), w[0].1 + f * (w[1].1 - w[0].1));
+            path.push(h.state().map.view.screen_position(x, y));
+        }
+    }
+    let shift = Modifiers::SHIFT;
+    let press = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: shift,
+    };
+    h.event(egui::Event::ModifiersChanged(shift));
+    h.event(egui::Event::PointerMoved(path[0]));
+    h.step();
+    h.event(press(path[0], true));
+    h.step();
+    for p in &path[1..] {
+        h.event(egui::Event::PointerMoved(*p));
+        h.step();
+    }
+    h.event(press(path[path.len() - 1], false));
+    h.step();
+    h.event(egui::Event::ModifiersChanged(Modifiers::NONE));
+    settle(&mut h);
+    assert_eq!(
+        h.state().browser.selected,
+        inside,
+        "the lasso selects what it encloses"
+    );
+    if inside.len() > 1 {
+        h.get_by_label_contains(&format!("{} images selected", inside.len()));
+    }
+
     // Label next puts the remaining unlabelled implants first, in the worker's order.
     h.state_mut().browser.filter.status = None;
     h.state_mut().browser.filter.sort = raiox::gui::state::Sort::LabelNext;

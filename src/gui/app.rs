@@ -14,6 +14,7 @@ use crate::gui::importing::ImportView;
 use crate::gui::inspector::Inspector;
 use crate::gui::jobs::Jobs;
 use crate::gui::labels::Picker;
+use crate::gui::map_page::MapPage;
 use crate::gui::production::SyncView;
 use crate::gui::review::ReviewView;
 use crate::gui::settings::{apply_theme, Persisted, STORAGE_KEY};
@@ -41,6 +42,8 @@ pub enum Tab {
     Import,
     /// Likely mislabels, copies and outliers.
     Review,
+    /// Every implant on the embedding map.
+    Map,
 }
 
 /// A native file dialog the curator opened (run on its own thread).
@@ -105,6 +108,8 @@ pub struct RaioxApp {
     pub sync: SyncView,
     /// The review queue.
     pub review: ReviewView,
+    /// The embedding map.
+    pub map: MapPage,
 }
 
 impl RaioxApp {
@@ -161,6 +166,7 @@ impl RaioxApp {
             importing: ImportView::default(),
             sync: SyncView::default(),
             review: ReviewView::default(),
+            map: MapPage::default(),
         };
         app.send(Command::LoadRows);
         app
@@ -334,6 +340,16 @@ impl RaioxApp {
             }
             Reply::Labelled { records } => {
                 self.browser.update_records(&records);
+                if self.map.has_map() {
+                    self.map.relabel(&self.browser);
+                }
+                if let Some(id) = self
+                    .inspector
+                    .id()
+                    .filter(|id| records.iter().any(|r| r.id == *id))
+                {
+                    self.send(Command::History { id });
+                }
                 if let Some(r) = records.iter().find(|r| Some(r.id) == self.inspector.id()) {
                     self.inspector.record = Some(r.clone());
                 }
@@ -390,6 +406,16 @@ impl RaioxApp {
             }
             Reply::Review(queue, threshold) => self.review.arrived(*queue, threshold),
             Reply::NextOrder(order) => self.browser.set_next_order(order),
+            Reply::History { id, changes } => {
+                if self.inspector.id() == Some(id) {
+                    self.inspector.history = changes;
+                }
+            }
+            Reply::Map(points) => {
+                self.jobs.finish(Place::Map);
+                self.map.arrived(points, &self.browser);
+            }
+            Reply::MapQuery(at) => self.map.query = at,
             Reply::SyncConfig(config) => self.sync.loaded(*config),
             Reply::SyncSaved(path) => {
                 self.sync.saved = Some(format!("Saved to {path}"));
@@ -453,6 +479,11 @@ impl RaioxApp {
             Place::Review => {
                 self.review.waiting = false;
                 self.review.error = Some(message);
+            }
+            Place::Map => {
+                self.jobs.finish(place);
+                self.map.waiting = false;
+                self.map.error = Some(message);
             }
             Place::Sync => {
                 self.jobs.finish(place);
@@ -599,6 +630,30 @@ impl RaioxApp {
         }
     }
 
+    /// Open the map page and compute the map (from the cache when the vectors did not change).
+    pub fn open_map(&mut self) {
+        self.tab = Tab::Map;
+        self.map.waiting = true;
+        self.map.error = None;
+        self.start_job(Place::Map, "map", |ctl| Command::Map { ctl });
+    }
+
+    /// Carry out what the map page asked for.
+    pub fn map_intent(&mut self, intent: crate::gui::map_page::Intent) {
+        use crate::gui::map_page::Intent;
+        match intent {
+            Intent::Compute => self.open_map(),
+            Intent::Open(id) => {
+                self.browser.click(id, false, false);
+                self.tab = Tab::Inspect;
+            }
+            Intent::Select(ids) => {
+                self.browser.selected = ids.iter().copied().collect();
+                self.browser.current = ids.first().copied();
+            }
+        }
+    }
+
     /// Open the sync window (reading the production settings the first time).
     pub fn open_sync(&mut self) {
         self.sync.open = true;
@@ -660,6 +715,7 @@ impl Screen for RaioxApp {
             "label" => self.picker.query = "straumann".into(),
             "inspect" => self.tab = Tab::Inspect,
             "review" => self.open_review(),
+            "map" => self.open_map(),
             "similar" => {
                 if let Some(id) = self.browser.current {
                     self.find_similar(id);

@@ -226,12 +226,15 @@ impl RaioxApp {
                 (Tab::Identify, "Identify"),
                 (Tab::Import, "Import"),
                 (Tab::Review, "Review"),
+                (Tab::Map, "Map"),
             ] {
-                if ui.selectable_value(&mut self.tab, tab, name).clicked()
-                    && tab == Tab::Review
-                    && self.review.queue.is_none()
-                {
-                    self.open_review();
+                if ui.selectable_value(&mut self.tab, tab, name).clicked() {
+                    if tab == Tab::Review && self.review.queue.is_none() {
+                        self.open_review();
+                    }
+                    if tab == Tab::Map && !self.map.has_map() && !self.map.waiting {
+                        self.open_map();
+                    }
                 }
             }
         });
@@ -366,6 +369,19 @@ impl RaioxApp {
                 );
                 if let Some(intent) = intent {
                     self.review_intent(intent);
+                }
+            }
+            Tab::Map => {
+                let intent = self.map.show(
+                    ui,
+                    &mut Gallery {
+                        browser: &self.browser,
+                        thumbs: &mut self.thumbs,
+                        layout,
+                    },
+                );
+                if let Some(intent) = intent {
+                    self.map_intent(intent);
                 }
             }
             Tab::Import => {

@@ -74,6 +74,8 @@ pub struct Inspector {
     pub error: Option<String>,
     /// A save was sent and has not come back.
     pub saving: bool,
+    /// The open implant's label, box and crop changes, newest first (who, when, from, to).
+    pub history: Vec<crate::catalogue::history::Change>,
 }
 
 impl Inspector {
@@ -214,6 +216,15 @@ impl Inspector {
                             ui.spinner();
                         }
                     }
+                }
+                if self.record.is_some() {
+                    egui::CollapsingHeader::new(format!("History ({})", self.history.len()))
+                        .id_salt("implant-history")
+                        .show(ui, |ui| {
+                            for change in &self.history {
+                                ui.label(format!("{} {}: {}", change.at, change.curator, change.summary()));
+                            }
+                        });
                 }
                 if self.implants.len() > 1 {
                     ui.label("Implants of this film");

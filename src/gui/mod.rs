@@ -17,6 +17,7 @@ pub mod inspector;
 pub mod jobs;
 pub mod labels;
 pub mod map;
+pub mod map_page;
 pub mod production;
 pub mod review;
 pub mod settings;

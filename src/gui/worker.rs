@@ -15,6 +15,7 @@ use egui::ColorImage;
 use image::GrayImage;
 
 use crate::catalogue::films::{self, FilmRecord};
+use crate::catalogue::history::{self, Change};
 use crate::catalogue::images::{self, ImageRecord};
 use crate::catalogue::systems::{self, Catalogue};
 use crate::curate::{self, BoxChange, LabelChange};
@@ -28,6 +29,7 @@ use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
 use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::{Candidate, Identification, Neighbour, Searcher};
+use crate::search::map::{self, cached_map, MapParams};
 use crate::search::neardup;
 use crate::search::next::label_next;
 use crate::search::review::{self, suggest_together, ReviewQueue};
@@ -62,6 +64,8 @@ pub enum Place {
     Suggest,
     /// The review queue and its fixes.
     Review,
+    /// The embedding map.
+    Map,
 }
 
 /// Something for a worker to do.
@@ -149,6 +153,16 @@ pub enum Command {
     Learn {
         /// Voting neighbours of the held-out comparison.
         k: usize,
+        /// Cancel flag and progress channel.
+        ctl: JobControl,
+    },
+    /// An implant's history (after a change to it).
+    History {
+        /// Implant id.
+        id: i64,
+    },
+    /// Compute (or load from the cache) the embedding map of every implant.
+    Map {
         /// Cancel flag and progress channel.
         ctl: JobControl,
     },
@@ -307,6 +321,17 @@ pub enum Reply {
     Review(Box<ReviewQueue>, f32),
     /// The unlabelled implants, in the order worth labelling.
     NextOrder(Vec<i64>),
+    /// An implant's history, newest first.
+    History {
+        /// Implant id.
+        id: i64,
+        /// Its changes.
+        changes: Vec<Change>,
+    },
+    /// The embedding map (`None`: cancelled).
+    Map(Option<Vec<crate::search::map::MapPoint>>),
+    /// Where the last identified X-ray falls on the cached map, if there is one.
+    MapQuery(Option<[f32; 2]>),
     /// Production settings as loaded.
     SyncConfig(Box<RemoteConfig>),
     /// Settings saved (where).
@@ -488,6 +513,8 @@ fn place_of(command: &Command) -> Place {
         Command::Sync(_) => Place::Sync,
         Command::Suggest { .. } | Command::LabelNext { .. } => Place::Suggest,
         Command::Review { .. } | Command::Keep { .. } | Command::Merge { .. } => Place::Review,
+        Command::History { .. } => Place::Crop,
+        Command::Map { .. } => Place::Map,
     }
 }
 
@@ -604,6 +631,20 @@ impl Session {
                     Error::Invalid(format!("implant {id} came from production: its film is not here"))
                 })?;
                 send(self.open_film(film_id, Some(id))?);
+                send(self.history(id)?);
+            }
+            Command::History { id } => send(self.history(id)?),
+            Command::Map { ctl } => {
+                let encoder = self.encoder()?;
+                let searcher = Searcher::ready_frozen(&self.lib, encoder.as_ref())?;
+                let found = cached_map(
+                    self.lib.layout(),
+                    &encoder.stamp(),
+                    &searcher.index,
+                    &MapParams::default(),
+                    &ctl,
+                )?;
+                send(Reply::Map(found.map(|m| m.points)));
             }
             Command::OpenFilm { film_id } => send(self.open_film(film_id, None)?),
             Command::Preview { id, fixture } => {
@@ -668,6 +709,13 @@ impl Session {
                     result,
                     calibrated: calibration.is_some(),
                 });
+                // Shown on the map page when a map of these very vectors is cached.
+                let frozen = Searcher::ready_frozen(&self.lib, encoder.as_ref())?;
+                let params = MapParams::default();
+                let fingerprint = map::fingerprint(&encoder.stamp(), &frozen.index, &params);
+                let placed = map::load_cached(self.lib.layout(), encoder.id(), &fingerprint)
+                    .and_then(|m| m.place(&frozen.index, &vector, 10));
+                send(Reply::MapQuery(placed));
             }
         }
         Ok(())
@@ -738,6 +786,13 @@ impl Session {
                 .into_iter()
                 .map(|f| f.id)
                 .collect(),
+        })
+    }
+
+    fn history(&self, id: i64) -> Result<Reply, Error> {
+        Ok(Reply::History {
+            id,
+            changes: history::for_implant(self.lib.conn(), id)?,
         })
     }
 
