@@ -108,7 +108,7 @@ fn map_frames(n: usize, frames: usize) {
             let c = i % 40;
             let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let (a, r) = (
-                (h >> 40) as f32 / 16_777_216.0 * 6.283,
+                (h >> 40) as f32 / 16_777_216.0 * std::f32::consts::TAU,
                 ((h >> 16) & 0xFFFF) as f32 / 65_536.0 * 0.06,
             );
             MapPoint {

@@ -297,12 +297,12 @@ impl MapView {
                     path.truncate(1);
                     path.push(at);
                 }
-                Some((Tool::Lasso, path)) => {
-                    if path.last().is_none_or(|l| ((*l - at) * scale).length() >= 2.0) {
-                        path.push(at);
-                    }
+                Some((Tool::Lasso, path))
+                    if path.last().is_none_or(|l| ((*l - at) * scale).length() >= 2.0) =>
+                {
+                    path.push(at)
                 }
-                None => {}
+                Some((Tool::Lasso, _)) | None => {}
             }
         }
         if response.drag_stopped() {

@@ -605,7 +605,7 @@ fn layout(
                 let mut h = mix(seed ^ mix((epoch as u64) << 32 ^ e as u64));
                 for _ in 0..NEGATIVES {
                     h = mix(h);
-                    let j = ((h >> 32) * n as u64 >> 32) as usize;
+                    let j = (((h >> 32) * n as u64) >> 32) as usize;
                     if j == i {
                         continue;
                     }
