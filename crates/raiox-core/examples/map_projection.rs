@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo run --release -p raiox-core --example map_projection -- [N] [DIM]` (default
 //! 10 000 × 1280, the Lite0 vector length).
+#![allow(clippy::print_stdout)] // a measurement tool: its report is its output
 
 use std::time::Instant;
 
