@@ -107,25 +107,27 @@ pub(super) fn queries(
         .collect())
 }
 
-pub(super) fn open_searcher(
-    cli: &Cli,
-    choice: Option<EncoderChoice>,
-) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
-    let lib = cli.open_library()?;
-    let encoder = choose(&lib, choice)?;
-    let searcher = Searcher::ready(&lib, encoder.as_ref())?;
-    Ok((lib, encoder, searcher))
+pub(super) fn open_searcher(cli: &Cli, choice: Option<EncoderChoice>) -> Result<Opened> {
+    opened_with(cli, choice, Searcher::ready)
 }
 
 /// [`open_searcher`] on the encoder's own vectors, without a learned head: what the review and
 /// the leave-one-out evaluation need (a head trained on the labels has seen them, mistakes too).
-pub(super) fn open_frozen_searcher(
+pub(super) fn open_frozen_searcher(cli: &Cli, choice: Option<EncoderChoice>) -> Result<Opened> {
+    opened_with(cli, choice, Searcher::ready_frozen)
+}
+
+/// The library, the encoder chosen for it and a searcher over its vectors.
+type Opened = (raiox::library::Library, Box<dyn Encoder>, Searcher);
+
+fn opened_with(
     cli: &Cli,
     choice: Option<EncoderChoice>,
-) -> Result<(raiox::library::Library, Box<dyn Encoder>, Searcher)> {
+    ready: fn(&raiox::library::Library, &dyn Encoder) -> Result<Searcher, raiox::Error>,
+) -> Result<Opened> {
     let lib = cli.open_library()?;
     let encoder = choose(&lib, choice)?;
-    let searcher = Searcher::ready_frozen(&lib, encoder.as_ref())?;
+    let searcher = ready(&lib, encoder.as_ref())?;
     Ok((lib, encoder, searcher))
 }
 

@@ -42,6 +42,17 @@ pub struct Gallery<'a> {
     pub layout: Option<&'a Layout>,
 }
 
+impl<'a> Gallery<'a> {
+    /// The grid's rows, textures and file layout, lent to a page for one frame.
+    pub fn new(browser: &'a Browser, thumbs: &'a mut Thumbs, layout: Option<&'a Layout>) -> Gallery<'a> {
+        Gallery {
+            browser,
+            thumbs,
+            layout,
+        }
+    }
+}
+
 /// Size of one grid cell.
 pub fn cell_size() -> Vec2 {
     Vec2::new(SIDE as f32 + 2.0 * PAD, SIDE as f32 + CAPTION + 2.0 * PAD)

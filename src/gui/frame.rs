@@ -328,14 +328,9 @@ impl RaioxApp {
                 }
             }
             Tab::Similar => {
-                let (select, search) = self.similar.show(
-                    ui,
-                    &mut Gallery {
-                        browser: &self.browser,
-                        thumbs: &mut self.thumbs,
-                        layout,
-                    },
-                );
+                let (select, search) = self
+                    .similar
+                    .show(ui, &mut Gallery::new(&self.browser, &mut self.thumbs, layout));
                 if let Some(id) = select {
                     self.browser.click(id, false, false);
                     self.find_similar(id);
@@ -343,14 +338,10 @@ impl RaioxApp {
                     self.find_similar(id);
                 }
             }
-            Tab::Identify => match self.identify.show(
-                ui,
-                &mut Gallery {
-                    browser: &self.browser,
-                    thumbs: &mut self.thumbs,
-                    layout,
-                },
-            ) {
+            Tab::Identify => match self
+                .identify
+                .show(ui, &mut Gallery::new(&self.browser, &mut self.thumbs, layout))
+            {
                 Some(identify::Intent::Open) => self.open_dialog(Dialog::Identify),
                 Some(identify::Intent::Select(id)) => {
                     self.browser.click(id, false, false);
@@ -359,27 +350,17 @@ impl RaioxApp {
                 None => {}
             },
             Tab::Review => {
-                let intent = self.review.show(
-                    ui,
-                    &mut Gallery {
-                        browser: &self.browser,
-                        thumbs: &mut self.thumbs,
-                        layout,
-                    },
-                );
+                let intent = self
+                    .review
+                    .show(ui, &mut Gallery::new(&self.browser, &mut self.thumbs, layout));
                 if let Some(intent) = intent {
                     self.review_intent(intent);
                 }
             }
             Tab::Map => {
-                let intent = self.map.show(
-                    ui,
-                    &mut Gallery {
-                        browser: &self.browser,
-                        thumbs: &mut self.thumbs,
-                        layout,
-                    },
-                );
+                let intent = self
+                    .map
+                    .show(ui, &mut Gallery::new(&self.browser, &mut self.thumbs, layout));
                 if let Some(intent) = intent {
                     self.map_intent(intent);
                 }

@@ -119,24 +119,22 @@ impl Searcher {
     /// [`Searcher::open`] for a search a curator asked for: a library without vectors from
     /// `encoder` is refused with [`Error::NoVectors`] rather than answered with nothing.
     pub fn ready(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
-        let searcher = Searcher::open(lib, encoder)?;
-        if searcher.index.is_empty() {
+        Searcher::open(lib, encoder)?.non_empty(encoder)
+    }
+
+    /// The searcher, or [`Error::NoVectors`] when it has nothing to search.
+    fn non_empty(self, encoder: &dyn Encoder) -> Result<Searcher, Error> {
+        if self.index.is_empty() {
             return Err(Error::NoVectors {
                 encoder: encoder.id().to_string(),
             });
         }
-        Ok(searcher)
+        Ok(self)
     }
 
     /// [`Searcher::ready`] on the encoder's own vectors (no learned head).
     pub fn ready_frozen(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
-        let searcher = Searcher::open_frozen(lib, encoder)?;
-        if searcher.index.is_empty() {
-            return Err(Error::NoVectors {
-                encoder: encoder.id().to_string(),
-            });
-        }
-        Ok(searcher)
+        Searcher::open_frozen(lib, encoder)?.non_empty(encoder)
     }
 
     /// Load the current vectors of `encoder`, the labels of the library and the encoder's active
