@@ -49,4 +49,6 @@ shoot inspect inspect
 shoot similar similar
 shoot identify identify "$query"
 shoot import import "$work/outside" "$work/import-lib"
+shoot review review
+shoot map map
 echo "done: $(ls "$out")"

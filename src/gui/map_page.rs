@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::gui::browser::{tile, Gallery};
-use crate::gui::map::{ColourBy, MapAction, MapPoint, MapView, Tool};
+use crate::gui::map::{ColourBy, MapAction, MapPoint, MapView};
 use crate::gui::state::Browser;
 use crate::search::map::MapPoint as Placed;
 
@@ -99,11 +99,6 @@ impl MapPage {
             ui.selectable_value(&mut self.colour_by, ColourBy::System, "system");
             ui.selectable_value(&mut self.colour_by, ColourBy::Status, "status");
             ui.separator();
-            ui.label("Drag:");
-            ui.selectable_value(&mut self.view.tool, Tool::Pan, "pan");
-            ui.selectable_value(&mut self.view.tool, Tool::Lasso, "lasso");
-            ui.selectable_value(&mut self.view.tool, Tool::Box, "box");
-            ui.separator();
             if ui.button("Recompute").clicked() {
                 intent = Some(Intent::Compute);
             }
@@ -123,9 +118,12 @@ impl MapPage {
             return intent;
         }
         ui.label(format!(
-            "{} implants. Scroll to zoom, drag to pan; Shift-drag lassoes, Ctrl-drag boxes (the selection is labelled from the picker); click opens an implant.{}",
-            self.points.len(),
-            if self.query.is_some() { " The ring is the last identified X-ray." } else { "" }
+            "Scroll to zoom; a lasso or box selection is labelled from the picker; click opens an implant.{}",
+            if self.query.is_some() {
+                " The ring is the last identified X-ray."
+            } else {
+                ""
+            }
         ));
         if let Some(row) = self.hovered.and_then(|id| g.browser.row(id)) {
             egui::Area::new(egui::Id::unique("map-hover"))
