@@ -35,7 +35,7 @@ pub struct RowAttributes {
 }
 
 const WATERMARK: &str = "sync_pulled_revision";
-/// Settings key of the last production history entry pulled (see crate::history).
+/// Settings key of the last production history entry pulled (by the history part of a sync).
 const HISTORY_WATERMARK: &str = "sync_pulled_history";
 
 /// Queued items: (image id, seq), oldest change first.

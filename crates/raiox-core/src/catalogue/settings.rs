@@ -12,7 +12,7 @@ use crate::Error;
 pub const ACTIVE_ENCODER: &str = "encoder";
 
 /// Who is curating this library: every change in the label history carries it (the catalogue's
-/// history triggers read it from here, see [`crate::catalogue::history`]).
+/// history triggers read it from here).
 pub const CURATOR: &str = "curator";
 
 /// Longest curator name accepted (characters).

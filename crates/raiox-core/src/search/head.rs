@@ -1,5 +1,5 @@
-//! Using a learned head: project frozen vectors into the head's space, and measure on held-out
-//! labels whether it identifies better than the frozen vectors.
+//! Judging a learned head: a seeded held-out split of the labels, and identification of the
+//! held-out implants with and without it.
 //!
 //! Why measured before use: a head trained on a few examples per system can fit them and still
 //! generalise worse; it is switched on only when identification of implants it never saw improves.
@@ -11,60 +11,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::identify::Searcher;
-use crate::catalogue::heads::StoredHead;
-use crate::index::Index;
+pub use super::projection::Head;
 use crate::synth::rng::mix;
-
-/// A linear projection to a smaller space where implants of one system lie closer together.
-#[derive(Debug, Clone)]
-pub struct Head {
-    /// Version in the library (0 for one not stored yet).
-    pub id: i64,
-    /// Input dimension.
-    pub in_dim: usize,
-    /// Output dimension.
-    pub out_dim: usize,
-    /// `in_dim × out_dim`, row-major.
-    pub weights: Vec<f32>,
-}
-
-impl From<StoredHead> for Head {
-    fn from(h: StoredHead) -> Head {
-        Head {
-            id: h.id,
-            in_dim: h.in_dim,
-            out_dim: h.out_dim,
-            weights: h.weights,
-        }
-    }
-}
-
-impl Head {
-    /// The unit vector of `v` in the head's space (zero stays zero).
-    pub fn project(&self, v: &[f32]) -> Vec<f32> {
-        let mut y = vec![0.0f32; self.out_dim];
-        for (x, row) in v.iter().zip(self.weights.chunks_exact(self.out_dim)) {
-            for (acc, w) in y.iter_mut().zip(row) {
-                *acc += x * w;
-            }
-        }
-        let norm = y.iter().map(|a| a * a).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            y.iter_mut().for_each(|a| *a /= norm);
-        }
-        y
-    }
-
-    /// Every vector of a frozen index, projected (ids kept).
-    pub fn project_index(&self, frozen: &Index) -> Index {
-        let items: Vec<(i64, Vec<f32>)> = frozen
-            .ids()
-            .par_iter()
-            .filter_map(|&id| Some((id, self.project(frozen.vector(id)?))))
-            .collect();
-        Index::build(items, self.out_dim)
-    }
-}
 
 /// A seeded split of the labelled implants into training and held-out ones: `fraction` of each
 /// system held out (at least one when the system has three or more, none otherwise).

@@ -18,7 +18,7 @@ use crate::embed::Encoder;
 use crate::embed::ModelStamp;
 use crate::index::Index;
 use crate::library::Library;
-use crate::search::head::Head;
+use crate::search::projection::Head;
 use crate::Error;
 
 /// Precision the verdict threshold aims for on leave-one-out queries.

@@ -8,4 +8,5 @@ pub mod map;
 pub mod neardup;
 pub mod next;
 pub mod outliers;
+pub mod projection;
 pub mod review;
