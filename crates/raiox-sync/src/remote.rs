@@ -375,7 +375,7 @@ impl Remote {
             .await
             .map_err(pg)?;
         }
-        // The label history (see crate::history). Additive and ignored by older builds, so it does
+        // The label history (pushed and pulled by the sync). Additive and ignored by older builds, so it does
         // not raise the schema version: a curator who has not upgraded yet can still sync.
         // Append-only, keyed by (implant, entry): a re-push is a no-op and no curator's entry
         // can replace another's. `seq` is drawn under the write lock, so its order is commit
