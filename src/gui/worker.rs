@@ -636,7 +636,9 @@ impl Session {
             Command::History { id } => send(self.history(id)?),
             Command::Map { ctl } => {
                 let encoder = self.encoder()?;
-                let searcher = Searcher::ready_frozen(&self.lib, encoder.as_ref())?;
+                // The searcher's index holds the encoder's own vectors, head or no head.
+                self.searcher()?;
+                let searcher = self.searcher.as_ref().expect("just loaded");
                 let found = cached_map(
                     self.lib.layout(),
                     &encoder.stamp(),
@@ -709,12 +711,12 @@ impl Session {
                     result,
                     calibrated: calibration.is_some(),
                 });
-                // Shown on the map page when a map of these very vectors is cached.
-                let frozen = Searcher::ready_frozen(&self.lib, encoder.as_ref())?;
+                // Shown on the map page when a map of these very vectors is cached (the searcher's
+                // index holds the encoder's own vectors, head or no head).
                 let params = MapParams::default();
-                let fingerprint = map::fingerprint(&encoder.stamp(), &frozen.index, &params);
+                let fingerprint = map::fingerprint(&encoder.stamp(), &searcher.index, &params);
                 let placed = map::load_cached(self.lib.layout(), encoder.id(), &fingerprint)
-                    .and_then(|m| m.place(&frozen.index, &vector, 10));
+                    .and_then(|m| m.place(&searcher.index, &vector, 10));
                 send(Reply::MapQuery(placed));
             }
         }

@@ -146,7 +146,6 @@ pub fn duplicate_groups(
             let exact = first_sha.is_some() && g.iter().all(|&i| sha_of.get(&ids[i]) == first_sha);
             let mut labels: Vec<&(String, String)> =
                 members.iter().filter_map(|m| m.label.as_ref()).collect();
-            labels.dedup();
             labels.sort();
             labels.dedup();
             DuplicateGroup {
