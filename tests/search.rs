@@ -7,7 +7,6 @@ use std::path::Path;
 use common::{json_lines, raiox};
 use raiox::catalogue::vectors;
 use raiox::embed::lite0::Lite0Encoder;
-use raiox::embed::Encoder;
 use raiox::library::Library;
 use raiox::search::identify::Searcher;
 
@@ -106,7 +105,7 @@ fn similar_finds_the_image_itself_first_and_matches_sqlite_vec() {
     let lib = Library::open(&lib_dir).unwrap();
     let encoder = Lite0Encoder::bundled().unwrap();
     let searcher = Searcher::open(&lib, &encoder).unwrap();
-    let stamp = encoder.stamp();
+    let stamp = searcher.stamp().clone();
     let ids: Vec<i64> = listed(&lib_dir)
         .iter()
         .map(|r| r["id"].as_i64().unwrap())

@@ -16,7 +16,9 @@ use raiox::catalogue::images;
 use raiox::curate::merge_copies;
 use raiox::embed::head::{learn, TrainOptions};
 use raiox::embed::select::{choose, EncoderChoice};
+use raiox::embed::View;
 use raiox::search::groups::DuplicateGroup;
+use raiox::search::identify::Searcher;
 use raiox::search::map::{cached_map, MapParams};
 use raiox::search::neardup;
 use raiox::search::next::label_next;
@@ -99,7 +101,8 @@ pub fn cmd_review(cli: &Cli, args: &ReviewArgs, choice: Option<EncoderChoice>) -
     if !(0.0..=1.0).contains(&threshold) {
         anyhow::bail!("--threshold must be a cosine similarity between 0 and 1, not {threshold}");
     }
-    let q = queue(&lib, &searcher, args.k, threshold)?;
+    let copies = Searcher::ready_view(&lib, encoder.as_ref(), View::Context)?;
+    let q = queue(&lib, &searcher, &copies, args.k, threshold)?;
     if let Some(id) = args.merge {
         let group = q
             .duplicates
@@ -263,7 +266,7 @@ pub fn cmd_learn(cli: &Cli, k: usize, off: bool, choice: Option<EncoderChoice>) 
     let mut lib = cli.open_library()?;
     let encoder = choose(&lib, choice)?;
     if off {
-        let n = heads::deactivate(lib.conn(), &encoder.stamp().weights_sha256)?;
+        let n = heads::deactivate(lib.conn(), &View::Fixture.stamp(encoder.as_ref()).head_key())?;
         if cli.json {
             json_line(&serde_json::json!({"encoder": encoder.id(), "switched_off": n}))?;
         } else {
@@ -318,7 +321,7 @@ struct MapLine<'a> {
 /// Every implant's map position (0..1) with its label and status, one line each, in id order.
 pub fn cmd_map(cli: &Cli, choice: Option<EncoderChoice>) -> Result<ExitCode> {
     let (lib, encoder, searcher) = open_searcher(cli, choice)?;
-    let stamp = encoder.stamp();
+    let stamp = searcher.stamp().clone();
     let map = progress_bar::run_with_bar("mapping", |ctl, _| {
         cached_map(lib.layout(), &stamp, &searcher.index, &MapParams::default(), ctl)
     })?;

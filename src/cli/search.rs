@@ -12,7 +12,7 @@ use super::output::json_line;
 use super::progress_bar;
 use raiox::catalogue::heads;
 use raiox::embed::select::{choose, EncoderChoice};
-use raiox::embed::Encoder;
+use raiox::embed::{Encoder, View};
 use raiox::embedding::{embed_film, embed_library};
 use raiox::search::identify::{EvalReport, Neighbour, Searcher};
 use raiox::search::review;
@@ -67,9 +67,10 @@ pub(super) struct Query {
 }
 
 /// The queries of a target: an implant id of the library (`vector_of` gives its stored vector),
-/// or a film, whose every implant is one query.
+/// or a film, whose every implant is one query with its vector of `view`.
 pub(super) fn queries(
     encoder: &dyn Encoder,
+    view: View,
     target: &str,
     vector_of: impl Fn(i64) -> Result<Option<Vec<f32>>>,
     lib: &raiox::library::Library,
@@ -102,7 +103,7 @@ pub(super) fn queries(
             angle_deg: q.found.then_some(q.fixture.angle_deg),
             warning: (!q.found)
                 .then(|| "no implant found on this film: the whole image was used".to_string()),
-            vector: q.vector,
+            vector: q.vector_of(view).to_vec(),
         })
         .collect())
 }
@@ -155,10 +156,13 @@ pub(super) fn neighbour_line(n: &Neighbour) -> String {
     )
 }
 
+/// The library's implants most like a target's, by their context view: a re-scan or copy of an
+/// implant finds that very implant first.
 pub fn cmd_similar(cli: &Cli, target: &str, k: usize, choice: Option<EncoderChoice>) -> Result<ExitCode> {
-    let (lib, encoder, searcher) = open_searcher(cli, choice)?;
+    let (lib, encoder, searcher) =
+        opened_with(cli, choice, |l, e| Searcher::ready_view(l, e, View::Context))?;
     let vector_of = |id: i64| Ok(searcher.index.vector(id).map(<[f32]>::to_vec));
-    for q in queries(encoder.as_ref(), target, vector_of, &lib)? {
+    for q in queries(encoder.as_ref(), View::Context, target, vector_of, &lib)? {
         let found = searcher.similar(&q.vector, k, q.id);
         if cli.json {
             let mut line = serde_json::to_value(&q)?;
@@ -197,7 +201,7 @@ pub fn cmd_identify(
     for path in paths {
         let shown = path.display().to_string();
         let vector_of = |id: i64| Ok(searcher.index.vector(id).map(<[f32]>::to_vec));
-        let found = match queries(encoder.as_ref(), &shown, vector_of, &lib) {
+        let found = match queries(encoder.as_ref(), View::Fixture, &shown, vector_of, &lib) {
             Ok(q) => q,
             Err(e) => {
                 failed = true;
@@ -268,7 +272,7 @@ pub fn cmd_eval(cli: &Cli, k: usize, choice: Option<EncoderChoice>, flip: Option
     let (lib, encoder, mut searcher) = open_frozen_searcher(cli, choice)?;
     let calibration = searcher.calibration(&lib, k)?;
     let report = searcher.evaluate(k, calibration.as_ref());
-    let head = heads::active(lib.conn(), &encoder.stamp().weights_sha256)?
+    let head = heads::active(lib.conn(), &searcher.stamp().head_key())?
         .and_then(|h| serde_json::from_str::<serde_json::Value>(&h.report).ok());
     let review = match flip {
         Some(f) if (0.0..=1.0).contains(&f) => Some(review::check_with_flipped_labels(

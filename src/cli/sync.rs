@@ -12,6 +12,7 @@ use super::progress_bar;
 use raiox::catalogue::vectors;
 use raiox::curate;
 use raiox::embed::select::{choose, EncoderChoice};
+use raiox::embed::View;
 use raiox::sync::config::Secret;
 use raiox::sync::{self, outbox, RemoteConfig, SyncAction, SyncOptions, SyncReport};
 
@@ -248,7 +249,7 @@ pub fn cmd_similar_remote(
     let cfg = RemoteConfig::load()?;
     let stamp = encoder.stamp();
     let vector_of = |id: i64| Ok(vectors::get(lib.conn(), &stamp, id)?);
-    for q in super::search::queries(encoder.as_ref(), target, vector_of, &lib)? {
+    for q in super::search::queries(encoder.as_ref(), View::Context, target, vector_of, &lib)? {
         let exclude = match q.id {
             Some(id) => outbox::item(lib.conn(), id)?.map(|i| i.remote_id),
             None => None,

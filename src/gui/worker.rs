@@ -22,7 +22,7 @@ use crate::curate::{self, BoxChange, LabelChange};
 use crate::decode::Decoded;
 use crate::embed::head::{learn, TrainOptions};
 use crate::embed::select::choose;
-use crate::embed::Encoder;
+use crate::embed::{Encoder, View};
 use crate::embedding::{embed_film, embed_library};
 use crate::gui::state::Row;
 use crate::ingest::import::{import_sources, ImportItem, ImportOptions, Sources};
@@ -421,6 +421,8 @@ struct Session {
     lib: Library,
     encoder: Option<Arc<dyn Encoder>>,
     searcher: Option<Searcher>,
+    /// The context-view searcher: similar implants and copies (the same implant, not the system).
+    copies: Option<Searcher>,
     review: Option<ReviewQueue>,
     decoded: Option<(i64, Decoded)>,
 }
@@ -449,6 +451,7 @@ fn run(
                 lib,
                 encoder: None,
                 searcher: None,
+                copies: None,
                 review: None,
                 decoded: None,
             })
@@ -522,7 +525,7 @@ impl Session {
     fn handle(&mut self, command: Command, send: &dyn Fn(Reply)) -> Result<(), Error> {
         match command {
             Command::LoadRows => {
-                self.searcher = None;
+                self.forget_searchers();
                 send(self.rows()?);
             }
             Command::Import { sources, ctl } => {
@@ -534,7 +537,7 @@ impl Session {
                 let summary = import_sources(&mut self.lib, sources, &opts, &ctl, &mut |item| {
                     send(Reply::Imported(item.clone()))
                 })?;
-                self.searcher = None;
+                self.forget_searchers();
                 send(Reply::JobEnded {
                     place: Place::Import,
                     text: format!(
@@ -549,7 +552,7 @@ impl Session {
             Command::Embed { ctl } => {
                 let encoder = self.encoder()?;
                 let summary = embed_library(&mut self.lib, encoder.as_ref(), &ctl)?;
-                self.searcher = None;
+                self.forget_searchers();
                 send(Reply::JobEnded {
                     place: Place::Embed,
                     text: format!(
@@ -565,7 +568,7 @@ impl Session {
             Command::Label { ids, change } => {
                 let records = curate::label(&mut self.lib, &ids, &change)?;
                 // The vectors did not change: the searcher follows the labels instead of reloading.
-                if let Some(searcher) = &mut self.searcher {
+                for searcher in [&mut self.searcher, &mut self.copies].into_iter().flatten() {
                     searcher.relabelled(&records);
                 }
                 send(Reply::Labelled { records });
@@ -573,7 +576,7 @@ impl Session {
             Command::Learn { k, ctl } => {
                 let encoder = self.encoder()?;
                 let r = learn(&mut self.lib, encoder.as_ref(), k, &TrainOptions::default(), &ctl)?;
-                self.searcher = None;
+                self.forget_searchers();
                 send(Reply::JobEnded {
                     place: Place::Embed,
                     text: format!(
@@ -598,7 +601,9 @@ impl Session {
                 let threshold = threshold.unwrap_or_else(|| neardup::threshold(encoder.id()));
                 // On the encoder's own vectors: a learned head has seen the labels, mistakes too.
                 let frozen = Searcher::ready_frozen(&self.lib, encoder.as_ref())?;
-                let found = review::queue(&self.lib, &frozen, k, threshold)?;
+                self.copies()?;
+                let copies = self.copies.as_ref().expect("just loaded");
+                let found = review::queue(&self.lib, &frozen, copies, k, threshold)?;
                 self.review = Some(found.clone());
                 send(Reply::Review(Box::new(found), threshold));
             }
@@ -611,7 +616,7 @@ impl Session {
             }
             Command::Merge { keep, others, label } => {
                 let kept = curate::merge_copies(&mut self.lib, keep, &others, label)?;
-                self.searcher = None;
+                self.forget_searchers();
                 send(Reply::Labelled { records: vec![kept] });
                 send(self.rows()?);
             }
@@ -635,13 +640,12 @@ impl Session {
             }
             Command::History { id } => send(self.history(id)?),
             Command::Map { ctl } => {
-                let encoder = self.encoder()?;
-                // The searcher's index holds the encoder's own vectors, head or no head.
+                // The searcher's index holds the encoder's own fixture-view vectors, head or no head.
                 self.searcher()?;
                 let searcher = self.searcher.as_ref().expect("just loaded");
                 let found = cached_map(
                     self.lib.layout(),
-                    &encoder.stamp(),
+                    searcher.stamp(),
                     &searcher.index,
                     &MapParams::default(),
                     &ctl,
@@ -661,7 +665,7 @@ impl Session {
             Command::SetBox { id, change } => {
                 let encoder = self.encoder()?;
                 let record = curate::change_box(&mut self.lib, id, change, encoder.as_ref())?;
-                self.searcher = None;
+                self.forget_searchers();
                 let standard = self.standard_image(&record)?;
                 send(Reply::Recropped {
                     record: Box::new(record),
@@ -671,23 +675,23 @@ impl Session {
             Command::AddImplant { film_id, fixture } => {
                 let encoder = self.encoder()?;
                 let record = curate::add_implant(&mut self.lib, film_id, fixture, encoder.as_ref())?;
-                self.searcher = None;
+                self.forget_searchers();
                 send(self.open_film(film_id, Some(record.id))?);
                 send(self.rows()?);
             }
             Command::RemoveImplant { id } => {
                 let film_id = images::get(self.lib.conn(), id)?.film_id;
                 curate::remove_implant(&mut self.lib, id)?;
-                self.searcher = None;
+                self.forget_searchers();
                 if let Some(film_id) = film_id {
                     send(self.open_film(film_id, None)?);
                 }
                 send(self.rows()?);
             }
             Command::Similar { id, k } => {
-                let searcher = self.searcher()?;
-                let query = searcher.index.vector(id).ok_or(Error::NotEmbedded(id))?;
-                let neighbours = searcher.similar(query, k, Some(id));
+                let copies = self.copies()?;
+                let query = copies.index.vector(id).ok_or(Error::NotEmbedded(id))?;
+                let neighbours = copies.similar(query, k, Some(id));
                 send(Reply::Similar { id, neighbours });
             }
             Command::Sync(c) => self.sync(c, send)?,
@@ -699,7 +703,7 @@ impl Session {
                     .into_iter()
                     .next()
                     .ok_or_else(|| Error::Invalid(format!("{}: nothing to identify", path.display())))?;
-                let vector = first.vector;
+                let vector = first.fixture_vector;
                 let query = display(&first.image);
                 self.searcher()?;
                 let searcher = self.searcher.as_ref().expect("just loaded");
@@ -714,8 +718,9 @@ impl Session {
                 // Shown on the map page when a map of these very vectors is cached (the searcher's
                 // index holds the encoder's own vectors, head or no head).
                 let params = MapParams::default();
-                let fingerprint = map::fingerprint(&encoder.stamp(), &searcher.index, &params);
-                let placed = map::load_cached(self.lib.layout(), encoder.id(), &fingerprint)
+                let stamp = searcher.stamp();
+                let fingerprint = map::fingerprint(stamp, &searcher.index, &params);
+                let placed = map::load_cached(self.lib.layout(), &stamp.encoder_id, &fingerprint)
                     .and_then(|m| m.place(&searcher.index, &vector, 10));
                 send(Reply::MapQuery(placed));
             }
@@ -751,7 +756,7 @@ impl Session {
                     ..SyncOptions::default()
                 };
                 let report = sync::sync(&mut self.lib, &cfg, encoder.as_ref(), &opts, &ctl)?;
-                self.searcher = None;
+                self.forget_searchers();
                 send(Reply::Synced(Box::new(report)));
             }
             SyncCommand::Resolve { id, keep_local } => {
@@ -811,6 +816,21 @@ impl Session {
             self.searcher = Some(Searcher::ready(&self.lib, encoder.as_ref())?);
         }
         Ok(self.searcher.as_ref().expect("just loaded"))
+    }
+
+    /// The context-view searcher (see [`Session::copies`]).
+    fn copies(&mut self) -> Result<&Searcher, Error> {
+        if self.copies.is_none() {
+            let encoder = self.encoder()?;
+            self.copies = Some(Searcher::ready_view(&self.lib, encoder.as_ref(), View::Context)?);
+        }
+        Ok(self.copies.as_ref().expect("just loaded"))
+    }
+
+    /// Drop both searchers: the library's vectors changed.
+    fn forget_searchers(&mut self) {
+        self.searcher = None;
+        self.copies = None;
     }
 
     /// The decoded film of implant `id`, kept while the curator works on that film.

@@ -45,6 +45,49 @@ pub struct ModelStamp {
     pub dim: usize,
 }
 
+/// Which picture of an implant a vector describes (see [`crate::standardise::view`]).
+///
+/// Why two: the standard image with its context answers "is this the same implant?" (copies,
+/// re-scans, `similar`); the fixture alone answers "which system is this?" (identify, suggestions,
+/// the review, the learned head, the map). Each view's vectors are stored as if from an encoder of
+/// their own, so they are never compared with each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The standard image: the fixture and a quarter of its length of context on every side.
+    Context,
+    /// The fixture alone ([`crate::standardise::view::fixture_view`]).
+    Fixture,
+}
+
+/// Version of the fixture view's derivation; bump when it changes so its vectors are recomputed.
+const FIXTURE_VIEW_VERSION: u32 = 1;
+
+impl View {
+    /// Both views, in the order the embedding job computes them.
+    pub const ALL: [View; 2] = [View::Context, View::Fixture];
+
+    /// The stamp of `encoder`'s vectors of this view.
+    pub fn stamp(self, encoder: &dyn Encoder) -> ModelStamp {
+        let stamp = encoder.stamp();
+        match self {
+            View::Context => stamp,
+            View::Fixture => ModelStamp {
+                encoder_id: format!("{}-fixture", stamp.encoder_id),
+                preprocess_version: stamp.preprocess_version * 1000 + FIXTURE_VIEW_VERSION,
+                ..stamp
+            },
+        }
+    }
+}
+
+impl ModelStamp {
+    /// The key learned heads are stored under: a head belongs to one encoder's weights and one
+    /// view (a head trained on one view's vectors means nothing for the other's).
+    pub fn head_key(&self) -> String {
+        format!("{}@{}", self.encoder_id, self.weights_sha256)
+    }
+}
+
 /// Scale a vector to unit length in place (a zero vector stays zero).
 pub fn l2_normalise(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

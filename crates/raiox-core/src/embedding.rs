@@ -10,9 +10,10 @@ use serde::Serialize;
 use crate::catalogue::images;
 use crate::catalogue::settings;
 use crate::catalogue::vectors;
-use crate::embed::Encoder;
+use crate::embed::{Encoder, View};
 use crate::library::Library;
 use crate::progress::{JobControl, Outcome};
+use crate::standardise::view::fixture_view;
 use crate::standardise::{develop, standardise_found, standardise_implant, Aabb, Fixture, Params};
 use crate::Error;
 use image::GrayImage;
@@ -44,7 +45,8 @@ pub struct EmbedSummary {
     pub outcome: Outcome,
 }
 
-/// Embed the images whose vector for `encoder` is missing or stale, and make it the active encoder.
+/// Embed the images whose vectors for `encoder` (both views) are missing or stale, and make it the
+/// active encoder.
 pub fn embed_library(
     lib: &mut Library,
     encoder: &dyn Encoder,
@@ -60,16 +62,21 @@ pub fn embed_ids(
     only: Option<&[i64]>,
     ctl: &JobControl,
 ) -> Result<EmbedSummary, Error> {
-    let stamp = encoder.stamp();
-    vectors::ensure_table(lib.conn(), &stamp)?;
-    settings::set(lib.conn(), settings::ACTIVE_ENCODER, &stamp.encoder_id)?;
-    let mut todo = vectors::stale_ids(lib.conn(), &stamp)?;
+    let stamps = View::ALL.map(|v| v.stamp(encoder));
+    let mut todo = Vec::new();
+    for stamp in &stamps {
+        vectors::ensure_table(lib.conn(), stamp)?;
+        todo.extend(vectors::stale_ids(lib.conn(), stamp)?);
+    }
+    todo.sort_unstable();
+    todo.dedup();
+    settings::set(lib.conn(), settings::ACTIVE_ENCODER, encoder.id())?;
     if let Some(only) = only {
         todo.retain(|id| only.contains(id));
     }
     let total = images::count(lib.conn())?;
     let mut summary = EmbedSummary {
-        encoder: stamp.encoder_id.clone(),
+        encoder: encoder.id().to_string(),
         embedded: 0,
         up_to_date: only.map_or(total, |o| o.len()).saturating_sub(todo.len()),
         failures: Vec::new(),
@@ -89,38 +96,47 @@ pub fn embed_ids(
             .par_iter()
             .map(|r| {
                 let path = layout.standard_path(&r.standard_sha256);
-                image::open(&path)
+                let standard = image::open(&path)
                     .map(|i| i.to_luma8())
-                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let fixture = fixture_view(&standard, r.fixture.as_ref(), r.params.margin)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok::<_, String>([standard, fixture])
             })
             .collect();
         let mut ok_records = Vec::new();
         let mut pixels = Vec::new();
         for (rec, img) in records.iter().zip(loaded) {
             match img {
-                Ok(img) => {
+                Ok(views) => {
                     ok_records.push(rec);
-                    pixels.push(img);
+                    pixels.extend(views);
                 }
                 Err(error) => summary.failures.push(EmbedFailure { id: rec.id, error }),
             }
         }
         let vectors = match encoder.embed(&pixels) {
-            Ok(v) => v,
-            Err(e) => {
+            Ok(v) if v.len() == pixels.len() => v,
+            result => {
+                let error = match result {
+                    Err(e) => e.to_string(),
+                    Ok(v) => format!("the encoder gave {} vectors for {} images", v.len(), pixels.len()),
+                };
                 summary.failures.extend(ok_records.iter().map(|r| EmbedFailure {
                     id: r.id,
-                    error: e.to_string(),
+                    error: error.clone(),
                 }));
                 continue;
             }
         };
         let tx = lib.conn_mut().transaction()?;
-        for (rec, v) in ok_records.iter().zip(&vectors) {
-            vectors::put(&tx, rec.id, &rec.standard_sha256, &stamp, v)?;
+        for (rec, pair) in ok_records.iter().zip(vectors.chunks_exact(2)) {
+            for (stamp, v) in stamps.iter().zip(pair) {
+                vectors::put(&tx, rec.id, &rec.standard_sha256, stamp, v)?;
+            }
         }
         tx.commit()?;
-        summary.embedded += vectors.len();
+        summary.embedded += ok_records.len();
         ctl.report(
             "embed",
             ((n + 1) * BATCH).min(todo.len()) as u64,
@@ -139,8 +155,20 @@ pub struct QueryImplant {
     pub found: bool,
     /// The model input.
     pub image: GrayImage,
-    /// Its vector.
+    /// Its vector (context view: for "the same implant" questions).
     pub vector: Vec<f32>,
+    /// Its fixture view's vector (for "which system" questions).
+    pub fixture_vector: Vec<f32>,
+}
+
+impl QueryImplant {
+    /// Its vector of `view`.
+    pub fn vector_of(&self, view: View) -> &[f32] {
+        match view {
+            View::Context => &self.vector,
+            View::Fixture => &self.fixture_vector,
+        }
+    }
 }
 
 /// Find, standardise and embed every implant of a film that is not in the library, the same way
@@ -178,24 +206,30 @@ pub fn embed_film(encoder: &dyn Encoder, path: &std::path::Path) -> Result<Vec<Q
         };
         implants.push((whole, false, standardise_implant(&film, &whole, &framed)?.image));
     }
-    let images: Vec<GrayImage> = implants.iter().map(|(_, _, i)| i.clone()).collect();
+    let mut images = Vec::with_capacity(2 * implants.len());
+    for (fixture, found, image) in &implants {
+        images.push(image.clone());
+        let framed = found.then_some(fixture);
+        images.push(fixture_view(image, framed, params.margin)?);
+    }
     let vectors = encoder.embed(&images)?;
-    if vectors.len() != implants.len() {
+    if vectors.len() != images.len() {
         return Err(Error::Invalid(format!(
-            "{}: the encoder returned {} vectors for {} implants",
+            "{}: the encoder returned {} vectors for {} images",
             path.display(),
             vectors.len(),
-            implants.len()
+            images.len()
         )));
     }
     Ok(implants
         .into_iter()
-        .zip(vectors)
-        .map(|((fixture, found, image), vector)| QueryImplant {
+        .zip(vectors.chunks_exact(2))
+        .map(|((fixture, found, image), pair)| QueryImplant {
             fixture,
             found,
             image,
-            vector,
+            vector: pair[0].clone(),
+            fixture_vector: pair[1].clone(),
         })
         .collect())
 }

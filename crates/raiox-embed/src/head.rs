@@ -229,6 +229,7 @@ pub fn learn(
         out_dim: opts.out_dim,
         weights,
     };
+    let head_key = frozen.stamp().head_key();
     let mut with = frozen.with_head(head.clone());
     let after = held_out_top1(&mut with, &held, k);
     let mut report = LearnReport {
@@ -245,7 +246,7 @@ pub fn learn(
     let json = serde_json::to_string(&report)?;
     report.head = heads::insert(
         lib.conn_mut(),
-        &encoder.stamp().weights_sha256,
+        &head_key,
         dim,
         opts.out_dim,
         &head.weights,

@@ -415,6 +415,16 @@ pub fn sync(
         if outcome == Outcome::Finished && !opts.dry_run {
             history::pull(lib, &mut session, &rt, &mut report)?;
         }
+        if report.pulled > 0 && !opts.dry_run {
+            // Production carries the context view's vectors; the fixture view is made here.
+            let summary = raiox_core::embedding::embed_library(lib, encoder, ctl)?;
+            report.failed.extend(
+                summary
+                    .failures
+                    .into_iter()
+                    .map(|f| SyncItemReport::new(Some(f.id), "", SyncAction::Embed, Some(f.error))),
+            );
+        }
     }
     for c in outbox::conflicts(lib.conn())? {
         if !report.conflicts.iter().any(|r| r.id == Some(c.0)) {

@@ -21,7 +21,7 @@ use crate::catalogue::systems::Catalogue;
 use crate::catalogue::vectors;
 use crate::decode::budget::{footprint, Budget};
 use crate::decode::{decode, DecodeLimits, RefuseReason};
-use crate::embed::Encoder;
+use crate::embed::{Encoder, View};
 use crate::ingest::assign::assign;
 use crate::ingest::labels::{LabelRow, LabelSource, Labeller, RawLabel};
 use crate::ingest::resolve::{Label, Resolver};
@@ -29,6 +29,7 @@ use crate::ingest::web::{display_url, Downloader, UrlItem, WebOptions};
 use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::neardup::{NearDupChecker, NearDuplicate};
+use crate::standardise::view::fixture_view;
 use crate::standardise::{develop, find, standardise_implant, Aabb, BoxSpec, Fixture, Params};
 use crate::util::{sha256_hex, write_atomic};
 use crate::Error;
@@ -289,7 +290,9 @@ pub fn import_sources(
     let known_urls = films::imported_urls(lib.conn())?;
     let mut checker = match &opts.encoder {
         Some(encoder) => {
-            vectors::ensure_table(lib.conn(), &encoder.stamp())?;
+            for view in View::ALL {
+                vectors::ensure_table(lib.conn(), &view.stamp(encoder.as_ref()))?;
+            }
             Some(NearDupChecker::open(lib, encoder.as_ref())?)
         }
         None => None,
@@ -525,7 +528,7 @@ fn import_chunk(
         })
         .collect();
     let vectors = match &opts.encoder {
-        Some(encoder) => embed_prepared(encoder.as_ref(), &prepared),
+        Some(encoder) => embed_prepared(encoder.as_ref(), &prepared, opts.params.margin),
         None => HashMap::new(),
     };
     // One transaction for the chunk's records (and their vectors).
@@ -560,12 +563,12 @@ fn import_chunk(
             };
             let id = images::insert(&tx, &new)?;
             let mut entry = implant_item(id, &implant.fixture, implant.source);
-            if let (Some(encoder), Some((v, mirrored))) =
-                (&opts.encoder, vectors.get(&(film.film.sha256.clone(), k)))
-            {
-                vectors::put(&tx, id, &implant.standard_sha256, &encoder.stamp(), v)?;
+            if let (Some(encoder), Some(e)) = (&opts.encoder, vectors.get(&(film.film.sha256.clone(), k))) {
+                let sha = &implant.standard_sha256;
+                vectors::put(&tx, id, sha, &View::Context.stamp(encoder.as_ref()), &e.context)?;
+                vectors::put(&tx, id, sha, &View::Fixture.stamp(encoder.as_ref()), &e.fixture)?;
                 if let Some(checker) = checker.as_deref_mut() {
-                    entry.near_duplicate = checker.check_and_add(id, v, mirrored);
+                    entry.near_duplicate = checker.check_and_add(id, &e.context, &e.mirrored);
                 }
             }
             if let Some(Ok(l)) = implant.row.map(|r| &labels[r].1) {
@@ -728,43 +731,72 @@ type Prepared = (
     Vec<(Option<BoxSpec>, Resolved)>,
 );
 
-/// Embed a chunk's implants and their mirror images in one batch, keyed by (film hash, implant
-/// index). A failure is logged and leaves those implants for `raiox embed`, never refusing a file.
+/// Embed a chunk's implants (cut with `margin`) in one batch — the standard image, its mirror
+/// image for the copy check and the fixture view — keyed by (film hash, implant index). A failure
+/// is logged and leaves those implants for `raiox embed`, never refusing a file.
 fn embed_prepared(
     encoder: &dyn Encoder,
     prepared: &[Prepared],
-) -> HashMap<(String, usize), (Vec<f32>, Vec<f32>)> {
-    let ok: Vec<((String, usize), &GrayImage)> = prepared
+    margin: f32,
+) -> HashMap<(String, usize), Embedded> {
+    let ok: Vec<((String, usize), &PreparedImplant)> = prepared
         .iter()
         .filter_map(|p| p.1.as_ref().ok())
         .flat_map(|film| {
             film.implants
                 .iter()
                 .enumerate()
-                .map(|(k, i)| ((film.film.sha256.clone(), k), &i.image))
+                .map(|(k, i)| ((film.film.sha256.clone(), k), i))
         })
         .collect();
     if ok.is_empty() {
         return HashMap::new();
     }
-    let mut batch: Vec<GrayImage> = ok.iter().map(|(_, img)| (*img).clone()).collect();
-    batch.extend(ok.iter().map(|(_, img)| image::imageops::flip_horizontal(*img)));
-    match encoder.embed(&batch) {
-        Ok(vectors) => {
-            let (direct, mirrored) = vectors.split_at(ok.len());
-            ok.into_iter()
-                .zip(direct.iter().zip(mirrored))
-                .map(|((key, _), (v, m))| (key, (v.clone(), m.clone())))
-                .collect()
+    let n = ok.len();
+    let mut batch: Vec<GrayImage> = ok.iter().map(|(_, i)| i.image.clone()).collect();
+    batch.extend(ok.iter().map(|(_, i)| image::imageops::flip_horizontal(&i.image)));
+    for (_, i) in &ok {
+        match fixture_view(&i.image, Some(&i.fixture), margin) {
+            Ok(view) => batch.push(view),
+            Err(e) => {
+                tracing::warn!("fixture view failed, run `raiox embed` later: {e}");
+                return HashMap::new();
+            }
         }
-        Err(e) => {
+    }
+    match encoder.embed(&batch) {
+        Ok(vectors) if vectors.len() == 3 * n => ok
+            .into_iter()
+            .enumerate()
+            .map(|(j, (key, _))| {
+                let embedded = Embedded {
+                    context: vectors[j].clone(),
+                    mirrored: vectors[n + j].clone(),
+                    fixture: vectors[2 * n + j].clone(),
+                };
+                (key, embedded)
+            })
+            .collect(),
+        result => {
+            let reason = match result {
+                Err(e) => e.to_string(),
+                Ok(v) => format!("{} vectors for {} images", v.len(), 3 * n),
+            };
             tracing::warn!(
-                "embedding with {} failed, run `raiox embed` later: {e}",
+                "embedding with {} failed, run `raiox embed` later: {reason}",
                 encoder.id()
             );
             HashMap::new()
         }
     }
+}
+
+/// One new implant's vectors: its standard image, the same mirrored (for the copy check), and its
+/// fixture view.
+struct Embedded {
+    context: Vec<f32>,
+    mirrored: Vec<f32>,
+    fixture: Vec<f32>,
 }
 
 fn refused(origin: &str, reason: String) -> ImportItem {

@@ -14,8 +14,8 @@ use crate::catalogue::heads;
 use crate::catalogue::images::{self, Status};
 use crate::catalogue::settings;
 use crate::catalogue::vectors;
-use crate::embed::Encoder;
 use crate::embed::ModelStamp;
+use crate::embed::{Encoder, View};
 use crate::index::Index;
 use crate::library::Library;
 use crate::search::projection::Head;
@@ -122,6 +122,16 @@ impl Searcher {
         Searcher::open(lib, encoder)?.non_empty(encoder)
     }
 
+    /// [`Searcher::ready`] on the vectors of `view`: [`View::Context`] for "the same implant"
+    /// questions (similar, copies), [`View::Fixture`] (what [`Searcher::ready`] uses) for "which
+    /// system" ones. Only the fixture view takes a learned head.
+    pub fn ready_view(lib: &Library, encoder: &dyn Encoder, view: View) -> Result<Searcher, Error> {
+        match view {
+            View::Fixture => Searcher::ready(lib, encoder),
+            View::Context => Searcher::open_view(lib, encoder, view)?.non_empty(encoder),
+        }
+    }
+
     /// The searcher, or [`Error::NoVectors`] when it has nothing to search.
     fn non_empty(self, encoder: &dyn Encoder) -> Result<Searcher, Error> {
         if self.index.is_empty() {
@@ -141,7 +151,7 @@ impl Searcher {
     /// learned head, if any (votes and similarity then use it).
     pub fn open(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
         let searcher = Searcher::open_frozen(lib, encoder)?;
-        Ok(match heads::active(lib.conn(), &searcher.stamp.weights_sha256)? {
+        Ok(match heads::active(lib.conn(), &searcher.stamp.head_key())? {
             Some(h) if h.in_dim == searcher.stamp.dim => searcher.with_head(Head::from(h)),
             Some(h) => {
                 tracing::warn!(
@@ -169,9 +179,19 @@ impl Searcher {
         self.head.as_ref().map(|h| &h.0)
     }
 
-    /// [`Searcher::open`] without any learned head: the encoder's own vectors.
+    /// [`Searcher::open`] without any learned head: the encoder's own vectors (fixture view).
     pub fn open_frozen(lib: &Library, encoder: &dyn Encoder) -> Result<Searcher, Error> {
-        let stamp = encoder.stamp();
+        Searcher::open_view(lib, encoder, View::Fixture)
+    }
+
+    /// The stamp of the vectors searched (which encoder, which view).
+    pub fn stamp(&self) -> &ModelStamp {
+        &self.stamp
+    }
+
+    /// The encoder's own vectors of `view`, no learned head.
+    pub fn open_view(lib: &Library, encoder: &dyn Encoder, view: View) -> Result<Searcher, Error> {
+        let stamp = view.stamp(encoder);
         let vectors = vectors::load_all(lib.conn(), &stamp)?;
         let index = Index::build(vectors, stamp.dim);
         let mut labels = HashMap::new();

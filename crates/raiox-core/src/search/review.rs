@@ -232,14 +232,18 @@ pub struct ReviewQueue {
 }
 
 /// Build the review queue of a library: likely mislabels (a `k`-vote), duplicate groups at cosine
-/// ≥ `duplicate_threshold`, outliers; entries checked with [`keep`] stay out until they change.
+/// ≥ `duplicate_threshold` among `copies`, outliers; entries checked with [`keep`] stay out until
+/// they change.
 ///
 /// Give it a searcher on the encoder's own vectors ([`Searcher::open_frozen`]): a learned head was
 /// trained on the labels, mistakes included, and pulls a mislabelled implant into the cluster of
 /// its wrong label — with one, the planted-mistake check found 35–46 % of them instead of 82–89 %.
+/// `copies` searches the context view ([`crate::embed::View::Context`]): copies are the same
+/// implant, which its surroundings tell, not only the same system.
 pub fn queue(
     lib: &Library,
     searcher: &Searcher,
+    copies: &Searcher,
     k: usize,
     duplicate_threshold: f32,
 ) -> Result<ReviewQueue, Error> {
@@ -253,7 +257,7 @@ pub fn queue(
         hidden += usize::from(!keep);
         keep
     });
-    let mut duplicates = duplicate_groups(searcher, &standards, duplicate_threshold);
+    let mut duplicates = duplicate_groups(copies, &standards, duplicate_threshold);
     duplicates.retain(|g| {
         let signature = g.signature();
         let keep = !g.ids().iter().all(|&id| seen(id, Kind::Duplicate, &signature));

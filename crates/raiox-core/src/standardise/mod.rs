@@ -12,6 +12,7 @@ pub mod clahe;
 pub mod crop;
 pub mod fixture;
 pub mod levels;
+pub mod view;
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
