@@ -6,10 +6,16 @@
 //! whether the nearest neighbour (cosine, itself excluded, among all implants of originals and
 //! re-scans) of its re-scanned copy is that very implant — what `raiox similar` answers after
 //! importing the re-scans beside the originals. A copy the finder misses on the re-scan counts as
-//! a failure. Printed for a few margins, with and without CLAHE. The films are test data: nothing
-//! is written anywhere.
+//! a failure. Printed for a few margins, with and without CLAHE.
 //!
-//! `cargo run --release --example rescan [-- DIR]`
+//! Then the import's copy warning is calibrated at the shipped standardisation: for each implant,
+//! the cosine of its re-scan (a known copy) and the highest cosine to any implant of another film
+//! (a different film: on a synthetic set, many of one system), each the better of the image and
+//! its mirror image as the import compares them; the share of each above a range of thresholds.
+//! The films are test data: nothing is written anywhere.
+//!
+//! `cargo run --release --example rescan [-- DIR]` (DIR: the real films' folder, or any folder of
+//! films, e.g. one `raiox synth` wrote)
 
 use std::path::{Path, PathBuf};
 
@@ -112,7 +118,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real-films"));
-    let folder = dir.join("periapical");
+    let periapical = dir.join("periapical");
+    let folder = if periapical.is_dir() { periapical } else { dir };
     if !folder.is_dir() {
         println!(
             "real films not found at {}: nothing to measure (they are not part of the repository)",
@@ -120,10 +127,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         return Ok(());
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-        .collect();
+    let mut files = Vec::new();
+    films_under(&folder, &mut files)?;
     files.sort();
     let limits = DecodeLimits::default();
     let mut rng = Rng(20261201);
@@ -175,11 +180,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     images.push(standardise_implant(copy, f, &params)?.image);
                 }
             }
-            let mut vectors = Vec::with_capacity(images.len());
-            for chunk in images.chunks(16) {
-                vectors.extend(encoder.embed(chunk)?);
-            }
-            vectors.iter_mut().for_each(|v| raiox::embed::l2_normalise(v));
+            let vectors = embed(&encoder, &images)?;
             let (mut top1, mut top3, mut found) = (0, 0, 0);
             for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
                 for (k, f) in fo.iter().enumerate() {
@@ -225,6 +226,119 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 format!("{found}/{originals}")
             );
         }
+    }
+    copy_threshold_table(&encoder, &films)?;
+    Ok(())
+}
+
+/// Every film file (png, jpg) under `dir`, recursively.
+fn films_under(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            films_under(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "jpg" || e == "png") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Unit vectors of `images`, in order.
+fn embed(encoder: &Lite0Encoder, images: &[GrayImage]) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+    let mut vectors = Vec::with_capacity(images.len());
+    for chunk in images.chunks(16) {
+        vectors.extend(encoder.embed(chunk)?);
+    }
+    vectors.iter_mut().for_each(|v| raiox::embed::l2_normalise(v));
+    Ok(vectors)
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Known copies (re-scans) against different films, at the shipped standardisation.
+fn copy_threshold_table(
+    encoder: &Lite0Encoder,
+    films: &[FilmPair],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let params = Params::default();
+    // Originals: (film, standard image); re-scans likewise.
+    let mut originals = Vec::new();
+    let mut copies = Vec::new();
+    for (i, (original, fo, copy, fc, _)) in films.iter().enumerate() {
+        for f in fo {
+            originals.push((i, standardise_implant(original, f, &params)?.image));
+        }
+        for f in fc {
+            copies.push((i, standardise_implant(copy, f, &params)?.image));
+        }
+    }
+    let flip = |set: &[(usize, GrayImage)]| -> Vec<GrayImage> {
+        set.iter()
+            .map(|(_, img)| image::imageops::flip_horizontal(img))
+            .collect()
+    };
+    let plain =
+        |set: &[(usize, GrayImage)]| -> Vec<GrayImage> { set.iter().map(|(_, img)| img.clone()).collect() };
+    let (vo, mo) = (
+        embed(encoder, &plain(&originals))?,
+        embed(encoder, &flip(&originals))?,
+    );
+    let (vc, mc) = (embed(encoder, &plain(&copies))?, embed(encoder, &flip(&copies))?);
+    // The import compares a new image, and its mirror image, with the library.
+    let seen = |v: &[f32], m: &[f32], w: &[f32]| cosine(v, w).max(cosine(m, w));
+    let mut copy_sims = Vec::new();
+    let mut other_sims = Vec::new();
+    let mut offset = (0, 0);
+    for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
+        for (k, f) in fo.iter().enumerate() {
+            let o = offset.0 + k;
+            let nearest = fc
+                .iter()
+                .enumerate()
+                .map(|(j, g)| {
+                    let (x, y) = motion.back((g.cx, g.cy));
+                    (j, (x - f.cx).hypot(y - f.cy))
+                })
+                .filter(|(_, d)| *d < 0.5 * f.length)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((j, _)) = nearest {
+                let c = offset.1 + j;
+                copy_sims.push(seen(&vc[c], &mc[c], &vo[o]));
+            }
+            let other = originals
+                .iter()
+                .enumerate()
+                .filter(|(_, (film, _))| *film != i)
+                .map(|(r, _)| seen(&vo[o], &mo[o], &vo[r]))
+                .fold(f32::MIN, f32::max);
+            if other > f32::MIN {
+                other_sims.push(other);
+            }
+        }
+        offset = (offset.0 + fo.len(), offset.1 + fc.len());
+    }
+    println!(
+        "\ncopy warning at the shipped standardisation: {} known copies (re-scans), {} implants against every other film",
+        copy_sims.len(),
+        other_sims.len()
+    );
+    println!(
+        "{:>10} {:>16} {:>22}",
+        "threshold", "copies flagged", "different films flagged"
+    );
+    let share = |sims: &[f32], t: f32| {
+        100.0 * sims.iter().filter(|&&s| s >= t).count() as f64 / sims.len().max(1) as f64
+    };
+    for step in 0..=9 {
+        let t = 0.80 + 0.02 * step as f32;
+        println!(
+            "{t:>10.2} {:>15.1}% {:>21.1}%",
+            share(&copy_sims, t),
+            share(&other_sims, t)
+        );
     }
     Ok(())
 }

@@ -769,29 +769,6 @@ fn links_and_images_from_a_browser_or_the_clipboard_are_imported() {
 fn a_fresh_folder_is_labelled_with_suggestions_and_the_review_fixes_a_mislabel() {
     let dir = tempfile::tempdir().unwrap();
     let (root, _, _) = common::cli_labelled_library(dir.path(), "4", "31");
-    // A planted mistake: the labelled implant whose wrong label the review notices.
-    let listed = |root: &Path| common::json_lines(&common::raiox(root, &["list", "--json"]));
-    let items = listed(&root);
-    let first = items.iter().find(|i| i["system"].is_string()).unwrap();
-    let victim = first["id"].as_i64().unwrap();
-    let truth = first["system"].as_str().unwrap().to_string();
-    let mut systems: Vec<String> = items
-        .iter()
-        .filter_map(|i| i["system"].as_str().map(String::from))
-        .collect();
-    systems.sort();
-    systems.dedup();
-    let planted = systems
-        .iter()
-        .filter(|s| **s != truth)
-        .find(|s| {
-            let out = common::raiox(&root, &["label", &victim.to_string(), "--system", s]);
-            assert!(out.status.success());
-            let queue = common::json_lines(&common::raiox(&root, &["review", "--json"]));
-            queue.iter().any(|e| e["kind"] == "mislabel" && e["id"] == victim)
-        })
-        .expect("a wrong label the review notices")
-        .clone();
     // The fresh folder: one new film per system, imported unlabelled (and embedded).
     let fresh = common::synth_set(&dir.path().join("fresh"), 2, 77, 256);
     let out = common::raiox(&root, &["import", fresh.to_str().unwrap(), "--json"]);
@@ -864,6 +841,30 @@ fn a_fresh_folder_is_labelled_with_suggestions_and_the_review_fixes_a_mislabel()
     // synthetic implants is what limits this; docs/BENCHMARKS.md records it.)
     assert!(4 * right > judged, "{right} of {judged} suggestions were right");
 
+    // A planted mistake (made now, beside the open window): the labelled implant whose wrong
+    // label the review notices.
+    let listed = |root: &Path| common::json_lines(&common::raiox(root, &["list", "--json"]));
+    let items = listed(&root);
+    let first = items.iter().find(|i| i["system"].is_string()).unwrap();
+    let victim = first["id"].as_i64().unwrap();
+    let truth = first["system"].as_str().unwrap().to_string();
+    let mut systems: Vec<String> = items
+        .iter()
+        .filter_map(|i| i["system"].as_str().map(String::from))
+        .collect();
+    systems.sort();
+    systems.dedup();
+    let planted = systems
+        .iter()
+        .filter(|s| **s != truth)
+        .find(|s| {
+            let out = common::raiox(&root, &["label", &victim.to_string(), "--system", s]);
+            assert!(out.status.success());
+            let queue = common::json_lines(&common::raiox(&root, &["review", "--json"]));
+            queue.iter().any(|e| e["kind"] == "mislabel" && e["id"] == victim)
+        })
+        .expect("a wrong label the review notices")
+        .clone();
     // The review page shows the planted mistake with its evidence; A relabels it.
     h.get_by_label("Review").click();
     settle(&mut h);

@@ -723,7 +723,7 @@ fn map_places_every_implant_and_is_recomputed_when_the_vectors_change() {
     );
 
     // Cached: the same map again; a re-cropped (re-embedded) implant makes it stale.
-    let cache = lib.join("cache").join("map-lite0-imagenet.json");
+    let cache = lib.join("cache").join("map-lite0-imagenet-fixture.json");
     let fingerprint = |p: &Path| -> String {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
         v["fingerprint"].as_str().unwrap().to_string()

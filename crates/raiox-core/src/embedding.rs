@@ -4,6 +4,8 @@
 //! cancellation, commits each batch (an interruption keeps what was done), reports per-image
 //! failures without stopping, and does nothing at all when every vector is current.
 
+use std::collections::HashSet;
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -63,11 +65,14 @@ pub fn embed_ids(
     ctl: &JobControl,
 ) -> Result<EmbedSummary, Error> {
     let stamps = View::ALL.map(|v| v.stamp(encoder));
-    let mut todo = Vec::new();
-    for stamp in &stamps {
+    // Per view, the implants whose vector is missing or stale: only those are written (a current
+    // context vector, say one pulled from production, is left as it is).
+    let mut stale: [HashSet<i64>; 2] = Default::default();
+    for (stamp, ids) in stamps.iter().zip(&mut stale) {
         vectors::ensure_table(lib.conn(), stamp)?;
-        todo.extend(vectors::stale_ids(lib.conn(), stamp)?);
+        ids.extend(vectors::stale_ids(lib.conn(), stamp)?);
     }
+    let mut todo: Vec<i64> = stale.iter().flatten().copied().collect();
     todo.sort_unstable();
     todo.dedup();
     settings::set(lib.conn(), settings::ACTIVE_ENCODER, encoder.id())?;
@@ -131,8 +136,10 @@ pub fn embed_ids(
         };
         let tx = lib.conn_mut().transaction()?;
         for (rec, pair) in ok_records.iter().zip(vectors.chunks_exact(2)) {
-            for (stamp, v) in stamps.iter().zip(pair) {
-                vectors::put(&tx, rec.id, &rec.standard_sha256, stamp, v)?;
+            for ((stamp, ids), v) in stamps.iter().zip(&stale).zip(pair) {
+                if ids.contains(&rec.id) {
+                    vectors::put(&tx, rec.id, &rec.standard_sha256, stamp, v)?;
+                }
             }
         }
         tx.commit()?;

@@ -281,6 +281,17 @@ CREATE INDEX heads_active ON heads (encoder_sha256, active);
 "#,
     // The label history: its table and the triggers that fill it (see catalogue::history).
     history::MIGRATION,
+    // Only the vectors production receives (the context view) queue an implant for the next push;
+    // the fixture view is made here from the standard image (see embed::View). A learned head is
+    // keyed by its view's stamp (heads.encoder_sha256 holds `ModelStamp::head_key`).
+    r#"
+DROP TRIGGER sync_queue_embedding;
+CREATE TRIGGER sync_queue_embedding AFTER INSERT ON embeddings
+WHEN substr(NEW.encoder_id, -8) <> '-fixture' BEGIN
+    INSERT OR REPLACE INTO sync_outbox (image_id, seq)
+    VALUES (NEW.image_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_outbox));
+END;
+"#,
 ];
 
 /// Open (creating if needed) the library database at `path` and bring its schema up to date; the
