@@ -6,7 +6,8 @@
 //! whether the nearest neighbour (cosine, itself excluded, among all implants of originals and
 //! re-scans) of its re-scanned copy is that very implant — what `raiox similar` answers after
 //! importing the re-scans beside the originals. A copy the finder misses on the re-scan counts as
-//! a failure. Printed for a few margins, with and without CLAHE.
+//! a failure. Printed for a few margins, with and without CLAHE, by cosine alone and as `similar`
+//! shows them (copies of the query's film first, `neardup::copies_first`).
 //!
 //! Then the import's copy warning is calibrated at the shipped standardisation: for each implant,
 //! the cosine of its re-scan (a known copy) and the highest cosine to any implant of another film
@@ -24,6 +25,8 @@ use image::{GrayImage, Luma};
 use raiox::decode::{decode, DecodeLimits};
 use raiox::embed::lite0::Lite0Encoder;
 use raiox::embed::Encoder;
+use raiox::search::identify::Neighbour;
+use raiox::search::neardup::{self, copies_first};
 use raiox::standardise::{develop, find, standardise_implant, Developed, Fixture, Params};
 
 /// SplitMix64: a fixed, dependency-free random source so every run makes the same re-scans.
@@ -157,8 +160,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         encoder.id()
     );
     println!(
-        "{:<28} {:>10} {:>10} {:>12}",
-        "standardisation", "top-1", "top-3", "copy found"
+        "{:<28} {:>10} {:>10} {:>12} {:>16}",
+        "standardisation", "top-1", "top-3", "copy found", "copies first"
     );
     for margin in [0.15f32, 0.25, 0.4] {
         for clahe_clip in [0.0f32, 2.0] {
@@ -181,7 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             let vectors = embed(&encoder, &images)?;
-            let (mut top1, mut top3, mut found) = (0, 0, 0);
+            let (mut top1, mut top3, mut found, mut top1_copies) = (0, 0, 0, 0);
             for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
                 for (k, f) in fo.iter().enumerate() {
                     // The re-scan's implant that lies where this one was moved to.
@@ -212,18 +215,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let rank = ranked.iter().position(|&(r, _)| r == want).unwrap_or(usize::MAX);
                     top1 += usize::from(rank == 0);
                     top3 += usize::from(rank < 3);
+                    // What `raiox similar` shows: copies of the query's film first.
+                    let mut shown: Vec<Neighbour> = ranked
+                        .iter()
+                        .take(10)
+                        .map(|&(r, similarity)| Neighbour {
+                            id: r as i64,
+                            name: None,
+                            manufacturer: None,
+                            system: None,
+                            similarity,
+                            copy: false,
+                        })
+                        .collect();
+                    copies_first(&images[q], &mut shown, |id| images.get(id as usize).cloned());
+                    top1_copies += usize::from(shown.first().is_some_and(|n| n.id == want as i64));
                 }
             }
             let pct = |n: usize| format!("{:.1} %", 100.0 * n as f64 / originals.max(1) as f64);
             println!(
-                "{:<28} {:>10} {:>10} {:>12}",
+                "{:<28} {:>10} {:>10} {:>12} {:>16}",
                 format!(
                     "margin {margin:.2}, {}",
                     if clahe_clip > 0.0 { "CLAHE" } else { "no CLAHE" }
                 ),
                 pct(top1),
                 pct(top3),
-                format!("{found}/{originals}")
+                format!("{found}/{originals}"),
+                pct(top1_copies)
             );
         }
     }
@@ -258,13 +277,15 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Known copies (re-scans) against different films, at the shipped standardisation.
+/// Known copies (re-scans) against different films, at the shipped standardisation: the cosine
+/// alone at a range of thresholds, then the import's rule (cosine at the encoder's threshold, or a
+/// near one whose standard image agrees pixel for pixel).
 fn copy_threshold_table(
     encoder: &Lite0Encoder,
     films: &[FilmPair],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let params = Params::default();
-    // Originals: (film, standard image); re-scans likewise.
+    // Originals and re-scans: (film, standard image).
     let mut originals = Vec::new();
     let mut copies = Vec::new();
     for (i, (original, fo, copy, fc, _)) in films.iter().enumerate() {
@@ -275,22 +296,27 @@ fn copy_threshold_table(
             copies.push((i, standardise_implant(copy, f, &params)?.image));
         }
     }
-    let flip = |set: &[(usize, GrayImage)]| -> Vec<GrayImage> {
+    let mirror = |set: &[(usize, GrayImage)]| -> Vec<GrayImage> {
         set.iter()
             .map(|(_, img)| image::imageops::flip_horizontal(img))
             .collect()
     };
     let plain =
         |set: &[(usize, GrayImage)]| -> Vec<GrayImage> { set.iter().map(|(_, img)| img.clone()).collect() };
-    let (vo, mo) = (
-        embed(encoder, &plain(&originals))?,
-        embed(encoder, &flip(&originals))?,
-    );
-    let (vc, mc) = (embed(encoder, &plain(&copies))?, embed(encoder, &flip(&copies))?);
-    // The import compares a new image, and its mirror image, with the library.
-    let seen = |v: &[f32], m: &[f32], w: &[f32]| cosine(v, w).max(cosine(m, w));
-    let mut copy_sims = Vec::new();
-    let mut other_sims = Vec::new();
+    let (mo, mc) = (mirror(&originals), mirror(&copies));
+    let (vo, vmo) = (embed(encoder, &plain(&originals))?, embed(encoder, &mo)?);
+    let (vc, vmc) = (embed(encoder, &plain(&copies))?, embed(encoder, &mc)?);
+    let limit = neardup::threshold(encoder.id());
+    // A new implant (vector, mirror's vector, image, mirror image) against a library one, as the
+    // import compares them: (cosine, flagged by the import's rule).
+    let judge = |v: &[f32], vm: &[f32], img: &GrayImage, im: &GrayImage, w: &[f32], other: &GrayImage| {
+        let best = cosine(v, w).max(cosine(vm, w));
+        let agree = |query: &GrayImage| neardup::pixel_agreement(query, other) >= neardup::PIXEL_AGREEMENT;
+        let flagged = best >= limit || (best >= 0.75 && (agree(img) || agree(im)));
+        (best, flagged)
+    };
+    let (mut copy_sims, mut other_sims) = (Vec::new(), Vec::new());
+    let (mut copy_flags, mut other_flags) = (0usize, 0usize);
     let mut offset = (0, 0);
     for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
         for (k, f) in fo.iter().enumerate() {
@@ -306,39 +332,50 @@ fn copy_threshold_table(
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((j, _)) = nearest {
                 let c = offset.1 + j;
-                copy_sims.push(seen(&vc[c], &mc[c], &vo[o]));
+                let (sim, flagged) = judge(&vc[c], &vmc[c], &copies[c].1, &mc[c], &vo[o], &originals[o].1);
+                copy_sims.push(sim);
+                copy_flags += usize::from(flagged);
             }
-            let other = originals
-                .iter()
-                .enumerate()
-                .filter(|(_, (film, _))| *film != i)
-                .map(|(r, _)| seen(&vo[o], &mo[o], &vo[r]))
-                .fold(f32::MIN, f32::max);
-            if other > f32::MIN {
-                other_sims.push(other);
+            let (mut top, mut flagged) = (f32::MIN, false);
+            for (r, (film, other)) in originals.iter().enumerate() {
+                if *film != i {
+                    let (sim, flag) = judge(&vo[o], &vmo[o], &originals[o].1, &mo[o], &vo[r], other);
+                    top = top.max(sim);
+                    flagged |= flag;
+                }
+            }
+            if top > f32::MIN {
+                other_sims.push(top);
+                other_flags += usize::from(flagged);
             }
         }
         offset = (offset.0 + fo.len(), offset.1 + fc.len());
     }
+    let pct = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
     println!(
         "\ncopy warning at the shipped standardisation: {} known copies (re-scans), {} implants against every other film",
         copy_sims.len(),
         other_sims.len()
     );
     println!(
-        "{:>10} {:>16} {:>22}",
-        "threshold", "copies flagged", "different films flagged"
+        "{:>24} {:>16} {:>24}",
+        "rule", "copies flagged", "different films flagged"
     );
-    let share = |sims: &[f32], t: f32| {
-        100.0 * sims.iter().filter(|&&s| s >= t).count() as f64 / sims.len().max(1) as f64
-    };
     for step in 0..=9 {
         let t = 0.80 + 0.02 * step as f32;
+        let share = |sims: &[f32]| pct(sims.iter().filter(|&&s| s >= t).count(), sims.len());
         println!(
-            "{t:>10.2} {:>15.1}% {:>21.1}%",
-            share(&copy_sims, t),
-            share(&other_sims, t)
+            "{:>24} {:>15.1}% {:>23.1}%",
+            format!("cosine >= {t:.2}"),
+            share(&copy_sims),
+            share(&other_sims)
         );
     }
+    println!(
+        "{:>24} {:>15.1}% {:>23.1}%",
+        format!("import (cos {limit:.2} | px)"),
+        pct(copy_flags, copy_sims.len()),
+        pct(other_flags, other_sims.len())
+    );
     Ok(())
 }

@@ -15,6 +15,7 @@ use raiox::embed::select::{choose, EncoderChoice};
 use raiox::embed::{Encoder, View};
 use raiox::embedding::{embed_film, embed_library};
 use raiox::search::identify::{EvalReport, Neighbour, Searcher};
+use raiox::search::neardup::{copies_first, standard_image};
 use raiox::search::review;
 use raiox::standardise::Aabb;
 
@@ -64,6 +65,9 @@ pub(super) struct Query {
     pub warning: Option<String>,
     #[serde(skip)]
     pub vector: Vec<f32>,
+    /// Its standard image (the stored one of a library implant), for the copy check.
+    #[serde(skip)]
+    pub image: Option<image::GrayImage>,
 }
 
 /// The queries of a target: an implant id of the library (`vector_of` gives its stored vector),
@@ -91,6 +95,7 @@ pub(super) fn queries(
                 angle_deg: rec.angle_deg,
                 warning: None,
                 vector: v,
+                image: standard_image(lib, id),
             }]);
         }
     }
@@ -104,6 +109,7 @@ pub(super) fn queries(
             warning: (!q.found)
                 .then(|| "no implant found on this film: the whole image was used".to_string()),
             vector: q.vector_of(view).to_vec(),
+            image: Some(q.image),
         })
         .collect())
 }
@@ -163,7 +169,10 @@ pub fn cmd_similar(cli: &Cli, target: &str, k: usize, choice: Option<EncoderChoi
         opened_with(cli, choice, |l, e| Searcher::ready_view(l, e, View::Context))?;
     let vector_of = |id: i64| Ok(searcher.index.vector(id).map(<[f32]>::to_vec));
     for q in queries(encoder.as_ref(), View::Context, target, vector_of, &lib)? {
-        let found = searcher.similar(&q.vector, k, q.id);
+        let mut found = searcher.similar(&q.vector, k, q.id);
+        if let Some(image) = &q.image {
+            copies_first(image, &mut found, |id| standard_image(&lib, id));
+        }
         if cli.json {
             let mut line = serde_json::to_value(&q)?;
             line["query"] = target.into();

@@ -30,7 +30,7 @@ use crate::library::{Layout, Library};
 use crate::progress::{JobControl, Outcome};
 use crate::search::identify::{Candidate, Identification, Neighbour, Searcher};
 use crate::search::map::{self, cached_map, MapParams};
-use crate::search::neardup;
+use crate::search::neardup::{self, copies_first, standard_image};
 use crate::search::next::label_next;
 use crate::search::review::{self, suggest_together, ReviewQueue};
 use crate::standardise::{develop, standardise_implant, Fixture};
@@ -691,7 +691,10 @@ impl Session {
             Command::Similar { id, k } => {
                 let copies = self.copies()?;
                 let query = copies.index.vector(id).ok_or(Error::NotEmbedded(id))?;
-                let neighbours = copies.similar(query, k, Some(id));
+                let mut neighbours = copies.similar(query, k, Some(id));
+                if let Some(image) = standard_image(&self.lib, id) {
+                    copies_first(&image, &mut neighbours, |n| standard_image(&self.lib, n));
+                }
                 send(Reply::Similar { id, neighbours });
             }
             Command::Sync(c) => self.sync(c, send)?,

@@ -568,7 +568,8 @@ fn import_chunk(
                 vectors::put(&tx, id, sha, &View::Context.stamp(encoder.as_ref()), &e.context)?;
                 vectors::put(&tx, id, sha, &View::Fixture.stamp(encoder.as_ref()), &e.fixture)?;
                 if let Some(checker) = checker.as_deref_mut() {
-                    entry.near_duplicate = checker.check_and_add(id, &e.context, &e.mirrored);
+                    let standard = (&implant.image, implant.standard_sha256.as_str());
+                    entry.near_duplicate = checker.check_and_add(id, &e.context, &e.mirrored, standard);
                 }
             }
             if let Some(Ok(l)) = implant.row.map(|r| &labels[r].1) {

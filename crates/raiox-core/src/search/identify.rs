@@ -41,6 +41,10 @@ pub struct Neighbour {
     pub system: Option<String>,
     /// Cosine similarity to the query.
     pub similarity: f32,
+    /// A copy of the query's film: its standard image agrees pixel for pixel
+    /// (the copy check of the search, `neardup::copies_first`, puts these first).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub copy: bool,
 }
 
 /// A system the vote points to.
@@ -235,6 +239,7 @@ impl Searcher {
             manufacturer: label.map(|l| l.manufacturer.clone()),
             system: label.map(|l| l.system.clone()),
             similarity,
+            copy: false,
         }
     }
 
