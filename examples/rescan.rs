@@ -187,17 +187,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (mut top1, mut top3, mut found, mut top1_copies) = (0, 0, 0, 0);
             for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
                 for (k, f) in fo.iter().enumerate() {
-                    // The re-scan's implant that lies where this one was moved to.
-                    let copy = fc
-                        .iter()
-                        .enumerate()
-                        .map(|(j, g)| {
-                            let (x, y) = motion.back((g.cx, g.cy));
-                            (j, (x - f.cx).hypot(y - f.cy))
-                        })
-                        .filter(|(_, d)| *d < 0.5 * f.length)
-                        .min_by(|a, b| a.1.total_cmp(&b.1));
-                    let Some((j, _)) = copy else { continue };
+                    let Some(j) = copy_of(f, fc, motion) else { continue };
                     found += 1;
                     let q = keys
                         .iter()
@@ -248,6 +238,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     copy_threshold_table(&encoder, &films)?;
     Ok(())
+}
+
+/// The re-scan's implant that lies where `f` was moved to (within half its length), if any.
+fn copy_of(f: &Fixture, rescanned: &[Fixture], motion: &Motion) -> Option<usize> {
+    rescanned
+        .iter()
+        .enumerate()
+        .map(|(j, g)| {
+            let (x, y) = motion.back((g.cx, g.cy));
+            (j, (x - f.cx).hypot(y - f.cy))
+        })
+        .filter(|(_, d)| *d < 0.5 * f.length)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(j, _)| j)
 }
 
 /// Every film file (png, jpg) under `dir`, recursively.
@@ -321,16 +325,7 @@ fn copy_threshold_table(
     for (i, (_, fo, _, fc, motion)) in films.iter().enumerate() {
         for (k, f) in fo.iter().enumerate() {
             let o = offset.0 + k;
-            let nearest = fc
-                .iter()
-                .enumerate()
-                .map(|(j, g)| {
-                    let (x, y) = motion.back((g.cx, g.cy));
-                    (j, (x - f.cx).hypot(y - f.cy))
-                })
-                .filter(|(_, d)| *d < 0.5 * f.length)
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((j, _)) = nearest {
+            if let Some(j) = copy_of(f, fc, motion) {
                 let c = offset.1 + j;
                 let (sim, flagged) = judge(&vc[c], &vmc[c], &copies[c].1, &mc[c], &vo[o], &originals[o].1);
                 copy_sims.push(sim);
