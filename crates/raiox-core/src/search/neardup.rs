@@ -74,7 +74,11 @@ const FIXTURE_HALF_BAND: i32 = 9;
 /// scans of one film), leaving out the border and the fixture's central band. Standard images are
 /// already turned and scaled by the fixture, so a copy of a film lines up with its original.
 pub fn pixel_agreement(a: &GrayImage, b: &GrayImage) -> f32 {
-    let (ta, tb) = (thumbnail(a), thumbnail(b));
+    correlate(&thumbnail(a), &thumbnail(b))
+}
+
+/// [`pixel_agreement`] of two thumbnails.
+fn correlate(ta: &[f64], tb: &[f64]) -> f32 {
     let mut best = -1.0f32;
     for dy in -SHIFT..=SHIFT {
         for dx in -SHIFT..=SHIFT {
@@ -113,6 +117,29 @@ fn thumbnail(img: &GrayImage) -> Vec<f64> {
         .collect()
 }
 
+/// A query's thumbnails, made once, compared with one library implant after another.
+struct QueryThumbs {
+    direct: Vec<f64>,
+    mirror: Vec<f64>,
+}
+
+impl QueryThumbs {
+    fn new(query: &GrayImage) -> Self {
+        QueryThumbs {
+            direct: thumbnail(query),
+            mirror: thumbnail(&image::imageops::flip_horizontal(query)),
+        }
+    }
+
+    /// The better [`pixel_agreement`] of the query or its mirror image with `other`, and whether
+    /// the mirror image gave it.
+    fn agreement(&self, other: &GrayImage) -> (f32, bool) {
+        let other = thumbnail(other);
+        let (direct, mirrored) = (correlate(&self.direct, &other), correlate(&self.mirror, &other));
+        (direct.max(mirrored), mirrored > direct)
+    }
+}
+
 /// Neighbours looked at for copies of the query by [`copies_first`].
 const COPY_LOOK: usize = 10;
 /// Pixel agreement from which a near neighbour counts as a copy when ranking. Lower than the
@@ -134,14 +161,14 @@ pub fn copies_first(
     neighbours: &mut Vec<Neighbour>,
     standard_of: impl Fn(i64) -> Option<GrayImage>,
 ) {
-    let mirror = image::imageops::flip_horizontal(query);
+    let thumbs = QueryThumbs::new(query);
     let mut copies: Vec<(usize, f32)> = Vec::new();
     for (k, n) in neighbours.iter().enumerate().take(COPY_LOOK) {
         if n.similarity < PIXEL_MIN_COSINE {
             continue;
         }
         let Some(other) = standard_of(n.id) else { continue };
-        let agreement = pixel_agreement(query, &other).max(pixel_agreement(&mirror, &other));
+        let (agreement, _) = thumbs.agreement(&other);
         if agreement >= COPY_RANK_AGREEMENT {
             copies.push((k, agreement));
         }
@@ -205,7 +232,7 @@ impl NearDupChecker {
         standard: (&GrayImage, &str),
     ) -> Option<NearDuplicate> {
         let mut best: Option<NearDuplicate> = None;
-        let mut candidates: Vec<(i64, f32, bool)> = Vec::new();
+        let mut candidates: Vec<(i64, f32)> = Vec::new();
         for (query, is_mirror) in [(vector, false), (mirrored, true)] {
             let found = self.index.search(query, PIXEL_CANDIDATES, &|other| other != id);
             if let Some(&(of, similarity)) = found.first() {
@@ -219,7 +246,7 @@ impl NearDupChecker {
                     });
                 }
             }
-            candidates.extend(found.into_iter().map(|(of, s)| (of, s, is_mirror)));
+            candidates.extend(found);
         }
         if best.is_none() {
             best = self.agreeing(id, standard.0, &candidates);
@@ -231,15 +258,15 @@ impl NearDupChecker {
 
     /// The first candidate (most similar first) whose standard image agrees with `image`, or
     /// with its mirror image, pixel for pixel.
-    fn agreeing(&self, id: i64, image: &GrayImage, candidates: &[(i64, f32, bool)]) -> Option<NearDuplicate> {
+    fn agreeing(&self, id: i64, image: &GrayImage, candidates: &[(i64, f32)]) -> Option<NearDuplicate> {
         let mut ranked: Vec<(i64, f32)> = candidates
             .iter()
+            .copied()
             .filter(|c| c.1 >= PIXEL_MIN_COSINE)
-            .map(|c| (c.0, c.1))
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         ranked.dedup_by_key(|c| c.0);
-        let mirror = image::imageops::flip_horizontal(image);
+        let thumbs = QueryThumbs::new(image);
         for (of, similarity) in ranked {
             let Some(sha) = self.standards.get(&of) else {
                 continue;
@@ -247,15 +274,13 @@ impl NearDupChecker {
             let Ok(other) = image::open(self.layout.standard_path(sha)) else {
                 continue;
             };
-            let other = other.to_luma8();
-            let (direct, mirrored) = (pixel_agreement(image, &other), pixel_agreement(&mirror, &other));
-            let agreement = direct.max(mirrored);
+            let (agreement, mirrored) = thumbs.agreement(&other.to_luma8());
             if agreement >= PIXEL_AGREEMENT {
                 return Some(NearDuplicate {
                     id,
                     of,
                     similarity,
-                    mirrored: mirrored > direct,
+                    mirrored,
                     agreement: Some(agreement),
                 });
             }
