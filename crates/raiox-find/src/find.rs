@@ -355,6 +355,13 @@ fn analyse(wk: &Work, comp: &[usize], p: &FinderParams) -> Option<FoundImplant> 
     if side_metal(wk, cx, cy, ux, uy, len, width) > p.max_side_metal {
         return None;
     }
+    // A dim candidate with nothing on either end is a root filling, a post or a natural crown.
+    if contrast < p.min_bare_contrast && m_neg.max(m_pos) < p.restoration_beyond {
+        return None;
+    }
+    if contrast < p.min_short_contrast && len < p.short_aspect * width {
+        return None;
+    }
     let tilt = angle_deg.abs().min(180.0 - angle_deg.abs());
     if tilt > p.max_tilt_deg {
         return None;

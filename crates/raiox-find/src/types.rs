@@ -160,6 +160,19 @@ pub struct FinderParams {
     pub crown_min_width: f32,
     /// Predictions below this score are dropped.
     pub min_score: f32,
+    /// A candidate whose contrast (mean grey relative to the metal threshold, the score's cue,
+    /// 0..1) is below this and that carries no restoration (see `restoration_beyond`) is
+    /// dropped: titanium is among the densest things on a film, while root-canal fillings,
+    /// posts and the dim crowns of natural teeth that pass the shape tests are dimmer.
+    pub min_bare_contrast: f32,
+    /// Share of metal beyond one end of the box from which that end carries a crown or an
+    /// abutment: a restored candidate is judged by its shape alone.
+    pub restoration_beyond: f32,
+    /// Candidates shorter than this many widths must reach `min_short_contrast`: a short,
+    /// dim, solid piece is a natural tooth's crown or a filling more often than a fixture.
+    pub short_aspect: f32,
+    /// See `short_aspect`.
+    pub min_short_contrast: f32,
 }
 
 impl Default for FinderParams {
@@ -193,6 +206,10 @@ impl Default for FinderParams {
             crown_step: 0.7,
             crown_min_width: 0.95,
             min_score: 0.2,
+            min_bare_contrast: 0.66,
+            restoration_beyond: 0.3,
+            short_aspect: 2.2,
+            min_short_contrast: 0.7,
         }
     }
 }

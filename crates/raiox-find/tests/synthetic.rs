@@ -110,3 +110,22 @@ fn crop_is_apex_down() {
     let width = |y: u32| (0..128).filter(|&x| crop.get_pixel(x, y)[0] > 190).count();
     assert!(width(40) >= width(95), "{} vs {}", width(40), width(95));
 }
+
+/// A root with a metal post down its canal (a root-filled natural tooth): the post and the
+/// dentine around it pass the shape tests but are dimmer than titanium and carry no crown
+/// or abutment, so they are not a fixture.
+#[test]
+fn post_in_a_root_is_not_a_fixture() {
+    let (w, h) = (340, 410);
+    let mut img = background(w, h);
+    let d = lower(230.0, 150.0, 0.0, true);
+    draw_implant(&mut img, w, h, &d);
+    for y in 140..300u32 {
+        for x in 50..94u32 {
+            let i = (y * w + x) as usize;
+            img[i] = if (66..78).contains(&x) { 240.0 } else { 180.0 };
+        }
+    }
+    let found = find_implants(&to_image(&img, w, h));
+    check(&[d], &found);
+}
