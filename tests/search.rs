@@ -16,6 +16,14 @@ fn labelled_library(dir: &Path, per_class: &str) -> (std::path::PathBuf, std::pa
     (lib, synth)
 }
 
+/// How many learned heads a library has stored.
+fn head_rows(lib: &Path) -> i64 {
+    let open = Library::open(lib).unwrap();
+    open.conn()
+        .query_row("SELECT count(*) FROM heads", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// The implants of a library, as `list --json` gives them.
 fn listed(lib: &Path) -> Vec<serde_json::Value> {
     json_lines(&raiox(lib, &["list", "--json"]))
@@ -584,7 +592,11 @@ fn review_groups_copies_remembers_checks_and_next_orders_the_unlabelled() {
 #[test]
 fn learn_trains_a_head_that_searches_use_only_when_it_is_better_and_can_be_switched_off() {
     let dir = tempfile::tempdir().unwrap();
-    let (lib, _) = labelled_library(dir.path(), "6");
+    let (lib, synth, imported) = common::cli_labelled_library(dir.path(), "6", "21");
+    // The labelled import learnt from its labels already: one head, stored with what it did.
+    let stderr = String::from_utf8_lossy(&imported.stderr);
+    assert!(stderr.contains("learned from"), "{stderr}");
+    assert_eq!(head_rows(&lib), 1);
     let labelled = listed(&lib)
         .iter()
         .filter(|i| i["status"] != "unlabelled")
@@ -592,14 +604,23 @@ fn learn_trains_a_head_that_searches_use_only_when_it_is_better_and_can_be_switc
     let vectors_before = {
         let open = Library::open(&lib).unwrap();
         let encoder = Lite0Encoder::bundled().unwrap();
-        let s = Searcher::open(&open, &encoder).unwrap();
-        assert!(s.head().is_none());
-        s.index.len()
+        Searcher::open_frozen(&open, &encoder).unwrap().index.len()
     };
+    // The same labels again: nothing new to learn from.
+    let again = raiox(
+        &lib,
+        &["import", "--labels", synth.join("labels.csv").to_str().unwrap()],
+    );
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(head_rows(&lib), 1, "unchanged labels train no new head");
     let out = raiox(&lib, &["learn", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report = &json_lines(&out)[0];
-    assert_eq!(report["head"], 1);
+    assert_eq!(report["head"], 2, "`raiox learn` trains whenever asked");
     assert_eq!(report["systems"], 8);
     let (trained, held) = (
         report["trained_on"].as_u64().unwrap() as usize,
@@ -653,6 +674,18 @@ fn learn_trains_a_head_that_searches_use_only_when_it_is_better_and_can_be_switc
     drop((searcher, open));
     let out = raiox(&lib, &["learn", "--off", "--json"]);
     assert!(out.status.success());
+    let open = Library::open(&lib).unwrap();
+    assert!(Searcher::open(&open, &encoder).unwrap().head().is_none());
+    drop(open);
+    // Switched off, it stays off: a later labelled import does not learn behind the curator's back.
+    let more = dir.path().join("more");
+    common::cli_synth(&lib, &more, "1", Some("22"));
+    let out = raiox(
+        &lib,
+        &["import", "--labels", more.join("labels.csv").to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(head_rows(&lib), 2);
     let open = Library::open(&lib).unwrap();
     assert!(Searcher::open(&open, &encoder).unwrap().head().is_none());
     // A library with one system cannot learn.

@@ -374,6 +374,9 @@ pub struct ImportArgs {
     /// Do not embed new images (and so skip the near-duplicate check); run `raiox embed` later.
     #[arg(long)]
     pub no_embed: bool,
+    /// Do not train a head on the labels after a labelled import (see `raiox learn`).
+    #[arg(long)]
+    pub no_learn: bool,
     /// Add manufacturers and systems that labels name but the catalogue lacks, and label with them
     /// (without it such images are imported unlabelled, with the closest catalogue entries).
     #[arg(long)]
@@ -406,6 +409,7 @@ impl Default for ImportArgs {
             labels_from_dirs: false,
             confirm: false,
             no_embed: false,
+            no_learn: false,
             add_unknown: false,
             urls: None,
             timeout: 60.0,

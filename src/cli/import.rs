@@ -12,6 +12,7 @@ use super::args::Cli;
 use super::args::ImportArgs;
 use super::output;
 use super::progress_bar;
+use raiox::embed::head::{refresh, TrainOptions, VOTE_K};
 use raiox::ingest::import::{import_sources, ImportItem, ImportOptions, ImportSummary, ItemStatus, Sources};
 use raiox::ingest::labels::{self, LabelSource};
 use raiox::ingest::web::{self, UrlItem, WebOptions};
@@ -68,6 +69,7 @@ pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
         .ok()
         .filter(|t| !t.is_zero())
         .with_context(|| format!("--timeout {}: give a positive number of seconds", args.timeout))?;
+    let labelled = !matches!(labels, LabelSource::None);
     let opts = ImportOptions {
         labels,
         confirm: args.confirm,
@@ -100,11 +102,36 @@ pub fn cmd_import(cli: &Cli, args: &ImportArgs) -> Result<ExitCode> {
         })
     })?;
     print_summary(&summary, json);
+    if labelled && !args.no_learn && summary.outcome != Outcome::Cancelled {
+        if let Some(encoder) = opts.encoder.as_deref() {
+            refresh_head(&mut lib, encoder);
+        }
+    }
     Ok(if summary.refused > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// After a labelled import, train a head on the labels when they changed (kept only if it
+/// identifies held-out implants better); a failure is a warning, the import itself stands.
+fn refresh_head(lib: &mut raiox::library::Library, encoder: &dyn raiox::embed::Encoder) {
+    let outcome = progress_bar::run_with_bar("learning", |ctl, _| {
+        refresh(lib, encoder, VOTE_K, &TrainOptions::default(), ctl)
+    });
+    match outcome {
+        Ok(Some(r)) => eprintln!(
+            "learned from {} labelled implants of {} systems: held-out identification {:.1} % → {:.1} % ({})",
+            r.trained_on,
+            r.systems,
+            100.0 * r.before.system_top1,
+            100.0 * r.after.system_top1,
+            if r.active { "in use" } else { "not used" }
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: no head learned from the labels ({e}); `raiox learn` tries again"),
+    }
 }
 
 /// The end-of-run summary on stderr: totals, unknown labels with their counts and suggestions,

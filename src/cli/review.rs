@@ -11,10 +11,10 @@ use super::args::Cli;
 use super::output::json_line;
 use super::progress_bar;
 use super::search::{neighbour_line, open_frozen_searcher, open_searcher};
-use raiox::catalogue::heads;
 use raiox::catalogue::images;
+use raiox::catalogue::{heads, settings};
 use raiox::curate::merge_copies;
-use raiox::embed::head::{learn, TrainOptions};
+use raiox::embed::head::{learn, TrainOptions, AUTO_LEARN};
 use raiox::embed::select::{choose, EncoderChoice};
 use raiox::embed::View;
 use raiox::search::groups::DuplicateGroup;
@@ -267,6 +267,7 @@ pub fn cmd_learn(cli: &Cli, k: usize, off: bool, choice: Option<EncoderChoice>) 
     let encoder = choose(&lib, choice)?;
     if off {
         let n = heads::deactivate(lib.conn(), &View::Fixture.stamp(encoder.as_ref()).head_key())?;
+        settings::set(lib.conn(), AUTO_LEARN, "off")?;
         if cli.json {
             json_line(&serde_json::json!({"encoder": encoder.id(), "switched_off": n}))?;
         } else {

@@ -5,7 +5,8 @@ Builds a library from `raiox synth` films (labelled from the generator's `labels
 writes held-out films with another seed, runs `raiox identify FILM --json` on each, matches every implant
 it found to the generator's true box (axis-aligned IoU >= 0.3) and reports the system top-1 of the first
 candidate: over the true implants (a missed implant counts as wrong) and over the matched ones.
-With `--learn` it then trains the library's head (`raiox learn`) and measures again.
+With `--learn` it then trains the library's head (`raiox learn`) and measures again: that second
+figure is what a curator gets by default, since a labelled `raiox import` trains the same head.
 
     tools/eval/identify_synth.py RAIOX_BINARY [--kind restored] [--per-class 12] [--queries 10] [--learn]
 """
@@ -68,7 +69,9 @@ def main():
                         "--seed", str(a.seed)], check=True, capture_output=True)
         subprocess.run([a.raiox, "synth", qdir, "--kind", a.kind, "--per-class", str(a.queries),
                         "--seed", str(a.seed + 1)], check=True, capture_output=True)
-        run(a.raiox, lib, "import", "--labels", os.path.join(ldir, "labels.csv"))
+        # `--no-learn`: first the encoder's own vectors; a plain labelled import would already have
+        # trained the head that `--learn` measures below.
+        run(a.raiox, lib, "import", "--labels", os.path.join(ldir, "labels.csv"), "--no-learn")
         labelled = sum(1 for i in run(a.raiox, lib, "list") if i["status"] != "unlabelled")
         report = {"kind": a.kind, "per_class": a.per_class, "labelled": labelled,
                   "frozen": measure(a.raiox, lib, qdir)}

@@ -110,6 +110,18 @@ pub fn active(conn: &Connection, encoder_sha256: &str) -> Result<Option<StoredHe
     }
 }
 
+/// The report of the newest head of an encoder, in use or not: what it was trained on tells
+/// whether the labels changed since.
+pub fn latest_report(conn: &Connection, encoder_sha256: &str) -> Result<Option<String>, Error> {
+    Ok(conn
+        .query_row(
+            "SELECT report FROM heads WHERE encoder_sha256 = ?1 ORDER BY id DESC LIMIT 1",
+            [encoder_sha256],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Switch off every head of an encoder (searches go back to the frozen vectors).
 pub fn deactivate(conn: &Connection, encoder_sha256: &str) -> Result<usize, Error> {
     Ok(conn.execute(
