@@ -359,9 +359,6 @@ fn analyse(wk: &Work, comp: &[usize], p: &FinderParams) -> Option<FoundImplant> 
     if contrast < p.min_bare_contrast && m_neg.max(m_pos) < p.restoration_beyond {
         return None;
     }
-    if contrast < p.min_short_contrast && len < p.short_aspect * width {
-        return None;
-    }
     let tilt = angle_deg.abs().min(180.0 - angle_deg.abs());
     if tilt > p.max_tilt_deg {
         return None;

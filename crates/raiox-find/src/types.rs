@@ -168,11 +168,6 @@ pub struct FinderParams {
     /// Share of metal beyond one end of the box from which that end carries a crown or an
     /// abutment: a restored candidate is judged by its shape alone.
     pub restoration_beyond: f32,
-    /// Candidates shorter than this many widths must reach `min_short_contrast`: a short,
-    /// dim, solid piece is a natural tooth's crown or a filling more often than a fixture.
-    pub short_aspect: f32,
-    /// See `short_aspect`.
-    pub min_short_contrast: f32,
 }
 
 impl Default for FinderParams {
@@ -208,8 +203,6 @@ impl Default for FinderParams {
             min_score: 0.2,
             min_bare_contrast: 0.66,
             restoration_beyond: 0.3,
-            short_aspect: 2.2,
-            min_short_contrast: 0.7,
         }
     }
 }
