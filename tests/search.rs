@@ -409,7 +409,10 @@ fn review_puts_a_wrong_label_first_and_suggest_offers_the_right_one() {
     assert!(at < 5 && at < queue.len(), "position {at} of {}", queue.len());
     assert_eq!(first["system"], s);
     assert_eq!(first["suggested"]["system"], truth.system.as_str());
-    assert!(first["confidence"].as_f64().unwrap() > 0.5, "{first}");
+    assert!(
+        first["confidence"].as_f64().unwrap() >= 0.5,
+        "half the neighbours or more: {first}"
+    );
     let evidence = first["evidence"].as_array().unwrap();
     assert!(!evidence.is_empty() && evidence.iter().all(|n| n["system"] != s));
     let shown = queue
