@@ -837,6 +837,20 @@ fn a_fresh_folder_is_labelled_with_suggestions_and_the_review_fixes_a_mislabel()
         }
     }
     assert!(labelled >= 8, "labelled {labelled} implants from the keyboard");
+    // Ten more labels than when the window opened: it trained a head on them in the background
+    // (the labelled import trained the first), as a labelled import does.
+    let heads = |root: &Path| -> i64 {
+        Library::open(root)
+            .unwrap()
+            .conn()
+            .query_row("SELECT count(*) FROM heads", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        heads(&root),
+        if labelled >= 10 { 2 } else { 1 },
+        "{labelled} labelled"
+    );
     // Eight systems, four examples each: chance is one in eight. (The encoder's own top-1 on
     // synthetic implants is what limits this; docs/BENCHMARKS.md records it.)
     assert!(4 * right > judged, "{right} of {judged} suggestions were right");

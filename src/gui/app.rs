@@ -74,6 +74,9 @@ pub struct RaioxApp {
     pub(super) encoder: Option<String>,
     pub(super) library_error: Option<String>,
     pub(super) rows_loaded: bool,
+    /// Labelled implants when a head was last trained or the library opened (see
+    /// [`RaioxApp::learn_when_due`]).
+    pub(super) learned_at: Option<usize>,
     pub(super) dialogs: (Sender<Picked>, Receiver<Picked>),
     pub(super) dialog_open: bool,
     pub(super) settings_open: bool,
@@ -146,6 +149,7 @@ impl RaioxApp {
             encoder: None,
             library_error: None,
             rows_loaded: false,
+            learned_at: None,
             dialogs: mpsc::channel(),
             dialog_open: false,
             settings_open: false,
@@ -321,6 +325,7 @@ impl RaioxApp {
             } => {
                 self.empty_films = empty_films;
                 self.browser.set_rows(rows, &pending, &conflicts);
+                self.learned_at.get_or_insert(self.labelled());
                 self.browser.catalogue = Some(catalogue);
                 self.encoder = encoder;
                 self.rows_loaded = true;
@@ -340,6 +345,7 @@ impl RaioxApp {
             }
             Reply::Labelled { records } => {
                 self.browser.update_records(&records);
+                self.learn_when_due();
                 if self.map.has_map() {
                     self.map.relabel(&self.browser);
                 }
@@ -623,11 +629,39 @@ impl RaioxApp {
                 self.browser.click(id, false, false);
                 self.tab = Tab::Inspect;
             }
-            Intent::Learn => {
-                let k = self.persisted.identify_k;
-                self.start_job(Place::Embed, "learn", |ctl| Command::Learn { k, ctl });
-            }
+            Intent::Learn => self.learn(false),
         }
+    }
+
+    /// Implants labelled (or confirmed) in the grid.
+    fn labelled(&self) -> usize {
+        self.browser
+            .rows()
+            .iter()
+            .filter(|r| r.status != crate::catalogue::images::Status::Unlabelled)
+            .count()
+    }
+
+    /// Labelling in the window keeps the head in step as a labelled import does: once a tenth
+    /// more implants (at least ten) are labelled than at the last training, a head is trained in
+    /// the background if the labels changed (used only when better; `raiox learn --off` keeps
+    /// it off).
+    fn learn_when_due(&mut self) {
+        let (now, then) = (self.labelled(), self.learned_at.unwrap_or(0));
+        if now >= then + (then / 10).max(10) && self.jobs.of(Place::Embed).is_none() {
+            self.learn(true);
+        }
+    }
+
+    /// Train a head on the labels in the background; `only_if_changed`: the automatic kind.
+    fn learn(&mut self, only_if_changed: bool) {
+        self.learned_at = Some(self.labelled());
+        let k = self.persisted.identify_k;
+        self.start_job(Place::Embed, "learn", |ctl| Command::Learn {
+            k,
+            ctl,
+            only_if_changed,
+        });
     }
 
     /// Open the map page and compute the map (from the cache when the vectors did not change).

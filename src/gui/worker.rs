@@ -20,7 +20,7 @@ use crate::catalogue::images::{self, ImageRecord};
 use crate::catalogue::systems::{self, Catalogue};
 use crate::curate::{self, BoxChange, LabelChange};
 use crate::decode::Decoded;
-use crate::embed::head::{learn, TrainOptions};
+use crate::embed::head::{learn, refresh, TrainOptions};
 use crate::embed::select::choose;
 use crate::embed::{Encoder, View};
 use crate::embedding::{embed_film, embed_library};
@@ -155,6 +155,9 @@ pub enum Command {
         k: usize,
         /// Cancel flag and progress channel.
         ctl: JobControl,
+        /// Only when the labels changed since the newest head, and not after `raiox learn --off`
+        /// (the window's automatic training after labelling).
+        only_if_changed: bool,
     },
     /// An implant's history (after a change to it).
     History {
@@ -573,13 +576,21 @@ impl Session {
                 }
                 send(Reply::Labelled { records });
             }
-            Command::Learn { k, ctl } => {
+            Command::Learn {
+                k,
+                ctl,
+                only_if_changed,
+            } => {
                 let encoder = self.encoder()?;
-                let r = learn(&mut self.lib, encoder.as_ref(), k, &TrainOptions::default(), &ctl)?;
+                let (lib, options) = (&mut self.lib, TrainOptions::default());
+                let r = if only_if_changed {
+                    refresh(lib, encoder.as_ref(), k, &options, &ctl)?
+                } else {
+                    Some(learn(lib, encoder.as_ref(), k, &options, &ctl)?)
+                };
                 self.forget_searchers();
-                send(Reply::JobEnded {
-                    place: Place::Embed,
-                    text: format!(
+                let text = match r {
+                    Some(r) => format!(
                         "learned head {}: held-out identification {:.0} % → {:.0} % ({})",
                         r.head,
                         100.0 * r.before.system_top1,
@@ -590,6 +601,11 @@ impl Session {
                             "not better, not used"
                         }
                     ),
+                    None => "no head trained (labels unchanged, too few, or learning is off)".into(),
+                };
+                send(Reply::JobEnded {
+                    place: Place::Embed,
+                    text,
                 });
             }
             Command::Suggest { ids, k } => {
