@@ -1,5 +1,7 @@
 //! Integration tests for the synthetic radiograph generator (`raiox::synth`).
 
+mod common;
+
 use raiox::progress::{JobControl, Outcome};
 use raiox::synth::{generate, render, render_film, systems, FilmKind, SynthOptions};
 use std::collections::BTreeMap;
@@ -276,4 +278,97 @@ fn the_truth_box_covers_the_brightest_metal_of_the_film() {
             s.system
         );
     }
+}
+
+/// `raiox eval-finder` on the generator's films: every figure from the true boxes, and boxes on
+/// implants the annotations lack (`--unannotated`) counted apart, neither hit nor false box.
+#[test]
+fn eval_finder_scores_the_finder_and_counts_unannotated_implants_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, films) = (dir.path().join("lib"), dir.path().join("films"));
+    let out = common::raiox(
+        &lib,
+        &[
+            "synth",
+            films.to_str().unwrap(),
+            "--kind",
+            "restored",
+            "--per-class",
+            "2",
+            "--seed",
+            "3",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval-finder", films.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        let out = common::raiox(&lib, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let report = common::json_lines(&out).remove(0);
+        let all = report["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["group"] == "all")
+            .unwrap()
+            .clone();
+        all
+    };
+    let full = eval(&[]);
+    assert!(full["recall"].as_f64().unwrap() >= 0.8, "{full}");
+    assert!(full["precision"].as_f64().unwrap() >= 0.8, "{full}");
+    assert!(full.get("unannotated").is_none());
+
+    // Take one implant off every film that has several: the annotators "forgot" it.
+    let boxes = std::fs::read_to_string(films.join("boxes.csv")).unwrap();
+    let (mut kept, mut forgotten) = (vec![], vec![]);
+    let mut seen = std::collections::HashSet::new();
+    let multi: std::collections::HashSet<&str> = {
+        let mut count = BTreeMap::new();
+        for l in boxes.lines().skip(1).filter(|l| l.contains(",implant,")) {
+            *count.entry(l.split(',').next().unwrap()).or_insert(0) += 1;
+        }
+        count
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(f, _)| f)
+            .collect()
+    };
+    for l in boxes.lines().skip(1) {
+        let film = l.split(',').next().unwrap();
+        if l.contains(",implant,") && multi.contains(film) && seen.insert(film) {
+            forgotten.push(l);
+        } else {
+            kept.push(l);
+        }
+    }
+    assert!(!forgotten.is_empty(), "some films hold several implants");
+    let write = |name: &str, rows: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("film,class,x,y,w,h\n{}\n", rows.join("\n"))).unwrap();
+        path
+    };
+    let (annotations, further) = (write("kept.csv", &kept), write("forgotten.csv", &forgotten));
+    let part = eval(&[
+        "--boxes",
+        annotations.to_str().unwrap(),
+        "--unannotated",
+        further.to_str().unwrap(),
+    ]);
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    assert_eq!(
+        n(&part, "fixtures"),
+        n(&full, "fixtures") - forgotten.len() as u64
+    );
+    assert_eq!(n(&part, "predictions"), n(&full, "predictions"));
+    assert!(n(&part, "unannotated") >= 1, "{part}");
+    assert_eq!(
+        n(&part, "matched") + n(&part, "unannotated"),
+        n(&full, "matched"),
+        "a box on a forgotten implant is counted apart, not lost"
+    );
+    assert!(part["precision"].as_f64() < full["precision"].as_f64());
+    let all = part["precision_all_implants"].as_f64().unwrap();
+    assert!((all - full["precision"].as_f64().unwrap()).abs() < 1e-9, "{part}");
 }

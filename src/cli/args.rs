@@ -64,6 +64,10 @@ pub enum Command {
         /// Draw the films with misses or extra boxes into this folder (annotations green, finder red).
         #[arg(long, value_name = "DIR")]
         misses: Option<PathBuf>,
+        /// Implants the annotations lack, checked by eye (same format): a box on one is counted
+        /// apart, neither a hit nor a false box.
+        #[arg(long, value_name = "CSV")]
+        unannotated: Option<PathBuf>,
     },
     /// Set or change the manufacturer/system and attributes of images; confirm them.
     Label(LabelArgs),

@@ -1,12 +1,13 @@
 //! CLI commands for films and their implants: `films`, `box`, `eval-finder`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use image::{Rgb, RgbImage};
-use raiox_find::eval::{read_boxes, score_film, summarise, FilmResult, Summary};
+use raiox_find::eval::{match_greedy, read_boxes, score_film, summarise, Aabb, FilmResult, Summary};
 use serde_json::json;
 
 use super::args::BoxArgs;
@@ -104,11 +105,14 @@ pub fn cmd_box(cli: &Cli, args: &BoxArgs) -> Result<ExitCode> {
 /// `raiox eval-finder FOLDER [--boxes CSV] [--misses DIR]`: the finder as import runs it
 /// (decode, polarity, find) against annotated fixture boxes; recall, precision and mean IoU at
 /// IoU ≥ 0.5 per subfolder and overall, and the films with misses (drawn into DIR when given).
+/// With `unannotated`, boxes on implants the annotators left out are counted apart, so precision
+/// can also be given against every implant on the films.
 pub fn cmd_eval_finder(
     cli: &Cli,
     folder: &Path,
     boxes: Option<&Path>,
     misses_dir: Option<&Path>,
+    unannotated: Option<&Path>,
 ) -> Result<ExitCode> {
     if !folder.is_dir() {
         bail!(
@@ -121,7 +125,16 @@ pub fn cmd_eval_finder(
         bail!("the annotations {} do not exist: give --boxes CSV", csv.display());
     }
     let truths = read_boxes(&csv).map_err(anyhow::Error::msg)?;
+    let further: HashMap<String, Vec<Aabb>> = match unannotated {
+        Some(path) => read_boxes(path)
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .map(|t| (t.film, t.implants))
+            .collect(),
+        None => HashMap::new(),
+    };
     let mut results = Vec::new();
+    let mut apart = Vec::new();
     for truth in truths {
         let path = folder.join(&truth.film);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -132,6 +145,7 @@ pub fn cmd_eval_finder(
         let predicted: Vec<_> = find(&film).iter().map(Fixture::as_found).collect();
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         let result = score_film(truth, film.image.dimensions(), predicted, ms);
+        apart.push(on_unannotated(&result, further.get(&result.truth.film)));
         if let Some(dir) = misses_dir {
             if result.matches.len() < result.truth.implants.len()
                 || result.matches.len() < result.predicted.len()
@@ -147,17 +161,27 @@ pub fn cmd_eval_finder(
         }
         results.push(result);
     }
-    let mut groups: Vec<(String, Summary)> = Vec::new();
+    let mut groups: Vec<(String, Summary, usize)> = Vec::new();
     let mut names: Vec<String> = results.iter().map(group_of).collect();
     names.sort();
     names.dedup();
+    let group = |name: Option<&String>| {
+        let of: Vec<(&FilmResult, usize)> = results
+            .iter()
+            .zip(apart.iter().copied())
+            .filter(|(r, _)| name.is_none_or(|n| &group_of(r) == n))
+            .collect();
+        let films: Vec<&FilmResult> = of.iter().map(|(r, _)| *r).collect();
+        (summarise(&films), of.iter().map(|(_, n)| n).sum::<usize>())
+    };
     if names.len() > 1 {
         for name in &names {
-            let of: Vec<&FilmResult> = results.iter().filter(|r| &group_of(r) == name).collect();
-            groups.push((name.clone(), summarise(&of)));
+            let (s, n) = group(Some(name));
+            groups.push((name.clone(), s, n));
         }
     }
-    groups.push(("all".into(), summarise(&results.iter().collect::<Vec<_>>())));
+    let (s, n) = group(None);
+    groups.push(("all".into(), s, n));
     let misses: Vec<&FilmResult> = results
         .iter()
         .filter(|r| r.matches.len() < r.truth.implants.len())
@@ -165,13 +189,18 @@ pub fn cmd_eval_finder(
     if cli.json {
         let groups: Vec<_> = groups
             .iter()
-            .map(|(name, s)| {
-                json!({
+            .map(|(name, s, n)| {
+                let mut g = json!({
                     "group": name, "films": s.films, "fixtures": s.truths, "predictions": s.predictions,
                     "matched": s.matched, "recall": s.recall, "precision": s.precision,
                     "mean_iou": s.mean_iou, "apex_known": s.apex_known, "apex_right": s.apex_right,
                     "median_ms": s.median_ms,
-                })
+                });
+                if unannotated.is_some() {
+                    g["unannotated"] = json!(n);
+                    g["precision_all_implants"] = json!(precision_all(s, *n));
+                }
+                g
             })
             .collect();
         let misses: Vec<_> = misses
@@ -198,7 +227,7 @@ pub fn cmd_eval_finder(
             "apex right",
             "ms/film"
         );
-        for (name, s) in &groups {
+        for (name, s, n) in &groups {
             outln!(
                 "{:<12} {:>5} {:>8} {:>11} {:>7} {:>6.3} {:>9.3} {:>8.3} {:>10} {:>8.1}",
                 name,
@@ -212,6 +241,13 @@ pub fn cmd_eval_finder(
                 format!("{}/{}", s.apex_right, s.apex_known),
                 s.median_ms
             );
+            if unannotated.is_some() {
+                outln!(
+                    "{:<12} {n} boxes on implants the annotations lack: precision against every implant {:.3}",
+                    "",
+                    precision_all(s, *n)
+                );
+            }
         }
         outln!("matching: axis-aligned fixture boxes, greedy one-to-one, IoU >= 0.5");
         for r in &misses {
@@ -225,6 +261,27 @@ pub fn cmd_eval_finder(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many of the finder's boxes that match no annotation lie on one of `further` (implants the
+/// annotations lack), matched one-to-one at IoU ≥ 0.5 like the annotations.
+fn on_unannotated(result: &FilmResult, further: Option<&Vec<Aabb>>) -> usize {
+    let Some(further) = further else {
+        return 0;
+    };
+    let extra: Vec<Aabb> = result
+        .predicted
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| result.matches.iter().all(|m| m.1 != *j))
+        .map(|(_, p)| p.aabb())
+        .collect();
+    match_greedy(further, &extra, 0.5).len()
+}
+
+/// Precision when boxes on unannotated implants count as right.
+fn precision_all(s: &Summary, unannotated: usize) -> f64 {
+    (s.matched + unannotated) as f64 / s.predictions.max(1) as f64
 }
 
 /// The film's first folder in the CSV (`periapical/p000.jpg` → `periapical`), "." for none.
