@@ -492,6 +492,11 @@ fn crown_cut(wk: &Work, prof: &Profile, a: usize, b: usize, p: &FinderParams) ->
             if mean_width(cut_off.clone()) < p.crown_min_width * mean_width(keep.clone()) {
                 return (a, b);
             }
+            // A dense part longer than the rest is not a crown on a fixture (a crown is about as
+            // tall as two fixture widths) but a saturated fixture under a dimmer abutment.
+            if cut_off.len() > keep.len() {
+                return (cut_off.start, cut_off.end);
+            }
             return (keep.start, keep.end);
         }
     }

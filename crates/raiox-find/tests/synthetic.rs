@@ -129,3 +129,28 @@ fn post_in_a_root_is_not_a_fixture() {
     let found = find_implants(&to_image(&img, w, h));
     check(&[d], &found);
 }
+
+/// A fixture saturated to white under a dimmer, narrower abutment and no crown (a film exposed
+/// hard, or a generator that draws titanium as white): the dense part is the fixture, not a
+/// crown to cut off, and the abutment marks its platform.
+#[test]
+fn saturated_fixture_under_a_dimmer_abutment() {
+    let (w, h) = (340, 410);
+    let mut img = background(w, h);
+    let d = lower(170.0, 130.0, 6.0, false);
+    draw_implant(&mut img, w, h, &d);
+    for v in img.iter_mut().filter(|v| **v > 200.0) {
+        *v = 252.0;
+    }
+    let (dx, dy) = d.dir();
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 + 0.5 - d.px, y as f32 + 0.5 - d.py);
+            let (t, s) = (fx * dx + fy * dy, fx * dy - fy * dx);
+            if (-95.0..0.0).contains(&t) && s.abs() <= 15.0 {
+                img[(y * w + x) as usize] = 215.0;
+            }
+        }
+    }
+    check(&[d], &find_implants(&to_image(&img, w, h)));
+}
