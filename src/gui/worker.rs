@@ -591,7 +591,7 @@ impl Session {
                 self.forget_searchers();
                 let text = match r {
                     Some(r) => format!(
-                        "learned head {}: held-out identification {:.0} % → {:.0} % ({})",
+                        "learned head {}: held-out identification from {:.0} % to {:.0} % ({})",
                         r.head,
                         100.0 * r.before.system_top1,
                         100.0 * r.after.system_top1,
