@@ -415,6 +415,18 @@ fn dragging_a_box_previews_it_saving_rederives_and_drawing_adds_an_implant() {
         undone.standard_sha256, before.standard_sha256,
         "same pixels as before the edit"
     );
+    // The implant's history reads in letters the window's font has (the test fonts panic on a
+    // missing glyph).
+    h.get_by_label_contains("History (").click();
+    settle(&mut h);
+    let lines: Vec<String> = h
+        .query_all_by_label_contains(" by ")
+        .filter_map(|n| n.accesskit_node().value())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("label by") && l.contains(" to ")),
+        "{lines:?}"
+    );
 
     // Drawing on an empty part of the film adds an implant the finder missed, and opens it.
     // In the film's corner farthest from the implant.

@@ -222,7 +222,9 @@ impl Inspector {
                         .id_salt("implant-history")
                         .show(ui, |ui| {
                             for change in &self.history {
-                                ui.label(format!("{} {}: {}", change.at, change.curator, change.summary()));
+                                // The summary names when and who; the window's font has no
+                                // arrow glyph (U+2192), so a change reads "A to B" here.
+                                ui.label(change.summary().replace('→', "to"));
                             }
                         });
                 }
