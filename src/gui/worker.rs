@@ -896,13 +896,7 @@ impl Session {
     }
 
     fn standard_image(&self, record: &ImageRecord) -> Result<Arc<ColorImage>, Error> {
-        let path = self.lib.standard_path(&record.standard_sha256);
-        let img = image::open(&path)
-            .map_err(|e| Error::Image {
-                step: "reading a standard image",
-                reason: format!("{}: {e}", path.display()),
-            })?
-            .to_luma8();
+        let img = self.lib.layout().read_standard(&record.standard_sha256)?;
         Ok(Arc::new(gray_image(&img)))
     }
 }

@@ -50,6 +50,18 @@ impl Layout {
         self.content_path("standard", standard_sha256, "png")
     }
 
+    /// The standardised image with this SHA-256, in grey: what the fronts and the copy check
+    /// compare and show; the error names the file.
+    pub fn read_standard(&self, standard_sha256: &str) -> Result<image::GrayImage, Error> {
+        let path = self.standard_path(standard_sha256);
+        Ok(image::open(&path)
+            .map_err(|e| Error::Image {
+                step: "reading a standard image",
+                reason: format!("{}: {e}", path.display()),
+            })?
+            .to_luma8())
+    }
+
     fn content_path(&self, top: &str, sha256: &str, ext: &str) -> PathBuf {
         if !is_sha256_hex(sha256) {
             return self.root.join(top).join("invalid-hash").join(INVALID_NAME);

@@ -195,9 +195,7 @@ pub fn copies_first(
 /// The standard image of library implant `id`, if it can be read.
 pub fn standard_image(lib: &Library, id: i64) -> Option<GrayImage> {
     let sha = images::get(lib.conn(), id).ok()?.standard_sha256;
-    image::open(lib.layout().standard_path(&sha))
-        .ok()
-        .map(|i| i.to_luma8())
+    lib.layout().read_standard(&sha).ok()
 }
 
 /// Checks new images against the library and against each other as they arrive.
@@ -271,10 +269,10 @@ impl NearDupChecker {
             let Some(sha) = self.standards.get(&of) else {
                 continue;
             };
-            let Ok(other) = image::open(self.layout.standard_path(sha)) else {
+            let Ok(other) = self.layout.read_standard(sha) else {
                 continue;
             };
-            let (agreement, mirrored) = thumbs.agreement(&other.to_luma8());
+            let (agreement, mirrored) = thumbs.agreement(&other);
             if agreement >= PIXEL_AGREEMENT {
                 return Some(NearDuplicate {
                     id,
