@@ -65,7 +65,8 @@ pub(super) struct Query {
     pub warning: Option<String>,
     #[serde(skip)]
     pub vector: Vec<f32>,
-    /// Its standard image (the stored one of a library implant), for the copy check.
+    /// Its standard image for the copy check: a film's own; none for a library implant, whose
+    /// stored one `similar` reads when it needs it.
     #[serde(skip)]
     pub image: Option<image::GrayImage>,
 }
@@ -95,7 +96,7 @@ pub(super) fn queries(
                 angle_deg: rec.angle_deg,
                 warning: None,
                 vector: v,
-                image: standard_image(lib, id),
+                image: None,
             }]);
         }
     }
@@ -168,9 +169,13 @@ pub fn cmd_similar(cli: &Cli, target: &str, k: usize, choice: Option<EncoderChoi
     let (lib, encoder, searcher) =
         opened_with(cli, choice, |l, e| Searcher::ready_view(l, e, View::Context))?;
     let vector_of = |id: i64| Ok(searcher.index.vector(id).map(<[f32]>::to_vec));
-    for q in queries(encoder.as_ref(), View::Context, target, vector_of, &lib)? {
+    for mut q in queries(encoder.as_ref(), View::Context, target, vector_of, &lib)? {
         let mut found = searcher.similar(&q.vector, k, q.id);
-        if let Some(image) = &q.image {
+        let image = q
+            .image
+            .take()
+            .or_else(|| q.id.and_then(|id| standard_image(&lib, id)));
+        if let Some(image) = &image {
             copies_first(image, &mut found, |id| standard_image(&lib, id));
         }
         if cli.json {
