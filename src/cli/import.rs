@@ -121,14 +121,7 @@ fn refresh_head(lib: &mut raiox::library::Library, encoder: &dyn raiox::embed::E
         refresh(lib, encoder, VOTE_K, &TrainOptions::default(), ctl)
     });
     match outcome {
-        Ok(Some(r)) => eprintln!(
-            "learned from {} labelled implants of {} systems: held-out identification {:.1} % → {:.1} % ({})",
-            r.trained_on,
-            r.systems,
-            100.0 * r.before.system_top1,
-            100.0 * r.after.system_top1,
-            if r.active { "in use" } else { "not used" }
-        ),
+        Ok(Some(r)) => eprintln!("{}", r.summary()),
         Ok(None) => {}
         Err(e) => eprintln!("warning: no head learned from the labels ({e}); `raiox learn` tries again"),
     }

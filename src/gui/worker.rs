@@ -589,20 +589,10 @@ impl Session {
                     Some(learn(lib, encoder.as_ref(), k, &options, &ctl)?)
                 };
                 self.forget_searchers();
-                let text = match r {
-                    Some(r) => format!(
-                        "learned head {}: held-out identification from {:.0} % to {:.0} % ({})",
-                        r.head,
-                        100.0 * r.before.system_top1,
-                        100.0 * r.after.system_top1,
-                        if r.active {
-                            "now in use"
-                        } else {
-                            "not better, not used"
-                        }
-                    ),
-                    None => "no head trained (labels unchanged, too few, or learning is off)".into(),
-                };
+                let text = r.map_or_else(
+                    || "no head trained (labels unchanged, too few, or learning is off)".into(),
+                    |r| r.summary(),
+                );
                 send(Reply::JobEnded {
                     place: Place::Embed,
                     text,

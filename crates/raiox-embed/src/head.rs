@@ -192,6 +192,22 @@ pub struct LearnReport {
     pub labels: String,
 }
 
+impl LearnReport {
+    /// One line for a person, the same in the window and after a labelled import (no arrow:
+    /// the window's font has none).
+    pub fn summary(&self) -> String {
+        format!(
+            "learned from {} labelled implants of {} systems (head {}): held-out identification from {:.1} % to {:.1} % ({})",
+            self.trained_on,
+            self.systems,
+            self.head,
+            100.0 * self.before.system_top1,
+            100.0 * self.after.system_top1,
+            if self.active { "now in use" } else { "not better, not used" }
+        )
+    }
+}
+
 /// Neighbours in the vote a head is judged with, as `raiox learn` and identification default to.
 pub const VOTE_K: usize = 10;
 
@@ -232,15 +248,30 @@ pub fn refresh(
     let same = heads::latest_report(lib.conn(), &frozen.stamp().head_key())?
         .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
         .is_some_and(|r| r.get("labels").and_then(|v| v.as_str()) == Some(fingerprint.as_str()));
-    if same || !learnable(&frozen) {
+    if same {
         return Ok(None);
     }
-    learn_on(lib, frozen, encoder, k, opts, ctl).map(Some)
+    match Labelled::of(&frozen) {
+        Some(labelled) => learn_on(lib, frozen, labelled, encoder, k, opts, ctl).map(Some),
+        None => Ok(None),
+    }
 }
 
-/// Whether the labels allow a head to be judged: two systems, and a held-out implant.
-fn learnable(frozen: &Searcher) -> bool {
-    frozen.systems().len() >= 2 && !split(frozen, HELD_OUT, SPLIT_SEED).1.is_empty()
+/// The labelled implants a head learns from: the seeded split and the systems.
+struct Labelled {
+    train: Vec<i64>,
+    held: Vec<i64>,
+    systems: Vec<(String, String)>,
+}
+
+impl Labelled {
+    /// The split, or `None` when the labels cannot judge a head (fewer than two systems, or no
+    /// system with three implants to hold one out).
+    fn of(frozen: &Searcher) -> Option<Labelled> {
+        let (train, held) = split(frozen, HELD_OUT, SPLIT_SEED);
+        let systems = frozen.systems();
+        (systems.len() >= 2 && !held.is_empty()).then_some(Labelled { train, held, systems })
+    }
 }
 
 /// Train a head on the library's labelled implants (all but a seeded quarter of each system),
@@ -255,26 +286,30 @@ pub fn learn(
 ) -> Result<LearnReport, Error> {
     settings::set(lib.conn(), AUTO_LEARN, "on")?;
     let frozen = Searcher::open_frozen(lib, encoder)?;
-    learn_on(lib, frozen, encoder, k, opts, ctl)
+    let labelled = Labelled::of(&frozen).ok_or_else(|| {
+        Error::Invalid(
+            "learning needs labelled implants of at least two systems, three or more of one".into(),
+        )
+    })?;
+    learn_on(lib, frozen, labelled, encoder, k, opts, ctl)
 }
 
-/// [`learn`] on the encoder's vectors already loaded.
+/// [`learn`] on the encoder's vectors already loaded and split.
 fn learn_on(
     lib: &mut Library,
     mut frozen: Searcher,
+    labelled: Labelled,
     encoder: &dyn Encoder,
     k: usize,
     opts: &TrainOptions,
     ctl: &JobControl,
 ) -> Result<LearnReport, Error> {
-    if !learnable(&frozen) {
-        return Err(Error::Invalid(
-            "learning needs labelled implants of at least two systems, three or more of one".into(),
-        ));
-    }
     let labels = label_fingerprint(&frozen);
-    let (train_ids, held) = split(&frozen, HELD_OUT, SPLIT_SEED);
-    let systems = frozen.systems();
+    let Labelled {
+        train: train_ids,
+        held,
+        systems,
+    } = labelled;
     let dim = frozen.index.dim();
     let mut x = Vec::with_capacity(train_ids.len() * dim);
     let mut y = Vec::with_capacity(train_ids.len());
